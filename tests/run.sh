@@ -20,7 +20,7 @@ run_one() {
     log=$logs/$(echo "$name" | tr '/' '_').log
     start=$(date +%s)
     if BUILD=$build timeout 600 "$@" >"$log" 2>&1; then
-        n=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+        n=$(sed -n 's/.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
         cases=$((cases + n))
         printf '  PASS  %-44s %3ss%s\n' "$name" $(( $(date +%s) - start )) \
             "$( [ "$n" -gt 0 ] && echo "  ($n cases)")"

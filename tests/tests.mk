@@ -7,7 +7,7 @@ UNIT_TESTS += $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIBS_STATIC)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $< $(LIBS_STATIC) -lcmocka -lm -ldl $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $< -Wl,--start-group $(LIBS_STATIC) -Wl,--end-group -lcmocka -lm -ldl $(LDFLAGS) -o $@
 
 # End-to-end programs: plain CUDA programs, unaware of the shim, compiled
 # against the real headers and linked with -lcudart (cudasim at run time).
