@@ -174,10 +174,10 @@ static int parse_value(const struct ctx *c, struct gq_rule *r, enum key k, const
     case KEY_NTH:
         return parse_nth(c, r, v, vn);
     case KEY_DTYPE:
-        for (int d = GQ_DTYPE_F16; d <= GQ_DTYPE_F32; d++) {
-            const char *nm = gq_dtype_name((enum gq_dtype)d);
+        for (int d = GQ_RULE_F16; d <= GQ_RULE_F32; d++) {
+            const char *nm = gq_rule_dtype_name((enum gq_rule_dtype)d);
             if (vn == strlen(nm) && memcmp(v, nm, vn) == 0) {
-                r->dtype = (enum gq_dtype)d;
+                r->dtype = (enum gq_rule_dtype)d;
                 return 0;
             }
         }
@@ -195,9 +195,9 @@ static int parse_value(const struct ctx *c, struct gq_rule *r, enum key k, const
         return 0;
     case KEY_DIM:
         if (vn == 4 && memcmp(v, "last", 4) == 0)
-            r->dim = GQ_DIM_LAST;
+            r->dim = GQ_RULE_DIM_LAST;
         else if (vn == 1 && v[0] == '0')
-            r->dim = GQ_DIM_0;
+            r->dim = GQ_RULE_DIM_0;
         else
             return fail_value(c, k, v, vn, "not a grouping axis");
         return 0;
@@ -226,10 +226,10 @@ static void rule_defaults(struct gq_rule *r, unsigned index)
 {
     memset(r, 0, sizeof *r);
     r->max = UINT64_MAX;
-    r->dtype = GQ_DTYPE_F16;
+    r->dtype = GQ_RULE_F16;
     r->bits = 4;
     r->group = 64;
-    r->dim = GQ_DIM_LAST;
+    r->dim = GQ_RULE_DIM_LAST;
     r->index = index;
     snprintf(r->name, sizeof r->name, "rule%u", index + 1);
     atomic_init(&r->seen, 0);
@@ -287,10 +287,10 @@ static int parse_rule(const struct ctx *c, struct gq_rule *r, const char *s, siz
         gq_format_size(b, sizeof b, r->max);
         return fail(c, "min=%s is greater than max=%s; accepted: min <= max", a, b);
     }
-    if (r->dim == GQ_DIM_0 && !(given & (1u << KEY_COLS)))
+    if (r->dim == GQ_RULE_DIM_0 && !(given & (1u << KEY_COLS)))
         return fail(c, "dim=0 without cols=; accepted: dim=0,cols=N (N columns of a row-major "
                        "matrix)");
-    if (r->dim != GQ_DIM_0 && (given & (1u << KEY_COLS)))
+    if (r->dim != GQ_RULE_DIM_0 && (given & (1u << KEY_COLS)))
         return fail(c, "cols= without dim=0; accepted: cols=N only together with dim=0");
     return 0;
 }
@@ -459,13 +459,13 @@ static void format_rule(struct out *o, const struct gq_rule *r)
         emit(o, ",nth=%llu", (unsigned long long)r->nth_lo);
     else if (r->nth_lo != 0)
         emit(o, ",nth=%llu-%llu", (unsigned long long)r->nth_lo, (unsigned long long)r->nth_hi);
-    if (r->dtype != GQ_DTYPE_F16)
-        emit(o, ",dtype=%s", gq_dtype_name(r->dtype));
+    if (r->dtype != GQ_RULE_F16)
+        emit(o, ",dtype=%s", gq_rule_dtype_name(r->dtype));
     if (r->bits != 4)
         emit(o, ",bits=%u", r->bits);
     if (r->group != 64)
         emit(o, ",group=%u", r->group);
-    if (r->dim == GQ_DIM_0)
+    if (r->dim == GQ_RULE_DIM_0)
         emit(o, ",dim=0,cols=%llu", (unsigned long long)r->cols);
     if (r->named)
         emit(o, ",name=%s", r->name);
@@ -512,22 +512,22 @@ const char *gq_on_name(enum gq_on on)
     return on == GQ_ON_DEV ? "dev" : "host";
 }
 
-const char *gq_dtype_name(enum gq_dtype dtype)
+const char *gq_rule_dtype_name(enum gq_rule_dtype dtype)
 {
     switch (dtype) {
-    case GQ_DTYPE_BF16: return "bf16";
-    case GQ_DTYPE_F32: return "f32";
-    case GQ_DTYPE_F16: break;
+    case GQ_RULE_BF16: return "bf16";
+    case GQ_RULE_F32: return "f32";
+    case GQ_RULE_F16: break;
     }
     return "f16";
 }
 
-const char *gq_dim_name(enum gq_dim dim)
+const char *gq_rule_dim_name(enum gq_rule_dim dim)
 {
-    return dim == GQ_DIM_0 ? "0" : "last";
+    return dim == GQ_RULE_DIM_0 ? "0" : "last";
 }
 
-unsigned gq_dtype_size(enum gq_dtype dtype)
+unsigned gq_rule_dtype_size(enum gq_rule_dtype dtype)
 {
-    return dtype == GQ_DTYPE_F32 ? 4 : 2;
+    return dtype == GQ_RULE_F32 ? 4 : 2;
 }

@@ -43,8 +43,8 @@
 #define GQ_RULES_ERR_MAX 640     /* room for one error line, NUL included */
 
 enum gq_on { GQ_ON_HOST, GQ_ON_DEV };
-enum gq_dtype { GQ_DTYPE_F16, GQ_DTYPE_BF16, GQ_DTYPE_F32 };
-enum gq_dim { GQ_DIM_LAST, GQ_DIM_0 };
+enum gq_rule_dtype { GQ_RULE_F16, GQ_RULE_BF16, GQ_RULE_F32 };
+enum gq_rule_dim { GQ_RULE_DIM_LAST, GQ_RULE_DIM_0 };
 
 struct gq_rule {
     enum gq_on on;
@@ -53,10 +53,10 @@ struct gq_rule {
     unsigned nsizes;                       /* 0: any size within [min, max] */
     uint64_t sizes[GQ_RULE_SIZES_MAX];
     uint64_t nth_lo, nth_hi;               /* 0, 0: every allocation; else 1 <= lo <= hi */
-    enum gq_dtype dtype;
+    enum gq_rule_dtype dtype;
     unsigned bits;                         /* 2, 4 or 8 */
     unsigned group;                        /* even, GQ_RULE_GROUP_MIN..GQ_RULE_GROUP_MAX */
-    enum gq_dim dim;
+    enum gq_rule_dim dim;
     uint64_t cols;                         /* dim=0 only; 0 with dim=last */
     char name[GQ_RULE_NAME_MAX + 1];
     bool named;                            /* name= was given (the printer omits default names) */
@@ -117,10 +117,10 @@ int gq_rules_help(char *buf, size_t cap);
 
 /* Spellings used by the parser and printer ("host", "f16", "last", ...). */
 const char *gq_on_name(enum gq_on on);
-const char *gq_dtype_name(enum gq_dtype dtype);
-const char *gq_dim_name(enum gq_dim dim);
+const char *gq_rule_dtype_name(enum gq_rule_dtype dtype);
+const char *gq_rule_dim_name(enum gq_rule_dim dim);
 
 /* Bytes of one element of dtype (2, 2 or 4). */
-unsigned gq_dtype_size(enum gq_dtype dtype);
+unsigned gq_rule_dtype_size(enum gq_rule_dtype dtype);
 
 #endif
