@@ -1,0 +1,301 @@
+/*
+ * gq_codec.c — the CPU codec's driver: header, checks, dispatch, and the
+ * scalar reference path. The per-ISA bulk paths live in gq_codec_avx*.c.
+ */
+#include "gq_codec.h"
+#include "gq_codec_impl.h"
+
+#include <string.h>
+
+/* ---- scalar reference ----------------------------------------------------- */
+
+void gq_scalar_encode_full(const struct gq_enc_ctx *c, uint64_t g0, uint64_t g1)
+{
+    for (uint64_t g = g0; g < g1; g++)
+        gq_group_encode(c, g);
+}
+
+int gq_scalar_decode_group(const struct gq_dec_ctx *c, uint64_t g, void *dst)
+{
+    struct gq_gdec d;
+    uint32_t len = gq_group_len(&c->l, c->group, g);
+    gq_group_resolve(c, g, &d);
+    if (d.escaped == 2)
+        return GQ_ERR_CORRUPT;
+    for (uint32_t i = 0; i < len; i++)
+        gq_elem_put(dst, i, c->dtype, gq_group_elem(c, &d, i));
+    return GQ_OK;
+}
+
+int gq_scalar_decode_full(const struct gq_dec_ctx *c, uint64_t g0, uint64_t g1, void *dst)
+{
+    uint8_t *out = dst;
+    for (uint64_t g = g0; g < g1; g++) {
+        int rc = gq_scalar_decode_group(c, g, out + (g - g0) * c->group * c->l.esize);
+        if (rc != GQ_OK)
+            return rc;
+    }
+    return GQ_OK;
+}
+
+static const struct gq_cpu_path scalar_path = {
+    "scalar", gq_scalar_encode_full, gq_scalar_decode_full,
+};
+
+/* ---- dispatch ------------------------------------------------------------- */
+
+static const struct gq_cpu_path *path_get(enum gq_path path)
+{
+    const struct gq_cpu_path *p;
+    switch (path) {
+    case GQ_PATH_SCALAR:
+        return &scalar_path;
+    case GQ_PATH_AVX2:
+        return gq_path_avx2();
+    case GQ_PATH_AVX512:
+        return gq_path_avx512();
+    case GQ_PATH_AUTO:
+        if ((p = gq_path_avx512()) != NULL)
+            return p;
+        if ((p = gq_path_avx2()) != NULL)
+            return p;
+        return &scalar_path;
+    }
+    return NULL;
+}
+
+const char *gq_path_name(enum gq_path path)
+{
+    const struct gq_cpu_path *p = path_get(path);
+    return p ? p->name : "unavailable";
+}
+
+int gq_path_available(enum gq_path path)
+{
+    return path_get(path) != NULL;
+}
+
+const char *gq_strerror(int status)
+{
+    switch (status) {
+    case GQ_OK: return "success";
+    case GQ_ERR_PARAM: return "invalid parameters";
+    case GQ_ERR_SIZE: return "buffer too small";
+    case GQ_ERR_ALIGN: return "misaligned pointer";
+    case GQ_ERR_CORRUPT: return "corrupt compressed buffer";
+    case GQ_ERR_OVERFLOW: return "escape capacity overflowed: not exactly decodable";
+    case GQ_ERR_RANGE: return "range outside the tensor";
+    case GQ_ERR_UNSUPPORTED: return "codec path not available on this CPU";
+    }
+    return "unknown status";
+}
+
+/* ---- header ---------------------------------------------------------------- */
+
+int gq_info_read(const void *buf, size_t buf_size, struct gq_info *info)
+{
+    struct gq_header h;
+    if (buf_size < GQ_HEADER_SIZE)
+        return GQ_ERR_SIZE;
+    memcpy(&h, buf, sizeof h);
+    if (h.magic != GQ_MAGIC || h.version != GQ_VERSION)
+        return GQ_ERR_CORRUPT;
+    info->params.bits = h.bits;
+    info->params.group = h.group;
+    info->params.dtype = h.dtype;
+    info->params.axis = h.axis;
+    info->params.cols = h.cols;
+    if (h.axis == GQ_DIM_LAST && h.cols != 0)
+        return GQ_ERR_CORRUPT;
+    if (gq_layout_init(&info->layout, &info->params, h.n_elems, h.escape_capacity) != GQ_OK)
+        return GQ_ERR_CORRUPT;
+    if (info->layout.total > buf_size)
+        return GQ_ERR_SIZE;
+    info->escape_count = h.escape_count;
+    info->overflow = h.overflow != 0;
+    if (!info->overflow && h.escape_count > h.escape_capacity)
+        return GQ_ERR_CORRUPT;
+    return GQ_OK;
+}
+
+/* ---- encode ---------------------------------------------------------------- */
+
+int gq_encode_ex(enum gq_path path, const struct gq_params *p, const void *src, uint64_t n_elems,
+                 uint32_t escape_capacity, void *dst, size_t dst_size)
+{
+    const struct gq_cpu_path *impl = path_get(path);
+    struct gq_enc_ctx c;
+    struct gq_header *h = dst;
+    uint64_t full;
+
+    if (!impl)
+        return GQ_ERR_UNSUPPORTED;
+    if (gq_layout_init(&c.l, p, n_elems, escape_capacity) != GQ_OK)
+        return GQ_ERR_PARAM;
+    if (c.l.total > dst_size)
+        return GQ_ERR_SIZE;
+    if (((uintptr_t)dst & 15u) || ((uintptr_t)src & (c.l.esize - 1u)))
+        return GQ_ERR_ALIGN;
+    memset(h, 0, sizeof *h);
+    h->magic = GQ_MAGIC;
+    h->version = GQ_VERSION;
+    h->bits = (uint8_t)p->bits;
+    h->dtype = (uint8_t)p->dtype;
+    h->axis = (uint8_t)p->axis;
+    h->group = p->group;
+    h->escape_capacity = escape_capacity;
+    h->n_elems = n_elems;
+    h->cols = p->axis == GQ_DIM_0 ? p->cols : 0;
+    c.bits = p->bits;
+    c.group = p->group;
+    c.dtype = p->dtype;
+    c.src = src;
+    c.meta = (uint8_t *)dst + c.l.meta_off;
+    c.codes = (uint8_t *)dst + c.l.code_off;
+    c.esc = (uint8_t *)dst + c.l.esc_off;
+    c.esc_count = &h->escape_count;
+    c.overflow = &h->overflow;
+    /* Padding between the areas is zero, so equal inputs give equal bytes. */
+    memset(c.codes - (c.l.code_off - (c.l.meta_off + c.l.n_groups * c.l.meta_size)), 0,
+           c.l.code_off - (c.l.meta_off + c.l.n_groups * c.l.meta_size));
+    memset(c.esc - (c.l.esc_off - (c.l.code_off + c.l.n_groups * c.l.code_stride)), 0,
+           c.l.esc_off - (c.l.code_off + c.l.n_groups * c.l.code_stride));
+    full = p->axis == GQ_DIM_LAST ? n_elems / p->group : 0;
+    impl->encode_full(&c, 0, full);
+    gq_scalar_encode_full(&c, full, c.l.n_groups);
+    /* Unused escape slots are zeroed too (deterministic output). */
+    if (h->escape_count < escape_capacity)
+        memset(c.esc + (uint64_t)h->escape_count * p->group * c.l.esize, 0,
+               (uint64_t)(escape_capacity - h->escape_count) * p->group * c.l.esize);
+    return h->overflow ? GQ_ERR_OVERFLOW : GQ_OK;
+}
+
+int gq_encode(const struct gq_params *p, const void *src, uint64_t n_elems, uint32_t escape_capacity,
+              void *dst, size_t dst_size)
+{
+    return gq_encode_ex(GQ_PATH_AUTO, p, src, n_elems, escape_capacity, dst, dst_size);
+}
+
+/* ---- decode ---------------------------------------------------------------- */
+
+static void dec_ctx_init(struct gq_dec_ctx *c, const struct gq_info *info, const void *buf)
+{
+    c->l = info->layout;
+    c->bits = info->params.bits;
+    c->group = info->params.group;
+    c->dtype = info->params.dtype;
+    c->meta = (const uint8_t *)buf + c->l.meta_off;
+    c->codes = (const uint8_t *)buf + c->l.code_off;
+    c->esc = (const uint8_t *)buf + c->l.esc_off;
+    c->g_base = 0;
+}
+
+/* GQ_DIM_LAST: a partial head group, a run of full groups, a partial tail. */
+static int decode_last(const struct gq_cpu_path *impl, const struct gq_dec_ctx *c, uint64_t e0,
+                       uint64_t e1, uint8_t *dst)
+{
+    uint32_t G = c->group, es = c->l.esize;
+    uint8_t tmp[GQ_GROUP_MAX * 4];
+    uint64_t e = e0;
+    int rc;
+    while (e < e1) {
+        uint64_t g = e / G, gfirst = g * G;
+        uint64_t gend = gfirst + gq_group_len(&c->l, G, g);
+        if (e == gfirst && gend <= e1 && gend - gfirst == G) {
+            uint64_t gl = e1 / G; /* full groups [g, gl) */
+            if (gl * G > c->l.n_elems)
+                gl = c->l.n_elems / G;
+            rc = impl->decode_full(c, g, gl, dst + (e - e0) * es);
+            if (rc != GQ_OK)
+                return rc;
+            e = gl * G;
+            continue;
+        }
+        rc = gq_scalar_decode_group(c, g, tmp);
+        if (rc != GQ_OK)
+            return rc;
+        {
+            uint64_t hi = gend < e1 ? gend : e1;
+            memcpy(dst + (e - e0) * es, tmp + (e - gfirst) * es, (hi - e) * es);
+            e = hi;
+        }
+    }
+    return GQ_OK;
+}
+
+/* GQ_DIM_0: element by element (the scalar path serves this axis). */
+static int decode_dim0(const struct gq_dec_ctx *c, uint64_t e0, uint64_t e1, uint8_t *dst)
+{
+    for (uint64_t e = e0; e < e1; e++) {
+        uint32_t i;
+        uint64_t g = gq_elem_group(&c->l, c->group, e, &i);
+        struct gq_gdec d;
+        gq_group_resolve(c, g, &d);
+        if (d.escaped == 2)
+            return GQ_ERR_CORRUPT;
+        gq_elem_put(dst, e - e0, c->dtype, gq_group_elem(c, &d, i));
+    }
+    return GQ_OK;
+}
+
+int gq_decode_range_ex(enum gq_path path, const void *buf, size_t buf_size, uint64_t e0, uint64_t e1,
+                       void *dst)
+{
+    const struct gq_cpu_path *impl = path_get(path);
+    struct gq_info info;
+    struct gq_dec_ctx c;
+    int rc;
+    if (!impl)
+        return GQ_ERR_UNSUPPORTED;
+    if ((rc = gq_info_read(buf, buf_size, &info)) != GQ_OK)
+        return rc;
+    if (info.overflow)
+        return GQ_ERR_OVERFLOW;
+    if (e0 > e1 || e1 > info.layout.n_elems)
+        return GQ_ERR_RANGE;
+    if (((uintptr_t)buf & 15u) || ((uintptr_t)dst & (info.layout.esize - 1u)))
+        return GQ_ERR_ALIGN;
+    if (e0 == e1)
+        return GQ_OK;
+    dec_ctx_init(&c, &info, buf);
+    if (info.params.axis == GQ_DIM_LAST)
+        return decode_last(impl, &c, e0, e1, dst);
+    return decode_dim0(&c, e0, e1, dst);
+}
+
+int gq_decode_range(const void *buf, size_t buf_size, uint64_t e0, uint64_t e1, void *dst)
+{
+    return gq_decode_range_ex(GQ_PATH_AUTO, buf, buf_size, e0, e1, dst);
+}
+
+int gq_decode(const void *buf, size_t buf_size, void *dst, size_t dst_size)
+{
+    struct gq_info info;
+    int rc = gq_info_read(buf, buf_size, &info);
+    if (rc != GQ_OK)
+        return rc;
+    if (dst_size < info.layout.n_elems * info.layout.esize)
+        return GQ_ERR_SIZE;
+    return gq_decode_range(buf, buf_size, 0, info.layout.n_elems, dst);
+}
+
+int gq_decode_groups(const void *buf, size_t buf_size, uint64_t g0, uint64_t g1, void *dst)
+{
+    struct gq_info info;
+    uint64_t C, e0, e1;
+    int rc = gq_info_read(buf, buf_size, &info);
+    if (rc != GQ_OK)
+        return rc;
+    if (g0 > g1 || g1 > info.layout.n_groups)
+        return GQ_ERR_RANGE;
+    if (g0 == g1)
+        return GQ_OK;
+    C = info.layout.cols;
+    if (info.params.axis == GQ_DIM_0 && (g0 % C != 0 || (g1 % C != 0 && g1 != info.layout.n_groups)))
+        return GQ_ERR_RANGE;
+    e0 = g0 / C * info.params.group * C;
+    e1 = (g1 + C - 1) / C * info.params.group * C;
+    if (e1 > info.layout.n_elems)
+        e1 = info.layout.n_elems;
+    return gq_decode_range(buf, buf_size, e0, e1, dst);
+}

@@ -1,0 +1,170 @@
+/*
+ * gq_kernels.cu — quantize and dequantize on the GPU (nvcc, into the fatbin)
+ * and the very same text as C for cudasim (gcc -x c -DGQ_EMU). The per-group
+ * work is gq_group.h's, shared with the CPU codec; this file only maps
+ * threads to groups and elements. Launch contract: gq_kernels.h.
+ */
+#ifdef GQ_EMU
+#include "gq_cuda_compat.h"
+#else
+#define GQ_KERNEL_LINKAGE extern "C"
+#endif
+
+#include "gq_group.h"
+#include "gq_kernels.h"
+
+/* Global thread index and grid size, as 64-bit. */
+static __device__ __forceinline__ uint64_t gq_tid(void)
+{
+    return (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;
+}
+
+static __device__ __forceinline__ uint64_t gq_nthreads(void)
+{
+    return (uint64_t)gridDim.x * blockDim.x;
+}
+
+/* One thread per group: the group is read twice (min/max, then codes); the
+ * second pass hits the cache. GQ_DIM_0 puts adjacent columns on adjacent
+ * threads, so each row of a group is one coalesced access across a warp. */
+GQ_KERNEL_LINKAGE __global__ void gq_quantize(struct gq_quant_params k)
+{
+    struct gq_params p;
+    struct gq_enc_ctx c;
+    struct gq_header *h = (struct gq_header *)k.dst;
+    uint64_t g, n = gq_nthreads();
+
+    p.bits = k.bits;
+    p.group = k.group;
+    p.dtype = k.dtype;
+    p.axis = k.axis;
+    p.cols = k.cols;
+    if (k.magic != GQ_QUANT_MAGIC || gq_layout_init(&c.l, &p, k.n_elems, k.escape_capacity) != GQ_OK)
+        return;
+    c.bits = k.bits;
+    c.group = k.group;
+    c.dtype = k.dtype;
+    c.src = k.src;
+    c.meta = (uint8_t *)k.dst + c.l.meta_off;
+    c.codes = (uint8_t *)k.dst + c.l.code_off;
+    c.esc = (uint8_t *)k.dst + c.l.esc_off;
+    c.esc_count = &h->escape_count;
+    c.overflow = &h->overflow;
+    if (gq_tid() == 0) {
+        uint32_t i;
+        h->magic = GQ_MAGIC;
+        h->version = GQ_VERSION;
+        h->bits = (uint8_t)k.bits;
+        h->dtype = (uint8_t)k.dtype;
+        h->axis = (uint8_t)k.axis;
+        h->group = k.group;
+        h->escape_capacity = k.escape_capacity;
+        h->n_elems = k.n_elems;
+        h->cols = k.axis == GQ_DIM_0 ? k.cols : 0;
+        for (i = 0; i < sizeof h->reserved; i++)
+            h->reserved[i] = 0;
+    }
+    for (g = gq_tid(); g < c.l.n_groups; g += n)
+        gq_group_encode(&c, g);
+}
+
+/* Writes the values of one work item: GPU-only vector stores when the item
+ * is whole and 16-aligned, else one element at a time. */
+static __device__ __forceinline__ void gq_store_item(void *dst, uint64_t idx, uint32_t dtype,
+                                                     const uint32_t *v, uint32_t cnt, int whole)
+{
+    uint32_t j;
+#ifndef GQ_EMU
+    if (whole && cnt == 8) {
+        if (dtype == GQ_F32 && ((uintptr_t)((uint32_t *)dst + idx) & 15u) == 0) {
+            uint4 *o = (uint4 *)((uint32_t *)dst + idx);
+            o[0] = make_uint4(v[0], v[1], v[2], v[3]);
+            o[1] = make_uint4(v[4], v[5], v[6], v[7]);
+            return;
+        }
+        if (dtype != GQ_F32 && ((uintptr_t)((uint16_t *)dst + idx) & 15u) == 0) {
+            *(uint4 *)((uint16_t *)dst + idx) =
+                make_uint4(v[0] | (v[1] << 16), v[2] | (v[3] << 16), v[4] | (v[5] << 16), v[6] | (v[7] << 16));
+            return;
+        }
+    }
+#else
+    (void)whole;
+#endif
+    for (j = 0; j < cnt; j++)
+        gq_elem_put(dst, idx + j, dtype, v[j]);
+}
+
+/* One thread per work item of gq_dequant_unit() elements: GQ_DIM_LAST, 8
+ * consecutive elements of one group (one 16-byte store of f16); GQ_DIM_0,
+ * one element (adjacent threads write adjacent columns). */
+GQ_KERNEL_LINKAGE __global__ void gq_dequantize(struct gq_dequant_params k)
+{
+    struct gq_params p;
+    struct gq_dec_ctx c;
+    uint32_t K = gq_dequant_unit(k.axis, k.group);
+    uint64_t u, u0, u1, n = gq_nthreads();
+
+    p.bits = k.bits;
+    p.group = k.group;
+    p.dtype = k.dtype;
+    p.axis = k.axis;
+    p.cols = k.cols;
+    if (k.magic != GQ_DEQUANT_MAGIC || gq_layout_init(&c.l, &p, k.n_elems, k.escape_capacity) != GQ_OK ||
+        k.e0 >= k.e1 || k.e1 > k.n_elems)
+        return;
+    c.bits = k.bits;
+    c.group = k.group;
+    c.dtype = k.dtype;
+    c.meta = (const uint8_t *)k.meta;
+    c.codes = (const uint8_t *)k.codes;
+    c.esc = (const uint8_t *)k.esc;
+    c.g_base = k.g_base;
+    u0 = k.e0 / K;
+    u1 = (k.e1 + K - 1) / K;
+    for (u = u0 + gq_tid(); u < u1; u += n) {
+        uint64_t e = u * K, lo = e < k.e0 ? k.e0 : e, hi = e + K > k.e1 ? k.e1 : e + K;
+        uint32_t idx, j, v[8];
+        uint64_t g = gq_elem_group(&c.l, k.group, lo, &idx);
+        struct gq_gdec d;
+        gq_group_resolve(&c, g, &d);
+        for (j = 0; j < hi - lo; j++)
+            v[j] = gq_group_elem(&c, &d, idx + j);
+        gq_store_item(k.dst, lo - k.e0, k.dtype, v, (uint32_t)(hi - lo), hi - lo == K);
+    }
+}
+
+#ifdef GQ_EMU
+/* ---- the table cudasim launches from (gq_emu.h) ---- */
+__thread struct gq_emu_dim3 gq_emu_blockIdx, gq_emu_threadIdx;
+__thread struct gq_emu_dim3 gq_emu_blockDim, gq_emu_gridDim;
+
+static void gq_quantize_entry(const void *params)
+{
+    gq_quantize(*(const struct gq_quant_params *)params);
+}
+
+static void gq_dequantize_entry(const void *params)
+{
+    gq_dequantize(*(const struct gq_dequant_params *)params);
+}
+
+static const struct gq_emu_kernel gq_emu_kernels[] = {
+    {"gq_quantize", sizeof(struct gq_quant_params), GQ_QUANT_MAGIC, 2,
+     {offsetof(struct gq_quant_params, src), offsetof(struct gq_quant_params, dst)},
+     gq_quantize_entry},
+    {"gq_dequantize", sizeof(struct gq_dequant_params), GQ_DEQUANT_MAGIC, 4,
+     {offsetof(struct gq_dequant_params, meta), offsetof(struct gq_dequant_params, codes),
+      offsetof(struct gq_dequant_params, esc), offsetof(struct gq_dequant_params, dst)},
+     gq_dequantize_entry},
+};
+
+const struct gq_emu_kernel *gq_emu_kernel_find(const char *name)
+{
+    size_t i;
+    for (i = 0; i < sizeof gq_emu_kernels / sizeof gq_emu_kernels[0]; i++)
+        if (strcmp(gq_emu_kernels[i].name, name) == 0)
+            return &gq_emu_kernels[i];
+    return NULL;
+}
+#endif

@@ -1,0 +1,100 @@
+/*
+ * gq_kernels.h — the CUDA kernels of the codec, as the shim launches them
+ * through the driver API (cuModuleLoadData(gq_kernel_image) once per
+ * context, cuModuleGetFunction, cuLaunchKernel).
+ *
+ * Kernels (extern "C" names in the image):
+ *   "gq_quantize"    one parameter: struct gq_quant_params, by value
+ *   "gq_dequantize"  one parameter: struct gq_dequant_params, by value
+ * Each is one launch per copy, grid-stride, no shared memory, no host
+ * synchronisation; pointers may be device memory or mapped pinned host
+ * memory (device addresses from cuMemHostGetDevicePointer).
+ *
+ * Launch configuration: block (GQ_BLOCK, 1, 1); grid (gq_launch_grid(items),
+ * 1, 1), items from gq_quant_items() / gq_dequant_items(). Any grid is
+ * correct (grid-stride loops); this one is what the kernels are tuned for.
+ * Shared memory 0. Pass the struct in kernelParams ({&params}) or in `extra`
+ * with CU_LAUNCH_PARAM_BUFFER_SIZE == sizeof the struct.
+ *
+ * gq_quantize writes the whole compressed buffer: header (all but the two
+ * escape words), metadata, codes, escapes. BEFORE the launch, on the same
+ * stream, the 8 bytes at dst + GQ_HDR_ESCAPE_COUNT_OFF must be zero:
+ * cuMemsetD32Async(dst + GQ_HDR_ESCAPE_COUNT_OFF, 0, 2, stream), or a CPU
+ * store into a pinned buffer nothing else is using. After the launch has
+ * completed, the header's `overflow` word says whether the buffer is exactly
+ * decodable (gq_format.h, Escapes). Padding bytes and unused escape slots are
+ * not written (the CPU encoder zeroes them): compare buffers through decode
+ * or through the metadata and code areas.
+ *
+ * gq_dequantize writes elements [e0, e1) of the tensor to dst (dst[0] =
+ * element e0), reading only the groups holding them, so a restore of any
+ * sub-range (a partial copy that starts or ends inside a group) is one
+ * launch. A group lost to escape overflow decodes to the dtype's quiet NaN.
+ */
+#ifndef GQ_KERNELS_H
+#define GQ_KERNELS_H
+
+#include "gq_format.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GQ_QUANT_MAGIC 0x54514751u   /* "QGQT" */
+#define GQ_DEQUANT_MAGIC 0x44514751u /* "QGQD" */
+#define GQ_BLOCK 256u
+
+struct gq_quant_params {
+    uint32_t magic; /* GQ_QUANT_MAGIC */
+    uint32_t bits, group, dtype, axis;
+    uint32_t escape_capacity;
+    uint64_t cols;    /* GQ_DIM_0: C; else 0 */
+    uint64_t n_elems;
+    const void *src;  /* the tensor, element-aligned */
+    void *dst;        /* the compressed buffer, 16-aligned, gq_compressed_size() bytes */
+};
+
+struct gq_dequant_params {
+    uint32_t magic; /* GQ_DEQUANT_MAGIC */
+    uint32_t bits, group, dtype, axis;
+    uint32_t escape_capacity;
+    uint64_t cols;
+    uint64_t n_elems;     /* of the whole tensor */
+    uint64_t e0, e1;      /* elements to write */
+    uint64_t g_base;      /* the group that meta and codes start at */
+    const void *meta;     /* metadata of group g_base (buffer + meta_off + g_base*meta_size) */
+    const void *codes;    /* codes of group g_base (buffer + code_off + g_base*code_stride) */
+    const void *esc;      /* escape slot 0 (buffer + esc_off) */
+    void *dst;            /* element e goes to dst[e - e0]; element-aligned */
+};
+
+/* Fill a parameter struct for a whole buffer at `buf` (device address).
+ * GQ_OK or GQ_ERR_PARAM / GQ_ERR_RANGE. The dequantize struct may then be
+ * re-pointed at a copy holding only groups [g_base, ...) of the buffer
+ * (gq_groups_covering() tells which), with the escape area alongside. */
+int gq_quant_params_init(struct gq_quant_params *k, const struct gq_params *p, uint64_t n_elems,
+                         uint32_t escape_capacity, const void *src, void *buf);
+int gq_dequant_params_init(struct gq_dequant_params *k, const struct gq_params *p, uint64_t n_elems,
+                           uint32_t escape_capacity, const void *buf, uint64_t e0, uint64_t e1,
+                           void *dst);
+
+/* Work items of a launch, and the grid for them. */
+uint64_t gq_quant_items(const struct gq_quant_params *k);
+uint64_t gq_dequant_items(const struct gq_dequant_params *k);
+unsigned gq_launch_grid(uint64_t items);
+
+/* Elements one dequantize work item covers (GQ_DIM_LAST: 8 when G % 8 == 0,
+ * else 2; GQ_DIM_0: 1). Shared by the kernel and gq_dequant_items(). */
+GQ_HD uint32_t gq_dequant_unit(uint32_t axis, uint32_t group)
+{
+    return axis == GQ_DIM_0 ? 1u : (group % 8u == 0 ? 8u : 2u);
+}
+
+/* The embedded fatbin (SASS sm_80, sm_90; PTX compute_90), for cuModuleLoadData. */
+extern const unsigned char gq_kernel_image[];
+extern const size_t gq_kernel_image_size;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

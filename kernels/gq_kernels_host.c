@@ -1,0 +1,82 @@
+/*
+ * gq_kernels_host.c — host-side helpers that fill the kernels' parameter
+ * structs and size their grids (contract: gq_kernels.h).
+ */
+#include "gq_kernels.h"
+
+#include <string.h>
+
+int gq_quant_params_init(struct gq_quant_params *k, const struct gq_params *p, uint64_t n_elems,
+                         uint32_t escape_capacity, const void *src, void *buf)
+{
+    struct gq_layout l;
+    if (gq_layout_init(&l, p, n_elems, escape_capacity) != GQ_OK)
+        return GQ_ERR_PARAM;
+    memset(k, 0, sizeof *k);
+    k->magic = GQ_QUANT_MAGIC;
+    k->bits = p->bits;
+    k->group = p->group;
+    k->dtype = p->dtype;
+    k->axis = p->axis;
+    k->escape_capacity = escape_capacity;
+    k->cols = p->axis == GQ_DIM_0 ? p->cols : 0;
+    k->n_elems = n_elems;
+    k->src = src;
+    k->dst = buf;
+    return GQ_OK;
+}
+
+int gq_dequant_params_init(struct gq_dequant_params *k, const struct gq_params *p, uint64_t n_elems,
+                           uint32_t escape_capacity, const void *buf, uint64_t e0, uint64_t e1,
+                           void *dst)
+{
+    struct gq_layout l;
+    if (gq_layout_init(&l, p, n_elems, escape_capacity) != GQ_OK)
+        return GQ_ERR_PARAM;
+    if (e0 >= e1 || e1 > n_elems)
+        return GQ_ERR_RANGE;
+    memset(k, 0, sizeof *k);
+    k->magic = GQ_DEQUANT_MAGIC;
+    k->bits = p->bits;
+    k->group = p->group;
+    k->dtype = p->dtype;
+    k->axis = p->axis;
+    k->escape_capacity = escape_capacity;
+    k->cols = p->axis == GQ_DIM_0 ? p->cols : 0;
+    k->n_elems = n_elems;
+    k->e0 = e0;
+    k->e1 = e1;
+    k->g_base = 0;
+    k->meta = (const uint8_t *)buf + l.meta_off;
+    k->codes = (const uint8_t *)buf + l.code_off;
+    k->esc = (const uint8_t *)buf + l.esc_off;
+    k->dst = dst;
+    return GQ_OK;
+}
+
+uint64_t gq_quant_items(const struct gq_quant_params *k)
+{
+    struct gq_params p = {k->bits, k->group, k->dtype, k->axis, k->cols};
+    struct gq_layout l;
+    if (gq_layout_init(&l, &p, k->n_elems, k->escape_capacity) != GQ_OK)
+        return 0;
+    return l.n_groups;
+}
+
+uint64_t gq_dequant_items(const struct gq_dequant_params *k)
+{
+    uint32_t K = gq_dequant_unit(k->axis, k->group);
+    if (k->e0 >= k->e1)
+        return 0;
+    return (k->e1 + K - 1) / K - k->e0 / K;
+}
+
+/* Enough blocks to give every item a thread, capped so that huge tensors
+ * loop inside the kernel instead of queueing millions of blocks. */
+unsigned gq_launch_grid(uint64_t items)
+{
+    uint64_t blocks = (items + GQ_BLOCK - 1) / GQ_BLOCK;
+    if (blocks == 0)
+        blocks = 1;
+    return blocks > 65535u ? 65535u : (unsigned)blocks;
+}
