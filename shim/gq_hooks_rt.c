@@ -1,8 +1,9 @@
 /*
- * The runtime symbols libgqshim.so exports. Each is a one-line forward; the
- * decisions live in plain C elsewhere, which the unit tests link directly.
+ * The runtime symbols libgqshim.so exports. Each is a forward: the decisions
+ * live in plain C (gq_shim.h), which the unit tests link directly.
  */
 #include "gq_real.h"
+#include "gq_shim.h"
 
 #define GQ_EXPORT __attribute__((visibility("default")))
 
@@ -12,11 +13,120 @@
 GQ_RT_HOOKS(GQ_DECLARE)
 #undef GQ_DECLARE
 
-/* Pass-through for now: every call reaches the real runtime unchanged. */
-#define GQ_FORWARD(ret, name, params, args)                               \
-    GQ_EXPORT ret name params                                             \
-    {                                                                     \
-        ret (*fn) params = gq_real()->name;                               \
-        return fn ? fn args : cudaErrorInitializationError;               \
-    }
-GQ_RT_HOOKS(GQ_FORWARD)
+/* The real entry point, or a status when the runtime lacks it. */
+#define REAL(name, args) \
+    (gq_real()->name ? gq_real()->name args : cudaErrorInitializationError)
+
+GQ_EXPORT cudaError_t cudaMalloc(void **p, size_t n)
+{
+    cudaError_t r = REAL(cudaMalloc, (p, n));
+    if (r == cudaSuccess && p)
+        gq_on_dev_alloc(*p, n);
+    return r;
+}
+
+GQ_EXPORT cudaError_t cudaMallocAsync(void **p, size_t n, cudaStream_t s)
+{
+    cudaError_t r = REAL(cudaMallocAsync, (p, n, s));
+    if (r == cudaSuccess && p)
+        gq_on_dev_alloc(*p, n);
+    return r;
+}
+
+GQ_EXPORT cudaError_t cudaMallocAsync_ptsz(void **p, size_t n, cudaStream_t s)
+{
+    cudaError_t r = REAL(cudaMallocAsync_ptsz, (p, n, s));
+    if (r == cudaSuccess && p)
+        gq_on_dev_alloc(*p, n);
+    return r;
+}
+
+GQ_EXPORT cudaError_t cudaFree(void *p)
+{
+    gq_on_dev_free(p);
+    return REAL(cudaFree, (p));
+}
+
+GQ_EXPORT cudaError_t cudaFreeAsync(void *p, cudaStream_t s)
+{
+    gq_on_dev_free(p);
+    return REAL(cudaFreeAsync, (p, s));
+}
+
+GQ_EXPORT cudaError_t cudaFreeAsync_ptsz(void *p, cudaStream_t s)
+{
+    gq_on_dev_free(p);
+    return REAL(cudaFreeAsync_ptsz, (p, s));
+}
+
+GQ_EXPORT cudaError_t cudaMallocHost(void **p, size_t n)
+{
+    cudaError_t r = REAL(cudaMallocHost, (p, n));
+    if (r == cudaSuccess && p)
+        gq_on_host_alloc(*p, n, cudaHostAllocDefault);
+    return r;
+}
+
+GQ_EXPORT cudaError_t cudaHostAlloc(void **p, size_t n, unsigned f)
+{
+    cudaError_t r = REAL(cudaHostAlloc, (p, n, f));
+    if (r == cudaSuccess && p)
+        gq_on_host_alloc(*p, n, f);
+    return r;
+}
+
+GQ_EXPORT cudaError_t cudaFreeHost(void *p)
+{
+    gq_on_host_free(p);
+    return REAL(cudaFreeHost, (p));
+}
+
+GQ_EXPORT cudaError_t cudaHostRegister(void *p, size_t n, unsigned f)
+{
+    return REAL(cudaHostRegister, (p, n, f));
+}
+
+GQ_EXPORT cudaError_t cudaHostUnregister(void *p)
+{
+    gq_on_host_range_changed(p, 1);
+    return REAL(cudaHostUnregister, (p));
+}
+
+GQ_EXPORT cudaError_t cudaMemcpy(void *d, const void *s, size_t n, enum cudaMemcpyKind k)
+{
+    cudaError_t st;
+    if (gq_copy(d, s, n, k, 0, GQ_COPY_SYNC, &st))
+        return st;
+    return REAL(cudaMemcpy, (d, s, n, k));
+}
+
+GQ_EXPORT cudaError_t cudaMemcpy_ptds(void *d, const void *s, size_t n, enum cudaMemcpyKind k)
+{
+    cudaError_t st;
+    if (gq_copy(d, s, n, k, 0, GQ_COPY_SYNC | GQ_COPY_PTDS, &st))
+        return st;
+    return REAL(cudaMemcpy_ptds, (d, s, n, k));
+}
+
+GQ_EXPORT cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, enum cudaMemcpyKind k,
+                                      cudaStream_t st)
+{
+    cudaError_t r;
+    if (gq_copy(d, s, n, k, st, 0, &r))
+        return r;
+    return REAL(cudaMemcpyAsync, (d, s, n, k, st));
+}
+
+GQ_EXPORT cudaError_t cudaMemcpyAsync_ptsz(void *d, const void *s, size_t n,
+                                           enum cudaMemcpyKind k, cudaStream_t st)
+{
+    cudaError_t r;
+    if (gq_copy(d, s, n, k, st, GQ_COPY_PTDS, &r))
+        return r;
+    return REAL(cudaMemcpyAsync_ptsz, (d, s, n, k, st));
+}
+
+GQ_EXPORT cudaError_t cudaPointerGetAttributes(struct cudaPointerAttributes *a, const void *p)
+{
+    return REAL(cudaPointerGetAttributes, (a, p));
+}

@@ -10,9 +10,9 @@
 #ifndef GQ_LOG_H
 #define GQ_LOG_H
 
-#include <stdarg.h>
+#include "gq_options.h" /* enum gq_log_level */
 
-enum gq_log_level { GQ_LOG_ERROR, GQ_LOG_WARN, GQ_LOG_INFO, GQ_LOG_DEBUG };
+#include <stdarg.h>
 
 /* Set the threshold and destination; `path` NULL or "" means stderr. Returns
  * 0, or -1 when the file cannot be opened (stderr is kept then). */

@@ -15,7 +15,7 @@ E2E_SRCS  := $(wildcard tests/e2e/*.c)
 E2E_PROGS += $(patsubst tests/e2e/%.c,$(BUILD)/e2e/%,$(E2E_SRCS))
 TEST_SCRIPTS += $(sort $(wildcard tests/e2e/t_*.sh))
 
-$(BUILD)/e2e/%: tests/e2e/%.c tests/e2e/e2e.h | $(BUILD)/.deps-ok
+$(BUILD)/e2e/%: tests/e2e/%.c tests/e2e/e2e.h $(GQ_CODEC_LIB) | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CUDAPRG $@")
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $< -o $@ -L$(CUDA_LIBDIR) -lcudart -lm $(LDFLAGS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $< $(GQ_CODEC_LIB) -o $@ -L$(CUDA_LIBDIR) -lcudart -lm $(LDFLAGS)

@@ -1,0 +1,325 @@
+/*
+ * The copy path: decide whether an intercepted cudaMemcpy* is an offload or
+ * a restore the shim compresses, and do it; otherwise say "pass through".
+ *
+ * Offload (D2H of a registered tensor): quantize kernel on the program's
+ * stream into a store block -> [spill kernel: raw copy when escapes
+ * overflowed] -> stream callback decoding the block into the program's host
+ * buffer -> event. Restore (H2D from a host range held compressed): the
+ * dequantize kernel reads the block; bytes on host pages that write tracking
+ * cannot vouch for travel raw.
+ */
+#include "gq_shim.h"
+
+#include "gq_driver.h"
+#include "gq_entries.h"
+#include "gq_launch.h"
+#include "gq_log.h"
+#include "gq_real.h"
+#include "gq_regions.h"
+#include "gq_state.h"
+#include "gq_stats.h"
+#include "gq_wtrack.h"
+
+#include <string.h>
+#include <unistd.h>
+
+/* Copies below this size are not worth a kernel launch. */
+#define GQ_MIN_COPY 4096u
+
+static uintptr_t page_size(void)
+{
+    static uintptr_t ps;
+    if (!ps)
+        ps = (uintptr_t)sysconf(_SC_PAGESIZE);
+    return ps;
+}
+
+static int stats_on(void) { return gq_cfg()->stats != GQ_STATS_OFF; }
+
+static int pass(enum gq_pass_reason why, size_t count)
+{
+    if (stats_on()) {
+        GQ_STAT_ADD(passed[why], 1);
+        GQ_STAT_ADD(passthrough_bytes, count);
+    }
+    return 0;
+}
+
+static cudaError_t to_cuda_error(CUresult r)
+{
+    switch (r) {
+    case CUDA_SUCCESS: return cudaSuccess;
+    case CUDA_ERROR_INVALID_VALUE: return cudaErrorInvalidValue;
+    case CUDA_ERROR_OUT_OF_MEMORY: return cudaErrorMemoryAllocation;
+    case CUDA_ERROR_INVALID_HANDLE: return cudaErrorInvalidResourceHandle;
+    case CUDA_ERROR_ILLEGAL_ADDRESS: return cudaErrorIllegalAddress;
+    case CUDA_ERROR_LAUNCH_FAILED: return cudaErrorLaunchFailure;
+    default: return cudaErrorUnknown;
+    }
+}
+
+/* The driver's handle for the program's stream: 0 means the legacy default
+ * stream, or the per-thread one in a per-thread-default-stream build. */
+static CUstream drv_stream(cudaStream_t s, unsigned flags)
+{
+    if (s == 0)
+        return (flags & GQ_COPY_PTDS) ? CU_STREAM_PER_THREAD : CU_STREAM_LEGACY;
+    return (CUstream)s;
+}
+
+/* The runtime binds its context to a thread lazily; our driver calls need it
+ * bound now. The runtime's own cudaFree(NULL) does exactly that. */
+static int have_context(const struct gq_drv *d)
+{
+    CUcontext ctx = NULL;
+    if (d->cuCtxGetCurrent(&ctx) == CUDA_SUCCESS && ctx)
+        return 1;
+    if (gq_real()->cudaFree && gq_real()->cudaFree(NULL) == cudaSuccess &&
+        d->cuCtxGetCurrent(&ctx) == CUDA_SUCCESS && ctx)
+        return 1;
+    return 0;
+}
+
+static int capturing(const struct gq_drv *d, CUstream s)
+{
+    CUstreamCaptureStatus st = CU_STREAM_CAPTURE_STATUS_NONE;
+    return d->cuStreamIsCapturing(s, &st) != CUDA_SUCCESS || st != CU_STREAM_CAPTURE_STATUS_NONE;
+}
+
+static int is_device_memory(const struct gq_drv *d, const void *p)
+{
+    unsigned type = 0;
+    return d->cuPointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, (CUdeviceptr)p) ==
+               CUDA_SUCCESS &&
+           type == CU_MEMORYTYPE_DEVICE;
+}
+
+/* The GPU's address of host memory when the GPU can reach it (pinned and
+ * mapped), else 0. */
+static CUdeviceptr device_view(const struct gq_drv *d, void *host)
+{
+    CUdeviceptr dp = 0;
+    if (d->cuPointerGetAttribute(&dp, CU_POINTER_ATTRIBUTE_DEVICE_POINTER, (CUdeviceptr)host) !=
+        CUDA_SUCCESS)
+        return 0;
+    return dp;
+}
+
+static void params_of(const struct gq_rule *r, struct gq_params *p)
+{
+    static const uint32_t dtype_map[] = {[GQ_RULE_F16] = GQ_F16, [GQ_RULE_BF16] = GQ_BF16,
+                                         [GQ_RULE_F32] = GQ_F32};
+    p->bits = r->bits;
+    p->group = r->group;
+    p->dtype = dtype_map[r->dtype];
+    p->axis = r->dim == GQ_RULE_DIM_0 ? GQ_DIM_0 : GQ_DIM_LAST;
+    p->cols = r->dim == GQ_RULE_DIM_0 ? r->cols : 0;
+}
+
+static int offload(void *dst, const void *src, size_t count, CUstream s, unsigned flags,
+                   cudaError_t *status)
+{
+    struct gq_region reg;
+    const struct gq_drv *d = gq_drv();
+    gq_entries_drop(dst, count); /* whatever happens next, the old bytes are gone */
+    if (!gq_regions_lookup(GQ_ON_DEV, src, count, &reg)) {
+        if (!gq_regions_lookup(GQ_ON_HOST, dst, count, &reg))
+            return pass(GQ_PASS_NO_RULE, count);
+        /* A wrong kind or a host source: the real call reports it. */
+        if (!d || !is_device_memory(d, src))
+            return pass(GQ_PASS_DRIVER, count);
+    }
+    struct gq_params p;
+    params_of(reg.rule, &p);
+    uint32_t esize = gq_dtype_size(p.dtype);
+    if (count < GQ_MIN_COPY)
+        return pass(GQ_PASS_SMALL, count);
+    if (count % esize || (uintptr_t)src % esize || (uintptr_t)dst % esize ||
+        (p.axis == GQ_DIM_0 && count % (p.cols * esize)))
+        return pass(GQ_PASS_ALIGN, count);
+    uint64_t n = count / esize;
+    struct gq_layout l;
+    if (gq_layout_init(&l, &p, n, gq_default_escape_capacity(&p, n)) != GQ_OK)
+        return pass(GQ_PASS_ALIGN, count);
+
+    if (!d || !have_context(d))
+        return pass(GQ_PASS_DRIVER, count);
+    if (capturing(d, s))
+        return pass(GQ_PASS_CAPTURING, count);
+    CUdeviceptr dst_dev = device_view(d, dst);
+
+    struct gq_block b;
+    enum gq_store_status st = gq_store_alloc((size_t)l.total, &b);
+    if (st != GQ_STORE_OK)
+        return pass(st == GQ_STORE_OVER_BUDGET ? GQ_PASS_BUDGET : GQ_PASS_DRIVER, count);
+    memset(b.host + GQ_HDR_ESCAPE_COUNT_OFF, 0, 8);
+
+    CUresult r = gq_launch_quantize(s, (CUdeviceptr)src, &p, &l, b.dev);
+    /* Where the GPU can reach the host buffer, a spill kernel keeps an
+     * overflowed offload exact without waiting; elsewhere we wait below. */
+    int spilled = r == CUDA_SUCCESS && dst_dev &&
+                  gq_launch_spill(s, b.dev, (CUdeviceptr)src, dst_dev, count) == CUDA_SUCCESS;
+    struct gq_entry *e = NULL;
+    if (r == CUDA_SUCCESS) {
+        e = gq_entry_new((uintptr_t)dst, count, &p, &l, &b, reg.rule);
+        if (!e)
+            r = CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    if (r != CUDA_SUCCESS) {
+        /* Nothing usable was queued (a kernel that did run wrote only the
+         * block): release the block after the stream drains, copy raw. */
+        gq_warn_capped("offload of %zu bytes: %s; copying it uncompressed", count,
+                       gq_drv_errname(r));
+        d->cuStreamSynchronize(s);
+        gq_store_release(&b, NULL);
+        return pass(GQ_PASS_LAUNCH, count);
+    }
+    __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED); /* the callback's */
+    if (d->cuLaunchHostFunc(s, gq_entry_decode_cb, e) != CUDA_SUCCESS) {
+        d->cuStreamSynchronize(s);
+        gq_entry_decode_cb(e);
+    }
+    d->cuEventRecord(e->event, s);
+    gq_entries_publish(e);
+
+    GQ_STAT_ADD(offloads, 1);
+    GQ_STAT_ADD(logical_bytes, count);
+    GQ_STAT_ADD(moved_bytes, l.esc_off);
+
+    int handled = 1;
+    *status = cudaSuccess;
+    /* A synchronous copy, or one into pageable memory (which CUDA completes
+     * before returning), returns with the data in place; without a spill we
+     * wait too, to catch an escape overflow while the source is intact. */
+    if ((flags & GQ_COPY_SYNC) || !spilled) {
+        *status = to_cuda_error(d->cuStreamSynchronize(s));
+        if (*status == cudaSuccess && !spilled &&
+            __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == GQ_ENTRY_FAILED) {
+            /* Escapes overflowed and no spill could reach this buffer: the
+             * source is still intact (the copy has not returned), so copy
+             * it raw. */
+            gq_entries_drop(dst, count);
+            handled = 0;
+        }
+    }
+    gq_entry_put(e);
+    return handled;
+}
+
+static uintptr_t page_up(uintptr_t a) { return (a + page_size() - 1) & ~(page_size() - 1); }
+static uintptr_t page_down(uintptr_t a) { return a & ~(page_size() - 1); }
+
+static int restore(void *dst, const void *src, size_t count, CUstream s, unsigned flags,
+                   cudaError_t *status)
+{
+    struct gq_entry *e = NULL;
+    enum gq_lookup found = gq_entries_lookup(src, count, &e);
+    const struct gq_drv *d = gq_drv();
+    if (found != GQ_LOOKUP_ONE) {
+        /* Raw bytes are right once every overlapping offload has decoded. */
+        gq_entries_settle(src, count);
+        return pass(found == GQ_LOOKUP_SPANS ? GQ_PASS_SPANS : GQ_PASS_NOT_HELD, count);
+    }
+    int state = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+    uintptr_t a = (uintptr_t)src, end = a + count;
+    uintptr_t lo = a, hi = end; /* the part served from the block */
+    enum gq_pass_reason why = GQ_PASS_COUNT;
+    if (state == GQ_ENTRY_FAILED || state == GQ_ENTRY_UNTRACKED)
+        why = GQ_PASS_NOT_HELD;
+    else if ((a - e->start) % e->layout.esize || count % e->layout.esize ||
+             (e->params.axis == GQ_DIM_0 && count != e->len))
+        why = GQ_PASS_ALIGN;
+    else if (!d || !have_context(d) || !is_device_memory(d, dst))
+        why = GQ_PASS_DRIVER;
+    else if (capturing(d, s))
+        why = GQ_PASS_CAPTURING;
+    if (why == GQ_PASS_COUNT && state == GQ_ENTRY_TRACKED && e->params.axis != GQ_DIM_0) {
+        /* Only whole pages inside the entry are tracked; edge bytes go raw. */
+        lo = a > page_up(e->start) ? a : page_up(e->start);
+        hi = end < page_down(e->start + e->len) ? end : page_down(e->start + e->len);
+        if (hi <= lo)
+            why = GQ_PASS_SMALL;
+        else if (!gq_wtrack_clean((void *)lo, hi - lo))
+            why = GQ_PASS_WRITTEN;
+    } else if (why == GQ_PASS_COUNT && state == GQ_ENTRY_TRACKED &&
+               !gq_wtrack_clean((void *)e->start, e->len)) {
+        why = GQ_PASS_WRITTEN;
+    }
+    if (why != GQ_PASS_COUNT) {
+        if (why == GQ_PASS_WRITTEN)
+            gq_entries_drop((void *)e->start, e->len);
+        if (state == GQ_ENTRY_PENDING && d)
+            d->cuEventSynchronize(e->event);
+        gq_entry_put(e);
+        return pass(why, count);
+    }
+
+    uint32_t es = e->layout.esize;
+    CUdeviceptr dd = (CUdeviceptr)dst;
+    pthread_mutex_lock(&e->lock);
+    CUresult r = d->cuStreamWaitEvent(s, e->event, 0);
+    if (r == CUDA_SUCCESS && lo > a)
+        r = d->cuMemcpyHtoDAsync_v2(dd, src, lo - a, s);
+    if (r == CUDA_SUCCESS)
+        r = gq_launch_dequantize(s, e->block.dev, &e->params, &e->layout, (lo - e->start) / es,
+                                 (hi - e->start) / es, dd + (lo - a));
+    if (r == CUDA_SUCCESS && hi < end)
+        r = d->cuMemcpyHtoDAsync_v2(dd + (hi - a), (const void *)hi, end - hi, s);
+    if (r == CUDA_SUCCESS)
+        r = d->cuEventRecord(e->event, s);
+    pthread_mutex_unlock(&e->lock);
+    if (r != CUDA_SUCCESS) {
+        /* Possibly half queued: whatever ran wrote the right bytes, and the
+         * real copy queued after it on the same stream rewrites them all. */
+        gq_warn_capped("restore of %zu bytes: %s; copying it uncompressed", count,
+                       gq_drv_errname(r));
+        gq_entry_put(e);
+        return pass(GQ_PASS_LAUNCH, count);
+    }
+    GQ_STAT_ADD(restores, 1);
+    GQ_STAT_ADD(logical_bytes, count);
+    GQ_STAT_ADD(moved_bytes, (lo - a) + (end - hi) +
+                                 (uint64_t)((double)e->layout.esc_off * (double)(hi - lo) /
+                                            (double)e->len));
+    *status = (flags & GQ_COPY_SYNC) ? to_cuda_error(d->cuStreamSynchronize(s)) : cudaSuccess;
+    gq_entry_put(e);
+    return 1;
+}
+
+int gq_copy(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind,
+            cudaStream_t stream, unsigned flags, cudaError_t *status)
+{
+    if (!gq_active() || count == 0 || !dst || !src)
+        return 0;
+    if (stats_on())
+        GQ_STAT_ADD(copies, 1);
+    int may_offload = gq_regions_may_hold(GQ_ON_DEV, src, count) ||
+                      gq_regions_may_hold(GQ_ON_HOST, dst, count);
+    int may_restore = gq_entries_may_hold(src, count);
+    int dst_held = gq_entries_may_hold(dst, count);
+    if (!may_offload && !may_restore && !dst_held)
+        return pass(GQ_PASS_NO_RULE, count);
+
+    if (kind == cudaMemcpyDefault) {
+        const struct gq_drv *d = gq_drv();
+        if (!d)
+            return pass(GQ_PASS_DRIVER, count);
+        int src_dev = is_device_memory(d, src), dst_dev = is_device_memory(d, dst);
+        kind = src_dev ? (dst_dev ? cudaMemcpyDeviceToDevice : cudaMemcpyDeviceToHost)
+                       : (dst_dev ? cudaMemcpyHostToDevice : cudaMemcpyHostToHost);
+    }
+    CUstream s = drv_stream(stream, flags);
+    switch (kind) {
+    case cudaMemcpyDeviceToHost:
+        return offload(dst, src, count, s, flags, status);
+    case cudaMemcpyHostToDevice:
+        return restore(dst, src, count, s, flags, status);
+    case cudaMemcpyHostToHost:
+        gq_entries_settle(src, count);
+        gq_entries_drop(dst, count);
+        return pass(GQ_PASS_DIRECTION, count);
+    default:
+        return pass(GQ_PASS_DIRECTION, count);
+    }
+}

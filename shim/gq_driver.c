@@ -1,0 +1,117 @@
+/* Loading the CUDA driver and the shim's kernels (see gq_driver.h). */
+#define _GNU_SOURCE
+#include "gq_driver.h"
+
+#include "gq_kernels.h"
+#include "gq_log.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+static struct gq_drv drv;
+static const struct gq_drv *drv_ok;
+static pthread_once_t drv_once = PTHREAD_ONCE_INIT;
+
+static void load_driver(void)
+{
+    /* RTLD_NOLOAD first: use the driver the program already has. */
+    void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    if (!h)
+        h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+    if (!h) {
+        gq_warn("cannot load the CUDA driver (libcuda.so.1): %s; passing every call through",
+                dlerror());
+        return;
+    }
+    int missing = 0;
+#define GQ_DRV_LOAD(name, params)                                         \
+    if (!(*(void **)&drv.name = dlsym(h, #name))) {                       \
+        gq_warn("the CUDA driver lacks %s; passing every call through", #name); \
+        missing = 1;                                                      \
+    }
+    GQ_DRV_FUNCS(GQ_DRV_LOAD)
+#undef GQ_DRV_LOAD
+    if (missing)
+        return;
+    CUresult r = drv.cuInit(0);
+    if (r != CUDA_SUCCESS) {
+        gq_warn("cuInit failed (%s); passing every call through", gq_drv_errname(r));
+        return;
+    }
+    drv_ok = &drv;
+}
+
+const struct gq_drv *gq_drv(void)
+{
+    pthread_once(&drv_once, load_driver);
+    return drv_ok;
+}
+
+const char *gq_drv_errname(CUresult r)
+{
+    const char *s = NULL;
+    if (drv.cuGetErrorName && drv.cuGetErrorName(r, &s) == CUDA_SUCCESS && s)
+        return s;
+    return "unknown CUDA error";
+}
+
+/* One loaded module per context. Contexts are few (one primary context per
+ * device), so a short list searched under a lock is enough; the common case
+ * (the context used last by this thread) is answered from a thread cache. */
+struct ctx_module {
+    CUcontext ctx;
+    CUmodule module; /* NULL: loading failed in this context */
+    CUfunction fn[GQ_KFN_COUNT];
+    struct ctx_module *next;
+};
+
+static const char *const kernel_names[GQ_KFN_COUNT] = {
+    [GQ_KFN_QUANTIZE] = "gq_quantize",
+    [GQ_KFN_DEQUANTIZE] = "gq_dequantize",
+};
+
+static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ctx_module *modules;
+static __thread struct ctx_module *last_module;
+
+static struct ctx_module *load_module(CUcontext ctx)
+{
+    struct ctx_module *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->ctx = ctx;
+    CUresult r = drv.cuModuleLoadData(&m->module, gq_kernel_image);
+    for (int k = 0; r == CUDA_SUCCESS && k < GQ_KFN_COUNT; k++)
+        r = drv.cuModuleGetFunction(&m->fn[k], m->module, kernel_names[k]);
+    if (r != CUDA_SUCCESS) {
+        gq_warn("cannot load the shim's kernels in context %p (%s); copies there pass through",
+                (void *)ctx, gq_drv_errname(r));
+        m->module = NULL;
+    }
+    m->next = modules;
+    modules = m;
+    return m;
+}
+
+CUfunction gq_drv_kernel(enum gq_kfn which)
+{
+    if (!gq_drv())
+        return NULL;
+    CUcontext ctx = NULL;
+    if (drv.cuCtxGetCurrent(&ctx) != CUDA_SUCCESS || !ctx)
+        return NULL;
+    struct ctx_module *m = last_module;
+    if (!m || m->ctx != ctx) {
+        pthread_mutex_lock(&modules_lock);
+        for (m = modules; m && m->ctx != ctx; m = m->next)
+            ;
+        if (!m)
+            m = load_module(ctx);
+        pthread_mutex_unlock(&modules_lock);
+        if (!m)
+            return NULL;
+        last_module = m;
+    }
+    return m->module ? m->fn[which] : NULL;
+}

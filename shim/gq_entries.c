@@ -1,0 +1,197 @@
+/* Host ranges held compressed (see gq_entries.h). */
+#include "gq_entries.h"
+
+#include "gq_codec.h"
+#include "gq_driver.h"
+#include "gq_imap.h"
+#include "gq_log.h"
+#include "gq_stats.h"
+#include "gq_wtrack.h"
+
+#include <stdlib.h>
+
+static struct gq_imap entries = GQ_IMAP_INIT;
+static struct gq_entry *graveyard; /* entries whose last reference went in a callback */
+
+struct gq_entry *gq_entry_new(uintptr_t start, size_t len, const struct gq_params *p,
+                              const struct gq_layout *l, const struct gq_block *b,
+                              const struct gq_rule *rule)
+{
+    struct gq_entry *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    if (gq_drv()->cuEventCreate(&e->event, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS) {
+        free(e);
+        return NULL;
+    }
+    e->start = start;
+    e->len = len;
+    e->params = *p;
+    e->layout = *l;
+    e->block = *b;
+    e->rule = rule;
+    pthread_mutex_init(&e->lock, NULL);
+    e->refs = 1;
+    e->state = GQ_ENTRY_PENDING;
+    return e;
+}
+
+static void entry_destroy(struct gq_entry *e)
+{
+    /* The store frees the block once the last GPU use has completed, and
+     * destroys the event then. */
+    gq_store_release(&e->block, e->event);
+    pthread_mutex_destroy(&e->lock);
+    free(e);
+}
+
+static void bury_dead(void)
+{
+    if (!__atomic_load_n(&graveyard, __ATOMIC_ACQUIRE))
+        return;
+    struct gq_entry *e = __atomic_exchange_n(&graveyard, NULL, __ATOMIC_ACQ_REL);
+    while (e) {
+        struct gq_entry *next = e->next_dead;
+        entry_destroy(e);
+        e = next;
+    }
+}
+
+void gq_entry_put(struct gq_entry *e)
+{
+    if (__atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        entry_destroy(e);
+}
+
+/* From a stream callback: never destroy here (that may wait on the driver). */
+static void put_from_callback(struct gq_entry *e)
+{
+    if (__atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    struct gq_entry *head = __atomic_load_n(&graveyard, __ATOMIC_RELAXED);
+    do
+        e->next_dead = head;
+    while (!__atomic_compare_exchange_n(&graveyard, &head, e, 1, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED));
+}
+
+void gq_entry_decode_cb(void *arg)
+{
+    struct gq_entry *e = arg;
+    const struct gq_header *h = (const struct gq_header *)e->block.host;
+    int state;
+    if (__atomic_load_n(&h->overflow, __ATOMIC_ACQUIRE)) {
+        /* More groups escaped than the block could keep: the raw data went
+         * to the host buffer instead (the spill after the quantize kernel). */
+        state = GQ_ENTRY_FAILED;
+    } else if (gq_decode(e->block.host, e->block.size, (void *)e->start, e->len) != GQ_OK) {
+        gq_warn_capped("offload of %zu bytes at %p: the compressed block does not decode",
+                       e->len, (void *)e->start);
+        state = GQ_ENTRY_FAILED;
+    } else {
+        GQ_STAT_ADD(escaped_groups, h->escape_count);
+        state = gq_wtrack_arm((void *)e->start, e->len) == 0 ? GQ_ENTRY_TRACKED
+                                                              : GQ_ENTRY_UNTRACKED;
+    }
+    __atomic_store_n(&e->state, state, __ATOMIC_RELEASE);
+    put_from_callback(e);
+}
+
+int gq_entries_may_hold(const void *p, size_t len)
+{
+    return gq_imap_may_hold(&entries, p, len);
+}
+
+/* With the write lock held: unlink every entry overlapping [start, end),
+ * chaining them through next_dead for the caller to put. */
+static struct gq_entry *unlink_overlapping(uintptr_t start, uintptr_t end)
+{
+    struct gq_entry *dropped = NULL;
+    size_t i = gq_imap_first_overlap(&entries, start);
+    while (i < entries.n && entries.v[i].start < end) {
+        struct gq_entry *e = gq_imap_remove_at(&entries, i);
+        e->next_dead = dropped;
+        dropped = e;
+    }
+    return dropped;
+}
+
+static void put_chain(struct gq_entry *e)
+{
+    while (e) {
+        struct gq_entry *next = e->next_dead;
+        gq_entry_put(e);
+        e = next;
+    }
+}
+
+void gq_entries_publish(struct gq_entry *e)
+{
+    bury_dead();
+    __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);
+    gq_imap_wrlock(&entries);
+    struct gq_entry *dropped = unlink_overlapping(e->start, e->start + e->len);
+    if (gq_imap_insert(&entries, e->start, e->start + e->len, e) != 0)
+        __atomic_sub_fetch(&e->refs, 1, __ATOMIC_RELAXED); /* unpublished: no reuse */
+    gq_imap_unlock(&entries);
+    put_chain(dropped);
+}
+
+void gq_entries_drop(const void *p, size_t len)
+{
+    if (!p || !len || !gq_imap_may_hold(&entries, p, len))
+        return;
+    gq_imap_wrlock(&entries);
+    struct gq_entry *dropped = unlink_overlapping((uintptr_t)p, (uintptr_t)p + len);
+    gq_imap_unlock(&entries);
+    put_chain(dropped);
+}
+
+enum gq_lookup gq_entries_lookup(const void *p, size_t len, struct gq_entry **out)
+{
+    if (!gq_imap_may_hold(&entries, p, len))
+        return GQ_LOOKUP_NONE;
+    uintptr_t a = (uintptr_t)p;
+    enum gq_lookup res = GQ_LOOKUP_NONE;
+    gq_imap_rdlock(&entries);
+    size_t i = gq_imap_first_overlap(&entries, a);
+    if (i < entries.n && entries.v[i].start < a + len) {
+        struct gq_ival *iv = &entries.v[i];
+        if (iv->start <= a && a + len <= iv->end) {
+            *out = iv->val;
+            __atomic_add_fetch(&(*out)->refs, 1, __ATOMIC_RELAXED);
+            res = GQ_LOOKUP_ONE;
+        } else {
+            res = GQ_LOOKUP_SPANS;
+        }
+    }
+    gq_imap_unlock(&entries);
+    return res;
+}
+
+void gq_entries_settle(const void *p, size_t len)
+{
+    if (!gq_imap_may_hold(&entries, p, len))
+        return;
+    enum { BATCH = 16 };
+    struct gq_entry *pending[BATCH];
+    size_t n = 0;
+    uintptr_t a = (uintptr_t)p;
+    gq_imap_rdlock(&entries);
+    for (size_t i = gq_imap_first_overlap(&entries, a);
+         i < entries.n && entries.v[i].start < a + len && n < BATCH; i++) {
+        struct gq_entry *e = entries.v[i].val;
+        if (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == GQ_ENTRY_PENDING) {
+            __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);
+            pending[n++] = e;
+        }
+    }
+    gq_imap_unlock(&entries);
+    for (size_t i = 0; i < n; i++) {
+        /* The decode callback runs before the event, on the same stream. */
+        gq_drv()->cuEventSynchronize(pending[i]->event);
+        gq_entry_put(pending[i]);
+    }
+    if (n == BATCH)
+        gq_entries_settle(p, len);
+}

@@ -1,0 +1,82 @@
+/*
+ * gq_entries.h — host ranges held compressed.
+ *
+ * An entry is born when an offload (D2H) is compressed: the quantize kernel
+ * writes the block on the program's stream, then a stream callback decodes
+ * the block on the CPU into the program's host buffer (so the program reads
+ * what a restore would deliver) and arms write tracking on it. A later
+ * copy-back (H2D) of that range moves the block instead of the raw bytes,
+ * but only while the buffer is unchanged (gq_wtrack).
+ *
+ * Lifetime: the map holds one reference; lookups take their own. The block
+ * returns to the store once the last reference is gone and every GPU use of
+ * it (tracked by `event`) has completed. Stream callbacks never take a lock
+ * of the shim: a callback that drops the last reference hands the entry to a
+ * graveyard that application threads empty.
+ */
+#ifndef GQ_ENTRIES_H
+#define GQ_ENTRIES_H
+
+#include "gq_format.h"
+#include "gq_rules.h"
+#include "gq_store.h"
+
+#include <cuda.h>
+#include <pthread.h>
+#include <stdint.h>
+
+enum gq_entry_state {
+    GQ_ENTRY_PENDING,   /* queued; the host buffer is not yet decoded */
+    GQ_ENTRY_TRACKED,   /* host buffer decoded, writes to it are tracked */
+    GQ_ENTRY_UNTRACKED, /* host buffer decoded, writes cannot be seen: no reuse */
+    GQ_ENTRY_FAILED,    /* escape overflow: the host buffer holds the raw copy */
+};
+
+struct gq_entry {
+    uintptr_t start;
+    size_t len;
+    struct gq_params params;
+    struct gq_layout layout;
+    struct gq_block block;
+    const struct gq_rule *rule;
+    CUevent event;        /* after the last queued GPU use of the block */
+    pthread_mutex_t lock; /* orders re-records of `event` */
+    int refs;             /* atomic */
+    int state;            /* atomic, enum gq_entry_state */
+    struct gq_entry *next_dead;
+};
+
+/* A new entry for the host range [start, start+len) with its block; one
+ * reference for the caller. NULL when out of memory or events. */
+struct gq_entry *gq_entry_new(uintptr_t start, size_t len, const struct gq_params *p,
+                              const struct gq_layout *l, const struct gq_block *b,
+                              const struct gq_rule *rule);
+
+/* Publish e in the map, replacing (dropping) every entry that overlaps its
+ * range. The map takes its own reference. */
+void gq_entries_publish(struct gq_entry *e);
+
+/* Drop every entry overlapping [p, p+len): the bytes there are being
+ * replaced by something the shim did not compress. Lock-free when none can. */
+void gq_entries_drop(const void *p, size_t len);
+
+enum gq_lookup { GQ_LOOKUP_NONE, GQ_LOOKUP_ONE, GQ_LOOKUP_SPANS };
+
+/* The entry holding all of [p, p+len), referenced, in *out (GQ_LOOKUP_ONE);
+ * GQ_LOOKUP_SPANS when entries overlap the range without one holding it. */
+enum gq_lookup gq_entries_lookup(const void *p, size_t len, struct gq_entry **out);
+
+/* Lock-free: 0 when no entry can overlap [p, p+len). */
+int gq_entries_may_hold(const void *p, size_t len);
+
+void gq_entry_put(struct gq_entry *e);
+
+/* Wait until every entry overlapping [p, p+len) has decoded into its host
+ * range, so raw reads of those bytes see the data. */
+void gq_entries_settle(const void *p, size_t len);
+
+/* Stream callback (cuLaunchHostFunc): decode the block into the host range,
+ * arm tracking, drop the callback's reference. Takes no shim lock. */
+void gq_entry_decode_cb(void *entry);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * gq_shim.h — the decisions behind the exported hooks.
+ *
+ * Each hook in gq_hooks_rt.c calls one of these and, unless it says it handled
+ * the call, then calls the real runtime unchanged.
+ */
+#ifndef GQ_SHIM_H
+#define GQ_SHIM_H
+
+#include <cuda_runtime_api.h>
+#include <stddef.h>
+
+/* How the program issued a copy. */
+enum gq_copy_flags {
+    GQ_COPY_SYNC = 1, /* cudaMemcpy: returns with the data in place */
+    GQ_COPY_PTDS = 2, /* per-thread default stream build (_ptds / _ptsz) */
+};
+
+/* Offload or restore compressed when the copy is eligible. Returns 1 when the
+ * shim performed the copy (its status in *status), 0 when the caller must make
+ * the real call unchanged. Never fails the program's copy on the shim's own
+ * trouble: anything that goes wrong before the copy is committed answers 0. */
+int gq_copy(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind,
+            cudaStream_t stream, unsigned flags, cudaError_t *status);
+
+/* Allocation events, after the real call succeeded / before the real free. */
+void gq_on_dev_alloc(void *p, size_t size);
+void gq_on_dev_free(void *p);
+void gq_on_host_alloc(void *p, size_t size, unsigned flags);
+void gq_on_host_free(void *p);
+/* Host memory whose contents the shim can no longer vouch for (registered or
+ * unregistered with the driver, handed to an API that writes it). */
+void gq_on_host_range_changed(const void *p, size_t size);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * gq_stats.h — what the shim did, counted with relaxed atomics (no lock on
+ * any path), printed once at exit when GQSHIM_STATS asks for it.
+ */
+#ifndef GQ_STATS_H
+#define GQ_STATS_H
+
+#include <stdint.h>
+
+/* Why an intercepted copy went to the real runtime unchanged.
+ * X(ID, text for the table) */
+#define GQ_PASS_REASONS(X)                                              \
+    X(NO_RULE, "not a registered tensor")                               \
+    X(DIRECTION, "direction not compressed (D2D, H2H)")                 \
+    X(SMALL, "smaller than one page")                                   \
+    X(ALIGN, "not aligned to elements / rows")                          \
+    X(CAPTURING, "stream capturing a graph")                            \
+    X(BUDGET, "store over GQSHIM_POOL_MAX")                             \
+    X(DRIVER, "driver or kernel unavailable")                           \
+    X(NOT_HELD, "copy-back of a range not held compressed")             \
+    X(WRITTEN, "copy-back of a buffer written since offload")           \
+    X(SPANS, "copy-back spanning several entries or plain memory")      \
+    X(LAUNCH, "kernel launch failed")
+
+enum gq_pass_reason {
+#define GQ_X(id, text) GQ_PASS_##id,
+    GQ_PASS_REASONS(GQ_X)
+#undef GQ_X
+    GQ_PASS_COUNT
+};
+
+struct gq_stats {
+    uint64_t copies;             /* intercepted copies of any kind */
+    uint64_t offloads;           /* D2H copies compressed */
+    uint64_t restores;           /* H2D copies served from compressed entries */
+    uint64_t passed[GQ_PASS_COUNT];
+    uint64_t logical_bytes;      /* bytes the program asked to move, compressed copies */
+    uint64_t moved_bytes;        /* bytes that crossed to or from the store for them */
+    uint64_t passthrough_bytes;  /* bytes moved by pass-through copies */
+    uint64_t escaped_groups;     /* groups kept raw (NaN/Inf) */
+    uint64_t regions_dev, regions_host;
+};
+
+extern struct gq_stats gq_stats_g;
+
+#define GQ_STAT_ADD(field, n) __atomic_fetch_add(&gq_stats_g.field, (uint64_t)(n), __ATOMIC_RELAXED)
+
+/* Print the exit table (text) or write JSON, as GQSHIM_STATS says. */
+void gq_stats_report(void);
+
+#endif
