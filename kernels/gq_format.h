@@ -48,7 +48,8 @@
  *            (x - min_s >= 0 always, so no lower clamp is needed.)
  *   decode x' = fmaf(q, step_s, min_s), clamped to [-MAXFINITE, +MAXFINITE]
  *            of the dtype, then rounded to nearest even to the dtype.
- *            step_s == 0 decodes every element to min_s exactly.
+ *            step_s == 0 decodes every element to min_s exactly (a group of
+            -0.0 has min_s = +0.0: it decodes to +0.0, an equal value).
  *   Rounding mode: the CPU side assumes the default MXCSR (round to nearest).
  *
  * ===== Escapes =============================================================

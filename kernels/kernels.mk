@@ -50,3 +50,10 @@ $(GQ_KERNELS_EMU_OBJ): kernels/gq_kernels.cu $(KERNEL_HDRS) | $(BUILD)/.deps-ok
 	$(Q)$(CC) -x c -DGQ_EMU $(CPPFLAGS) $(CFLAGS) -O2 -fvisibility=hidden $(SANFLAGS) -c $< -o $@
 
 all: $(GQ_CODEC_LIB) $(GQ_KERNEL_IMAGE_OBJ) $(GQ_KERNELS_EMU_OBJ)
+
+# Unit tests drive the emulated kernels directly (tests/unit/test_codec_emu.c);
+# an archive, so programs that do not call them do not pull them in.
+GQ_KERNELS_EMU_LIB := $(BUILD)/kernels/libgqkernels_emu.a
+LIBS_STATIC += $(GQ_KERNELS_EMU_LIB)
+$(GQ_KERNELS_EMU_LIB): $(GQ_KERNELS_EMU_OBJ)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^

@@ -1,0 +1,141 @@
+/*
+ * test_codec_emu.c — the CUDA kernels' own source, compiled as C (GQ_EMU),
+ * run over a whole grid here with host pointers, against the CPU codec:
+ * this is what checks the kernels' index arithmetic and packing in CI.
+ */
+#include "test_codec_util.h"
+#include "gq_emu.h"
+#include "gq_kernels.h"
+
+/* Runs every (block, thread) of a 1-D grid, in order. */
+static void run_grid(const struct gq_emu_kernel *k, const void *params, unsigned grid, unsigned block)
+{
+    gq_emu_gridDim = (struct gq_emu_dim3){grid, 1, 1};
+    gq_emu_blockDim = (struct gq_emu_dim3){block, 1, 1};
+    for (unsigned b = 0; b < grid; b++)
+        for (unsigned t = 0; t < block; t++) {
+            gq_emu_blockIdx = (struct gq_emu_dim3){b, 0, 0};
+            gq_emu_threadIdx = (struct gq_emu_dim3){t, 0, 0};
+            k->entry(params);
+        }
+}
+
+static void test_kernel_table_matches_the_param_structs(void **state)
+{
+    const struct gq_emu_kernel *q = gq_emu_kernel_find("gq_quantize");
+    const struct gq_emu_kernel *d = gq_emu_kernel_find("gq_dequantize");
+    (void)state;
+    assert_non_null(q);
+    assert_non_null(d);
+    assert_null(gq_emu_kernel_find("gq_nope"));
+    assert_int_equal(q->params_size, sizeof(struct gq_quant_params));
+    assert_int_equal(q->params_magic, GQ_QUANT_MAGIC);
+    assert_int_equal(d->params_size, sizeof(struct gq_dequant_params));
+    assert_int_equal(d->params_magic, GQ_DEQUANT_MAGIC);
+    assert_int_equal(d->n_ptrs, 4);
+}
+
+/* One configuration: the kernel's buffer equals the CPU's (metadata, codes,
+ * escapes); its full and ranged decodes equal the CPU's. */
+static void check_config(const struct gq_params *p, uint64_t n, int with_nan, unsigned grid, unsigned block)
+{
+    const struct gq_emu_kernel *kq = gq_emu_kernel_find("gq_quantize");
+    const struct gq_emu_kernel *kd = gq_emu_kernel_find("gq_dequantize");
+    uint32_t es = gq_dtype_size(p->dtype), cap = 4;
+    struct gq_layout l;
+    struct gq_quant_params qp;
+    struct gq_dequant_params dp;
+    size_t size = gq_compressed_size(p, n, cap);
+    uint8_t *src = malloc(n * es), *cpu = aligned_alloc(64, (size + 63) / 64 * 64);
+    uint8_t *gpu = aligned_alloc(64, (size + 63) / 64 * 64);
+    uint8_t *a = malloc(n * es + 16), *b = malloc(n * es + 16);
+
+    assert_int_equal(gq_layout_init(&l, p, n, cap), GQ_OK);
+    for (uint64_t i = 0; i < n; i++)
+        tc_put(src, i, p->dtype, tc_gauss() * 3.0);
+    if (with_nan)
+        tc_put(src, n / 2, p->dtype, NAN);
+    assert_int_equal(gq_encode_ex(GQ_PATH_SCALAR, p, src, n, cap, cpu, size), GQ_OK);
+    memset(gpu, 0xee, size);
+    memset(gpu + GQ_HDR_ESCAPE_COUNT_OFF, 0, 8); /* what the shim's memset does */
+    assert_int_equal(gq_quant_params_init(&qp, p, n, cap, src, gpu), GQ_OK);
+    if (grid == 0)
+        grid = gq_launch_grid(gq_quant_items(&qp));
+    run_grid(kq, &qp, grid, block);
+    assert_memory_equal(gpu, cpu, GQ_HEADER_SIZE);
+    /* one escape at most, so even the slot numbers agree */
+    assert_memory_equal(gpu + l.meta_off, cpu + l.meta_off, l.n_groups * l.meta_size);
+    assert_memory_equal(gpu + l.code_off, cpu + l.code_off, l.n_groups * l.code_stride);
+    if (with_nan)
+        assert_memory_equal(gpu + l.esc_off, cpu + l.esc_off, (size_t)p->group * es);
+
+    assert_int_equal(gq_decode(cpu, size, a, n * es), GQ_OK);
+    assert_int_equal(gq_dequant_params_init(&dp, p, n, cap, cpu, 0, n, b), GQ_OK);
+    run_grid(kd, &dp, grid ? gq_launch_grid(gq_dequant_items(&dp)) : 1, block);
+    assert_memory_equal(a, b, n * es);
+    for (int t = 0; t < 12; t++) {
+        uint64_t e0 = tc_next() % n, e1 = e0 + 1 + tc_next() % (n - e0);
+        memset(b, 0x77, n * es + 16);
+        assert_int_equal(gq_dequant_params_init(&dp, p, n, cap, cpu, e0, e1, b), GQ_OK);
+        run_grid(kd, &dp, 3, block); /* a small grid: the grid-stride loop must cover it */
+        assert_memory_equal(a + e0 * es, b, (e1 - e0) * es);
+        assert_int_equal(b[(e1 - e0) * es], 0x77);
+    }
+    free(src);
+    free(cpu);
+    free(gpu);
+    free(a);
+    free(b);
+}
+
+static void test_emulated_kernels_match_cpu_codec_dim_last(void **state)
+{
+    static const uint32_t groups[] = {8, 10, 64, 128, 1024};
+    (void)state;
+    for (uint32_t dt = GQ_F16; dt <= GQ_F32; dt++)
+        for (uint32_t b = 2; b <= 8; b *= 2)
+            for (unsigned gi = 0; gi < 5; gi++) {
+                struct gq_params p = {b, groups[gi], dt, GQ_DIM_LAST, 0};
+                check_config(&p, 3 * groups[gi] + 6, 0, 0, 64);
+                check_config(&p, 5 * groups[gi], 1, 2, 32);
+            }
+}
+
+static void test_emulated_kernels_match_cpu_codec_dim0(void **state)
+{
+    (void)state;
+    for (uint32_t dt = GQ_F16; dt <= GQ_F32; dt++)
+        for (uint32_t b = 2; b <= 8; b *= 2) {
+            struct gq_params p = {b, 16, dt, GQ_DIM_0, 33};
+            check_config(&p, 37 * 33, 0, 0, 32); /* 37 rows: a partial row-block of 5 */
+            check_config(&p, 32 * 33, 1, 1, 64);
+        }
+}
+
+static void test_emulated_kernels_reject_a_wrong_magic(void **state)
+{
+    const struct gq_emu_kernel *kd = gq_emu_kernel_find("gq_dequantize");
+    struct gq_params p = {4, 64, GQ_F16, GQ_DIM_LAST, 0};
+    struct gq_dequant_params dp;
+    uint16_t src[128] = {0}, out[128];
+    size_t size;
+    void *buf = tc_encode(&p, src, 128, 0, &size);
+    (void)state;
+    assert_int_equal(gq_dequant_params_init(&dp, &p, 128, 0, buf, 0, 128, out), GQ_OK);
+    dp.magic ^= 1;
+    memset(out, 0x11, sizeof out);
+    run_grid(kd, &dp, 1, 32);
+    assert_int_equal(out[0], 0x1111); /* nothing written */
+    free(buf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kernel_table_matches_the_param_structs),
+        cmocka_unit_test(test_emulated_kernels_match_cpu_codec_dim_last),
+        cmocka_unit_test(test_emulated_kernels_match_cpu_codec_dim0),
+        cmocka_unit_test(test_emulated_kernels_reject_a_wrong_magic),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
