@@ -19,3 +19,4 @@ $(BUILD)/e2e/%: tests/e2e/%.c tests/e2e/e2e.h $(GQ_CODEC_LIB) | $(BUILD)/.deps-o
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CUDAPRG $@")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $< $(GQ_CODEC_LIB) -o $@ -L$(CUDA_LIBDIR) -lcudart -lm $(LDFLAGS)
+TEST_SCRIPTS += tests/t_readme.sh

@@ -1,0 +1,19 @@
+#!/bin/sh
+# make demo: run the KV-cache example without and with the shim.
+# On a machine without a GPU the program runs on cudasim (tests/cudasim), a
+# CPU stand-in for the CUDA runtime and driver, and says so.
+set -e
+build=${1:-build}
+prog=$build/examples/offload_kv
+if nvidia-smi -L >/dev/null 2>&1; then
+    where="the GPU"
+else
+    where="cudasim (no GPU here: the CUDA runtime and driver are simulated on the CPU)"
+    export LD_LIBRARY_PATH=$build/cudasim${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
+echo "== offload_kv on $where, without gqshim"
+"$prog"
+echo
+echo "== the same program with gqshim:"
+echo "   LD_PRELOAD=$build/libgqshim.so GQSHIM_RULES='on=host,min=1M,name=kv' GQSHIM_STATS=1"
+LD_PRELOAD=$build/libgqshim.so GQSHIM_RULES='on=host,min=1M,name=kv' GQSHIM_STATS=1 "$prog"

@@ -1,0 +1,52 @@
+# Sourced by the e2e scripts: run unmodified programs on cudasim, with and
+# without the shim, and read what the shim reported.
+BUILD=${BUILD:-build}
+SHIM=$BUILD/libgqshim.so
+export LD_LIBRARY_PATH="$BUILD/cudasim${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+failures=0
+
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; failures=$((failures + 1)); }
+
+# check NAME COMMAND...: the command must exit 0.
+check() {
+    name=$1
+    shift
+    if "$@" >"$TMP/out" 2>&1; then
+        ok "$name"
+    else
+        bad "$name (exit $?)"
+        sed 's/^/     | /' "$TMP/out" | tail -20
+    fi
+}
+
+# with_shim RULES COMMAND...: run under the shim with GQSHIM_RULES and a JSON
+# stats file at $TMP/stats.json.
+with_shim() {
+    rules=$1
+    shift
+    rm -f "$TMP/stats.json"
+    LD_PRELOAD=$SHIM GQSHIM_RULES=$rules GQSHIM_STATS="json:$TMP/stats.json" "$@"
+}
+
+# stat KEY: a number from the last stats file.
+stat() {
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
+        "$TMP/stats.json" "$1"
+}
+
+# expect_stat NAME KEY OP VALUE: compare a stats number (OP: -eq -ge -gt -le).
+expect_stat() {
+    v=$(stat "$2" 2>/dev/null || echo missing)
+    if [ "$v" != missing ] && [ "$v" "$3" "$4" ]; then
+        ok "$1: $2=$v"
+    else
+        bad "$1: $2=$v, want $3 $4"
+    fi
+}
+
+finish() {
+    [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
+}
