@@ -1,0 +1,210 @@
+/* libcuda.so.1: initialisation, devices, contexts, modules and launches. */
+#include "drv.h"
+
+#include <stdio.h>
+#include <string.h>
+
+CUresult cuInit(unsigned int flags)
+{
+    if (flags)
+        return CUDA_ERROR_INVALID_VALUE;
+    return cudasim_init();
+}
+
+CUresult cuDriverGetVersion(int *version)
+{
+    if (!version)
+        return CUDA_ERROR_INVALID_VALUE;
+    *version = CUDA_VERSION;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGetCount(int *count)
+{
+    CUresult r = drv_init_check();
+    if (r)
+        return r;
+    if (!count)
+        return CUDA_ERROR_INVALID_VALUE;
+    *count = cudasim_device_count();
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGet(CUdevice *dev, int ordinal)
+{
+    CUresult r = drv_init_check();
+    if (r)
+        return r;
+    if (!dev)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (ordinal < 0 || ordinal >= cudasim_device_count())
+        return CUDA_ERROR_INVALID_DEVICE;
+    *dev = ordinal;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attr, CUdevice dev)
+{
+    CUresult r = drv_init_check();
+    if (r)
+        return r;
+    if (!value)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (dev < 0 || dev >= cudasim_device_count())
+        return CUDA_ERROR_INVALID_DEVICE;
+    switch (attr) {
+    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *value = 9; break;
+    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *value = 0; break;
+    case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT: *value = 4; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK: *value = 1024; break;
+    case CU_DEVICE_ATTRIBUTE_WARP_SIZE: *value = 32; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_X:
+    case CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Y: *value = 1024; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Z: *value = 64; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_X: *value = 0x7fffffff; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Y:
+    case CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Z: *value = 65535; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK: *value = 48 * 1024; break;
+    case CU_DEVICE_ATTRIBUTE_UNIFIED_ADDRESSING:
+    case CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY:
+    case CU_DEVICE_ATTRIBUTE_CONCURRENT_KERNELS: *value = 1; break;
+    case CU_DEVICE_ATTRIBUTE_ASYNC_ENGINE_COUNT: *value = 2; break;
+    case CU_DEVICE_ATTRIBUTE_INTEGRATED: *value = 0; break;
+    case CU_DEVICE_ATTRIBUTE_PCI_BUS_ID: *value = dev + 1; break;
+    case CU_DEVICE_ATTRIBUTE_PCI_DEVICE_ID:
+    case CU_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID: *value = 0; break;
+    default:
+        /* Not simulated: say so rather than invent a value. */
+        return CUDA_ERROR_NOT_SUPPORTED;
+    }
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceGetName(char *name, int len, CUdevice dev)
+{
+    CUresult r = drv_init_check();
+    if (r)
+        return r;
+    if (!name || len <= 0)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (dev < 0 || dev >= cudasim_device_count())
+        return CUDA_ERROR_INVALID_DEVICE;
+    snprintf(name, (size_t)len, "cudasim device %d", dev);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
+{
+    CUresult r = drv_init_check();
+    if (r)
+        return r;
+    if (!bytes)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (dev < 0 || dev >= cudasim_device_count())
+        return CUDA_ERROR_INVALID_DEVICE;
+    *bytes = cudasim_device_mem();
+    return CUDA_SUCCESS;
+}
+
+CUresult cuDevicePrimaryCtxRetain(CUcontext *ctx, CUdevice dev)
+{
+    CUresult r = drv_init_check();
+    if (r)
+        return r;
+    if (!ctx)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (dev < 0 || dev >= cudasim_device_count())
+        return CUDA_ERROR_INVALID_DEVICE;
+    *ctx = cudasim_primary_ctx(dev);
+    return CUDA_SUCCESS;
+}
+
+/* The primary context lives as long as the process: the runtime holds it. */
+CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev)
+{
+    CUresult r = drv_init_check();
+    if (r)
+        return r;
+    return dev >= 0 && dev < cudasim_device_count() ? CUDA_SUCCESS : CUDA_ERROR_INVALID_DEVICE;
+}
+
+CUresult cuCtxGetCurrent(CUcontext *ctx)
+{
+    CUresult r = drv_init_check();
+    if (r)
+        return r;
+    if (!ctx)
+        return CUDA_ERROR_INVALID_VALUE;
+    int dev = cudasim_current_device();
+    *ctx = dev < 0 ? NULL : cudasim_primary_ctx(dev);
+    return CUDA_SUCCESS;
+}
+
+CUresult cuCtxSetCurrent(CUcontext ctx)
+{
+    CUresult r = drv_init_check();
+    if (r)
+        return r;
+    if (!ctx)
+        return cudasim_set_current_device(-1);
+    int dev = cudasim_ctx_device(ctx);
+    return dev < 0 ? CUDA_ERROR_INVALID_CONTEXT : cudasim_set_current_device(dev);
+}
+
+CUresult cuCtxGetDevice(CUdevice *device)
+{
+    if (!device)
+        return CUDA_ERROR_INVALID_VALUE;
+    DRV_CTX_OR_RETURN(dev);
+    *device = dev;
+    return CUDA_SUCCESS;
+}
+
+CUresult cuCtxSynchronize(void)
+{
+    DRV_CTX_OR_RETURN(dev);
+    return cudasim_device_sync(dev);
+}
+
+CUresult cuModuleLoadData(CUmodule *module, const void *image)
+{
+    DRV_CTX_OR_RETURN(dev);
+    (void)dev;
+    return cudasim_module_load(image, module);
+}
+
+CUresult cuModuleUnload(CUmodule module)
+{
+    CUresult r = drv_init_check();
+    return r ? r : cudasim_module_unload(module);
+}
+
+CUresult cuModuleGetFunction(CUfunction *f, CUmodule module, const char *name)
+{
+    CUresult r = drv_init_check();
+    return r ? r : cudasim_module_function(module, name, f);
+}
+
+static CUresult launch(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                       unsigned by, unsigned bz, unsigned shared, CUstream s, void **params,
+                       void **extra, int ptds)
+{
+    DRV_CTX_OR_RETURN(dev);
+    (void)dev;
+    const unsigned grid[3] = {gx, gy, gz}, block[3] = {bx, by, bz};
+    return cudasim_launch(f, grid, block, shared, s, ptds, params, extra);
+}
+
+CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                        unsigned by, unsigned bz, unsigned shared, CUstream s, void **params,
+                        void **extra)
+{
+    return launch(f, gx, gy, gz, bx, by, bz, shared, s, params, extra, 0);
+}
+
+CUresult cuLaunchKernel_ptsz(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                             unsigned by, unsigned bz, unsigned shared, CUstream s, void **params,
+                             void **extra)
+{
+    return launch(f, gx, gy, gz, bx, by, bz, shared, s, params, extra, 1);
+}

@@ -1,0 +1,112 @@
+/* libcudart.so.13: devices, versions. */
+#include "rt.h"
+
+#include <stdio.h>
+#include <string.h>
+
+cudaError_t cudaGetDeviceCount(int *count)
+{
+    cudasim_init();
+    if (!count)
+        return rt_error(cudaErrorInvalidValue);
+    *count = cudasim_device_count();
+    return cudaSuccess;
+}
+
+cudaError_t cudaSetDevice(int device)
+{
+    cudasim_init();
+    if (device < 0 || device >= cudasim_device_count())
+        return rt_error(cudaErrorInvalidDevice);
+    return rt_result(cudasim_set_current_device(device));
+}
+
+cudaError_t cudaGetDevice(int *device)
+{
+    RT_ENTER(dev);
+    if (!device)
+        return rt_error(cudaErrorInvalidValue);
+    *device = dev;
+    return cudaSuccess;
+}
+
+cudaError_t cudaDeviceSynchronize(void)
+{
+    RT_ENTER(dev);
+    return rt_result(cudasim_device_sync(dev));
+}
+
+cudaError_t cudaDeviceReset(void)
+{
+    cudasim_init();
+    int dev = cudasim_current_device();
+    return rt_result(cudasim_device_reset(dev < 0 ? 0 : dev));
+}
+
+cudaError_t cudaDeviceGetAttribute(int *value, enum cudaDeviceAttr attr, int device)
+{
+    RT_ENTER(dev);
+    (void)dev;
+    if (device < 0 || device >= cudasim_device_count())
+        return rt_error(cudaErrorInvalidDevice);
+    /* The attribute enums of both APIs share their values. */
+    return rt_result(cuDeviceGetAttribute(value, (CUdevice_attribute)attr, device));
+}
+
+cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp *p, int device)
+{
+    cudasim_init();
+    if (!p)
+        return rt_error(cudaErrorInvalidValue);
+    if (device < 0 || device >= cudasim_device_count())
+        return rt_error(cudaErrorInvalidDevice);
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "cudasim device %d", device);
+    p->uuid.bytes[0] = (char)(device + 1);
+    p->totalGlobalMem = cudasim_device_mem();
+    p->sharedMemPerBlock = 48 * 1024;
+    p->sharedMemPerBlockOptin = 48 * 1024;
+    p->regsPerBlock = 65536;
+    p->warpSize = 32;
+    p->memPitch = (size_t)1 << 31;
+    p->maxThreadsPerBlock = 1024;
+    p->maxThreadsDim[0] = p->maxThreadsDim[1] = 1024;
+    p->maxThreadsDim[2] = 64;
+    p->maxGridSize[0] = 0x7fffffff;
+    p->maxGridSize[1] = p->maxGridSize[2] = 65535;
+    p->totalConstMem = 65536;
+    p->major = 9;
+    p->minor = 0;
+    p->textureAlignment = 512;
+    p->multiProcessorCount = 4;
+    p->canMapHostMemory = 1;
+    p->concurrentKernels = 1;
+    p->pciBusID = device + 1;
+    p->asyncEngineCount = 2;
+    p->unifiedAddressing = 1;
+    p->memoryBusWidth = 5120;
+    p->l2CacheSize = 50 * 1024 * 1024;
+    p->maxThreadsPerMultiProcessor = 2048;
+    p->sharedMemPerMultiprocessor = 228 * 1024;
+    p->regsPerMultiprocessor = 65536;
+    p->maxBlocksPerMultiProcessor = 32;
+    p->hostRegisterSupported = 1;
+    p->memoryPoolsSupported = 1;
+    return cudaSuccess;
+}
+
+cudaError_t cudaRuntimeGetVersion(int *version)
+{
+    if (!version)
+        return rt_error(cudaErrorInvalidValue);
+    *version = CUDART_VERSION;
+    return cudaSuccess;
+}
+
+cudaError_t cudaDriverGetVersion(int *version)
+{
+    if (!version)
+        return rt_error(cudaErrorInvalidValue);
+    *version = CUDA_VERSION;
+    return cudaSuccess;
+}

@@ -1,0 +1,164 @@
+/* libcudart.so.13: device and pinned host memory, pointer attributes. */
+#include "rt.h"
+
+#include <string.h>
+
+cudaError_t cudaMalloc(void **p, size_t n)
+{
+    RT_ENTER(dev);
+    if (!p)
+        return rt_error(cudaErrorInvalidValue);
+    if (n == 0) {
+        *p = NULL;
+        return cudaSuccess;
+    }
+    CUdeviceptr d;
+    CUresult r = cudasim_mem_alloc(dev, n, &d);
+    if (r == CUDA_SUCCESS)
+        *p = (void *)(uintptr_t)d;
+    return rt_result(r);
+}
+
+/* cudaFree(NULL) only creates the context. */
+cudaError_t cudaFree(void *p)
+{
+    RT_ENTER(dev);
+    (void)dev;
+    return p ? rt_result(cudasim_mem_free((CUdeviceptr)(uintptr_t)p, NULL, 0)) : cudaSuccess;
+}
+
+static cudaError_t malloc_async(void **p, size_t n, cudaStream_t s, int ptds)
+{
+    RT_ENTER(dev);
+    if (!p || n == 0)
+        return rt_error(cudaErrorInvalidValue);
+    /* The stream must exist even though the memory is reserved at once. */
+    int status;
+    CUresult r = cudasim_stream_capture_status((CUstream)s, ptds, &status);
+    if (r)
+        return rt_result(r);
+    CUdeviceptr d;
+    r = cudasim_mem_alloc(dev, n, &d);
+    if (r == CUDA_SUCCESS)
+        *p = (void *)(uintptr_t)d;
+    return rt_result(r);
+}
+
+cudaError_t cudaMallocAsync(void **p, size_t n, cudaStream_t s)
+{
+    return malloc_async(p, n, s, 0);
+}
+
+cudaError_t cudaMallocAsync_ptsz(void **p, size_t n, cudaStream_t s)
+{
+    return malloc_async(p, n, s, 1);
+}
+
+static cudaError_t free_async(void *p, cudaStream_t s, int ptds)
+{
+    RT_ENTER(dev);
+    (void)dev;
+    if (!p)
+        return rt_error(cudaErrorInvalidValue);
+    /* A NULL stream handle to the core means "free now"; name stream 0
+     * explicitly as the legacy or per-thread stream. */
+    CUstream h = s ? (CUstream)s : ptds ? CU_STREAM_PER_THREAD : CU_STREAM_LEGACY;
+    return rt_result(cudasim_mem_free((CUdeviceptr)(uintptr_t)p, h, ptds));
+}
+
+cudaError_t cudaFreeAsync(void *p, cudaStream_t s)
+{
+    return free_async(p, s, 0);
+}
+
+cudaError_t cudaFreeAsync_ptsz(void *p, cudaStream_t s)
+{
+    return free_async(p, s, 1);
+}
+
+cudaError_t cudaMallocHost(void **p, size_t n)
+{
+    RT_ENTER(dev);
+    (void)dev;
+    return rt_result(cudasim_host_alloc(n, 0, p));
+}
+
+cudaError_t cudaHostAlloc(void **p, size_t n, unsigned int flags)
+{
+    RT_ENTER(dev);
+    (void)dev;
+    return rt_result(cudasim_host_alloc(n, flags, p));
+}
+
+cudaError_t cudaFreeHost(void *p)
+{
+    RT_ENTER(dev);
+    (void)dev;
+    return rt_result(cudasim_host_free(p));
+}
+
+cudaError_t cudaHostRegister(void *p, size_t n, unsigned int flags)
+{
+    RT_ENTER(dev);
+    (void)dev;
+    return rt_result(cudasim_host_register(p, n, flags));
+}
+
+cudaError_t cudaHostUnregister(void *p)
+{
+    RT_ENTER(dev);
+    (void)dev;
+    return rt_result(cudasim_host_unregister(p));
+}
+
+cudaError_t cudaHostGetDevicePointer(void **dptr, void *p, unsigned int flags)
+{
+    RT_ENTER(dev);
+    (void)dev;
+    if (!dptr || !p || flags)
+        return rt_error(cudaErrorInvalidValue);
+    struct sim_ptr q;
+    cudasim_ptr_query((uintptr_t)p, &q);
+    if (q.kind != SIM_PTR_PINNED)
+        return rt_error(cudaErrorInvalidValue);
+    *dptr = p; /* unified addressing */
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total)
+{
+    RT_ENTER(dev);
+    if (!free_bytes || !total)
+        return rt_error(cudaErrorInvalidValue);
+    cudasim_mem_info(dev, free_bytes, total);
+    return cudaSuccess;
+}
+
+cudaError_t cudaPointerGetAttributes(struct cudaPointerAttributes *a, const void *p)
+{
+    RT_ENTER(dev);
+    if (!a)
+        return rt_error(cudaErrorInvalidValue);
+    struct sim_ptr q;
+    cudasim_ptr_query((uintptr_t)p, &q);
+    memset(a, 0, sizeof *a);
+    switch (q.kind) {
+    case SIM_PTR_DEVICE:
+        a->type = cudaMemoryTypeDevice;
+        a->device = q.dev;
+        a->devicePointer = (void *)p;
+        break;
+    case SIM_PTR_PINNED:
+        a->type = cudaMemoryTypeHost;
+        a->device = dev;
+        a->devicePointer = (void *)p;
+        a->hostPointer = (void *)p;
+        break;
+    case SIM_PTR_HOST:
+    case SIM_PTR_UNMAPPED:
+        a->type = cudaMemoryTypeUnregistered;
+        a->device = -2;
+        break;
+    }
+    return cudaSuccess;
+}

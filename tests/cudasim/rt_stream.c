@@ -1,0 +1,106 @@
+/* libcudart.so.13: streams, events, host functions, stream capture. */
+#include "rt.h"
+
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned int flags)
+{
+    RT_ENTER(dev);
+    return rt_result(cudasim_stream_create(dev, flags, (CUstream *)s));
+}
+
+cudaError_t cudaStreamCreate(cudaStream_t *s)
+{
+    return cudaStreamCreateWithFlags(s, cudaStreamDefault);
+}
+
+cudaError_t cudaStreamDestroy(cudaStream_t s)
+{
+    RT_ENTER(dev);
+    (void)dev;
+    return rt_result(cudasim_stream_destroy((CUstream)s));
+}
+
+/* Each stream call exists twice: stream 0 legacy, and _ptsz (per thread). */
+#define RT_PAIR(name, params, call0, call1) \
+    cudaError_t name params                 \
+    {                                       \
+        RT_ENTER(dev);                      \
+        (void)dev;                          \
+        return rt_result(call0);            \
+    }                                       \
+    cudaError_t name##_ptsz params          \
+    {                                       \
+        RT_ENTER(dev);                      \
+        (void)dev;                          \
+        return rt_result(call1);            \
+    }
+
+#define S(st) ((CUstream)(st))
+
+RT_PAIR(cudaStreamSynchronize, (cudaStream_t st), cudasim_stream_sync(S(st), 0),
+        cudasim_stream_sync(S(st), 1))
+RT_PAIR(cudaStreamQuery, (cudaStream_t st), cudasim_stream_query(S(st), 0),
+        cudasim_stream_query(S(st), 1))
+RT_PAIR(cudaStreamWaitEvent, (cudaStream_t st, cudaEvent_t e, unsigned flags),
+        cudasim_stream_wait_event(S(st), 0, (CUevent)e, flags),
+        cudasim_stream_wait_event(S(st), 1, (CUevent)e, flags))
+RT_PAIR(cudaStreamIsCapturing, (cudaStream_t st, enum cudaStreamCaptureStatus *status),
+        cudasim_stream_capture_status(S(st), 0, (int *)status),
+        cudasim_stream_capture_status(S(st), 1, (int *)status))
+RT_PAIR(cudaStreamBeginCapture, (cudaStream_t st, enum cudaStreamCaptureMode mode),
+        cudasim_stream_begin_capture(S(st), 0, (int)mode),
+        cudasim_stream_begin_capture(S(st), 1, (int)mode))
+RT_PAIR(cudaStreamEndCapture, (cudaStream_t st, cudaGraph_t *g),
+        cudasim_stream_end_capture(S(st), 0, (CUgraph *)g),
+        cudasim_stream_end_capture(S(st), 1, (CUgraph *)g))
+RT_PAIR(cudaEventRecord, (cudaEvent_t e, cudaStream_t st), cudasim_event_record((CUevent)e, S(st), 0),
+        cudasim_event_record((CUevent)e, S(st), 1))
+RT_PAIR(cudaLaunchHostFunc, (cudaStream_t st, cudaHostFn_t fn, void *data),
+        cudasim_launch_host_func(S(st), 0, (CUhostFn)fn, data),
+        cudasim_launch_host_func(S(st), 1, (CUhostFn)fn, data))
+
+cudaError_t cudaGraphDestroy(cudaGraph_t g)
+{
+    RT_ENTER(dev);
+    (void)dev;
+    return rt_result(cudasim_graph_destroy((CUgraph)g));
+}
+
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t *e, unsigned int flags)
+{
+    RT_ENTER(dev);
+    (void)dev;
+    return rt_result(cudasim_event_create(flags, (CUevent *)e));
+}
+
+cudaError_t cudaEventCreate(cudaEvent_t *e)
+{
+    return cudaEventCreateWithFlags(e, cudaEventDefault);
+}
+
+cudaError_t cudaEventDestroy(cudaEvent_t e)
+{
+    RT_ENTER(dev);
+    (void)dev;
+    return rt_result(cudasim_event_destroy((CUevent)e));
+}
+
+cudaError_t cudaEventQuery(cudaEvent_t e)
+{
+    RT_ENTER(dev);
+    (void)dev;
+    return rt_result(cudasim_event_query((CUevent)e));
+}
+
+cudaError_t cudaEventSynchronize(cudaEvent_t e)
+{
+    RT_ENTER(dev);
+    (void)dev;
+    return rt_result(cudasim_event_sync((CUevent)e));
+}
+
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end)
+{
+    RT_ENTER(dev);
+    (void)dev;
+    return rt_result(cudasim_event_elapsed(ms, (CUevent)start, (CUevent)end));
+}
