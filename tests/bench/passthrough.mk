@@ -1,0 +1,13 @@
+# bench_passthrough and the do-nothing runtime it compares against.
+BENCH_FAKE_RT := $(BUILD)/bench/fake/libcudart.so.13
+BENCHES += $(BUILD)/bench/bench_passthrough $(BENCH_FAKE_RT)
+
+$(BENCH_FAKE_RT): tests/bench/fake_cudart.c tests/bench/fake_cudart.map
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -shared $(CPPFLAGS) $(CFLAGS) -fvisibility=hidden -Wl,-soname,libcudart.so.13 \
+	    -Wl,--version-script=tests/bench/fake_cudart.map $< -o $@
+
+$(BUILD)/bench/bench_passthrough: tests/bench/bench_passthrough.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ -L$(CUDA_LIBDIR) -lcudart $(LDFLAGS)
+bench: $(BUILD)/bench/bench_passthrough $(BENCH_FAKE_RT)
