@@ -42,7 +42,7 @@ static void check_config(const struct gq_params *p, uint64_t n, int with_nan, un
     const struct gq_emu_kernel *kq = gq_emu_kernel_find("gq_quantize");
     const struct gq_emu_kernel *kd = gq_emu_kernel_find("gq_dequantize");
     uint32_t es = gq_dtype_size(p->dtype), cap = 4;
-    struct gq_layout l;
+    struct gq_layout l = {0};
     struct gq_quant_params qp;
     struct gq_dequant_params dp;
     size_t size = gq_compressed_size(p, n, cap);
