@@ -18,5 +18,5 @@ TEST_SCRIPTS += $(sort $(wildcard tests/e2e/t_*.sh))
 $(BUILD)/e2e/%: tests/e2e/%.c tests/e2e/e2e.h $(GQ_CODEC_LIB) | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CUDAPRG $@")
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $< $(GQ_CODEC_LIB) -o $@ -L$(CUDA_LIBDIR) -lcudart -lm $(LDFLAGS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $< $(GQ_CODEC_LIB) -o $@ -L$(CUDA_LIBDIR) -lcudart -lm -pthread $(LDFLAGS)
 TEST_SCRIPTS += tests/t_readme.sh
