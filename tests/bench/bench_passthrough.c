@@ -115,7 +115,7 @@ int main(int argc, char **argv)
         return 1;
     }
     double plain_sim, plain_fake;
-    double o_sim = overhead(self, sim, shim, 200000, &plain_sim);
+    double o_sim = overhead(self, sim, shim, 20000, &plain_sim);
     double o_fake = overhead(self, fake, shim, 5000000, &plain_fake);
     if (o_sim < -1e29 || o_fake < -1e29) {
         fprintf(stderr, "bench_passthrough: a child run failed\n");
