@@ -5,7 +5,48 @@
 #include "gq_codec.h"
 #include "gq_codec_impl.h"
 
+#include <cpuid.h>
 #include <string.h>
+
+/* ---- CPU features ----------------------------------------------------------- */
+
+static unsigned cpu_probe(void)
+{
+    unsigned a, b, c, d, f = 0;
+    unsigned long long xcr0;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return 0;
+    /* OSXSAVE, AVX, F16C, FMA */
+    if (!(c & (1u << 27)) || !(c & (1u << 28)) || !(c & (1u << 29)) || !(c & (1u << 12)))
+        return 0;
+    {
+        unsigned lo, hi;
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        xcr0 = ((unsigned long long)hi << 32) | lo;
+    }
+    if ((xcr0 & 6u) != 6u) /* XMM and YMM state */
+        return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return 0;
+    if (b & (1u << 5)) /* AVX2 */
+        f |= GQ_CPU_AVX2;
+    /* AVX512F (b16), DQ (b17), BW (b30), VL (b31), VBMI (c1); opmask+ZMM state */
+    if ((f & GQ_CPU_AVX2) && (b & (1u << 16)) && (b & (1u << 17)) && (b & (1u << 30)) && (b & (1u << 31)) &&
+        (c & (1u << 1)) && (xcr0 & 0xe6u) == 0xe6u)
+        f |= GQ_CPU_AVX512;
+    return f;
+}
+
+unsigned gq_cpu_features(void)
+{
+    static unsigned cached = ~0u; /* a race only computes the same value twice */
+    unsigned f = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (f == ~0u) {
+        f = cpu_probe();
+        __atomic_store_n(&cached, f, __ATOMIC_RELAXED);
+    }
+    return f;
+}
 
 /* ---- scalar reference ----------------------------------------------------- */
 

@@ -284,13 +284,5 @@ static const struct gq_cpu_path avx512_path = {"avx512", encode_full, decode_ful
 
 const struct gq_cpu_path *gq_path_avx512(void)
 {
-    static int ok = -1;
-    if (ok < 0) {
-        __builtin_cpu_init();
-        ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-             __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("f16c") &&
-             __builtin_cpu_supports("fma");
-    }
-    return ok ? &avx512_path : NULL;
+    return (gq_cpu_features() & GQ_CPU_AVX512) ? &avx512_path : NULL;
 }

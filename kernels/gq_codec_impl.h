@@ -29,6 +29,12 @@ int gq_scalar_decode_full(const struct gq_dec_ctx *c, uint64_t g0, uint64_t g1, 
  * first element at dst[0]); what SIMD paths fall back to. */
 int gq_scalar_decode_group(const struct gq_dec_ctx *c, uint64_t g, void *dst);
 
+/* CPU features the paths need, from cpuid and xgetbv (the OS must save
+ * the registers too). Probed once; cheap to call. */
+#define GQ_CPU_AVX2 1u    /* AVX2 + F16C + FMA */
+#define GQ_CPU_AVX512 2u  /* AVX-512 F, BW, VL, DQ, VBMI (+ the above) */
+unsigned gq_cpu_features(void);
+
 /* NULL when the build or the CPU lacks the ISA. */
 const struct gq_cpu_path *gq_path_avx2(void);
 const struct gq_cpu_path *gq_path_avx512(void);
