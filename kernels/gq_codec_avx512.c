@@ -178,13 +178,14 @@ static inline void store512(void *p, __m512i v, int stream)
         _mm512_storeu_si512(p, v);
 }
 
-/* 32 codes of b bits at `in` as 16-bit lane indexes. */
+/* 32 codes of b bits at `in` as 16-bit lane indexes for vpermw, which reads
+ * only bits 4..0 of each: the table is stored twice (entries k and k+16), so
+ * bit 4 may hold anything and the 4-bit case needs no masking. */
 static inline __m512i idx32(const uint8_t *in, uint32_t b)
 {
     if (b == 4) {
         __m512i w = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)in));
-        return _mm512_or_si512(_mm512_and_si512(w, _mm512_set1_epi32(0xf)),
-                               _mm512_and_si512(_mm512_slli_epi32(w, 12), _mm512_set1_epi32(0xf0000)));
+        return _mm512_or_si512(w, _mm512_slli_epi32(w, 12)); /* lane 2j: b & 15, 2j+1: b >> 4 */
     }
     uint64_t raw;
     memcpy(&raw, in, 8);
@@ -234,7 +235,7 @@ static void decode_group(const struct gq_dec_ctx *c, const uint8_t *codes, float
         return;
     }
     if (b <= 4) {
-        __m512i lut = _mm512_castsi256_si512(to16(lut_f32(step, min, maxv), dt));
+        __m512i lut = _mm512_broadcast_i64x4(to16(lut_f32(step, min, maxv), dt));
         uint32_t k = 0;
         for (; k + 32 <= G; k += 32)
             store512(out + k * 2, _mm512_permutexvar_epi16(idx32(codes + k * b / 8, b), lut), stream);
@@ -265,15 +266,34 @@ static int decode_full(const struct gq_dec_ctx *c, uint64_t g0, uint64_t g1, voi
     stream = bytes >= STREAM_MIN_BYTES && ((uintptr_t)out & 63u) == 0 && (G * es) % 64 == 0 &&
              (c->dtype == GQ_F32 || c->bits <= 4);
     for (uint64_t g = g0; g < g1; g++, out += G * es) {
-        struct gq_gdec d;
-        gq_group_resolve(c, g, &d);
-        if (d.escaped) {
+        float step, min;
+        /* the metadata, as gq_group_resolve() reads it, with F16C */
+        if (es == 2) {
+            uint32_t w = ((const uint32_t *)c->meta)[g];
+            if ((w & 0xffffu) == GQ_ESC_STEP16)
+                goto escaped;
+            if (c->dtype == GQ_F16) {
+                step = _cvtsh_ss((unsigned short)w);
+                min = _cvtsh_ss((unsigned short)(w >> 16));
+            } else {
+                step = gq_bits_f32(w << 16);
+                min = gq_bits_f32(w & 0xffff0000u);
+            }
+        } else {
+            const uint32_t *m = (const uint32_t *)c->meta + 2 * g;
+            if (m[0] == GQ_ESC_STEP32)
+                goto escaped;
+            step = gq_bits_f32(m[0]);
+            min = gq_bits_f32(m[1]);
+        }
+        decode_group(c, c->codes + g * c->l.code_stride, step, min, out, stream);
+        continue;
+    escaped:
+        {
             int rc = gq_scalar_decode_group(c, g, out);
             if (rc != GQ_OK)
                 return rc;
-            continue;
         }
-        decode_group(c, d.codes, d.step_s, d.min_s, out, stream);
     }
     if (stream)
         _mm_sfence();
