@@ -1,29 +1,60 @@
-/* Allocation events: which allocations rules take, and what frees invalidate. */
+/* Allocation events: which allocations rules take, which host memory the
+ * shim owns, and what frees invalidate. */
 #include "gq_shim.h"
 
 #include "gq_entries.h"
+#include "gq_hostmem.h"
 #include "gq_regions.h"
 
 void gq_on_dev_alloc(void *p, size_t size) { gq_regions_on_alloc(GQ_ON_DEV, p, size); }
 
 void gq_on_dev_free(void *p) { gq_regions_on_free(GQ_ON_DEV, p); }
 
-void gq_on_host_alloc(void *p, size_t size, unsigned flags)
+int gq_host_alloc(void **p, size_t size, unsigned flags, const struct gq_rule **rule)
 {
-    (void)flags;
-    /* A recycled address must never serve an old entry. */
-    gq_entries_drop(p, size);
-    gq_regions_on_alloc(GQ_ON_HOST, p, size);
+    *rule = p ? gq_regions_match(GQ_ON_HOST, size) : NULL;
+    /* Memory the program may hand to the GPU directly must be real pinned
+     * memory: such allocations are never taken over. */
+    if (!*rule || (flags & (cudaHostAllocMapped | cudaHostAllocWriteCombined)))
+        return 0;
+    void *own = gq_hostmem_alloc(size);
+    if (!own)
+        return 0;
+    gq_regions_add(GQ_ON_HOST, own, size, *rule);
+    *p = own;
+    return 1;
 }
 
-void gq_on_host_free(void *p)
+void gq_on_host_alloc(void *p, size_t size, const struct gq_rule *rule)
+{
+    /* A recycled address must never serve an old entry. */
+    gq_entries_discard(p, size);
+    if (rule)
+        gq_regions_add(GQ_ON_HOST, p, size, rule);
+}
+
+int gq_on_host_free(void *p)
 {
     struct gq_region r;
     if (gq_regions_lookup(GQ_ON_HOST, p, 1, &r) && r.start == (uintptr_t)p)
-        gq_entries_drop(p, r.size);
+        gq_entries_discard(p, r.size);
     else
-        gq_entries_drop(p, 1);
+        gq_entries_discard(p, 1);
     gq_regions_on_free(GQ_ON_HOST, p);
+    return gq_hostmem_free(p);
 }
 
 void gq_on_host_range_changed(const void *p, size_t size) { gq_entries_drop(p, size); }
+
+int gq_pointer_attributes(struct cudaPointerAttributes *a, const void *p)
+{
+    if (!a || !gq_hostmem_owned(p, 1))
+        return 0;
+    /* Pinned host memory as the program asked for it; no device view, since
+     * the GPU cannot reach these pages directly. */
+    a->type = cudaMemoryTypeHost;
+    a->device = 0;
+    a->devicePointer = NULL;
+    a->hostPointer = (void *)p;
+    return 1;
+}

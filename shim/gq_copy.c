@@ -13,6 +13,7 @@
 
 #include "gq_driver.h"
 #include "gq_entries.h"
+#include "gq_hostmem.h"
 #include "gq_launch.h"
 #include "gq_log.h"
 #include "gq_real.h"
@@ -20,6 +21,8 @@
 #include "gq_state.h"
 #include "gq_stats.h"
 #include "gq_wtrack.h"
+
+#include "gq_codec.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +37,9 @@ static uintptr_t page_size(void)
         ps = (uintptr_t)sysconf(_SC_PAGESIZE);
     return ps;
 }
+
+static uintptr_t page_up(uintptr_t a) { return (a + page_size() - 1) & ~(page_size() - 1); }
+static uintptr_t page_down(uintptr_t a) { return a & ~(page_size() - 1); }
 
 static int stats_on(void) { return gq_cfg()->stats != GQ_STATS_OFF; }
 
@@ -117,6 +123,67 @@ static void params_of(const struct gq_rule *r, struct gq_params *p)
     p->cols = r->dim == GQ_RULE_DIM_0 ? r->cols : 0;
 }
 
+/* Offload into a buffer the program owns: a stream callback decodes the
+ * block into it, so the program reads what a restore would deliver. */
+static int finish_program_owned(const struct gq_drv *d, struct gq_entry *e, CUstream s,
+                                unsigned flags, int spilled, cudaError_t *status)
+{
+    __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED); /* the callback's */
+    if (d->cuLaunchHostFunc(s, gq_entry_decode_cb, e) != CUDA_SUCCESS) {
+        d->cuStreamSynchronize(s);
+        gq_entry_decode_cb(e);
+    }
+    d->cuEventRecord(e->event, s);
+    gq_entries_publish(e);
+    *status = cudaSuccess;
+    /* A synchronous copy, or one into pageable memory (which CUDA completes
+     * before returning), returns with the data in place; without a spill we
+     * wait too, to catch an escape overflow while the source is intact. */
+    if ((flags & GQ_COPY_SYNC) || !spilled) {
+        *status = to_cuda_error(d->cuStreamSynchronize(s));
+        if (*status == cudaSuccess && !spilled &&
+            __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == GQ_ENTRY_FAILED) {
+            /* Escapes overflowed and no spill could reach this buffer: the
+             * source is still intact (the copy has not returned): copy raw. */
+            gq_entries_discard((void *)e->start, e->len);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Offload into a buffer the shim owns (gq_hostmem.h): only the block keeps
+ * the data; the buffer's whole pages are dropped and fault back in decoded.
+ * The copy completes before returning, as CUDA's copies into pageable memory
+ * do: that is when an escape overflow can still fall back to the source. */
+static int finish_owned(const struct gq_drv *d, struct gq_entry *e, CUstream s,
+                        cudaError_t *status)
+{
+    CUresult r = d->cuEventRecord(e->event, s);
+    if (r == CUDA_SUCCESS)
+        r = d->cuStreamSynchronize(s);
+    const struct gq_header *h = (const struct gq_header *)e->block.host;
+    if (r != CUDA_SUCCESS || h->overflow) {
+        if (r != CUDA_SUCCESS)
+            gq_warn_capped("offload of %zu bytes: %s; copying it uncompressed", e->len,
+                           gq_drv_errname(r));
+        return 0;
+    }
+    GQ_STAT_ADD(escaped_groups, h->escape_count);
+    /* Bytes on pages the tensor shares with other data stay in memory. */
+    uintptr_t lo = e->start, hi = e->start + e->len, es = e->layout.esize;
+    uintptr_t plo = page_up(lo) < hi ? page_up(lo) : hi, phi = page_down(hi) > plo ? page_down(hi) : plo;
+    if (plo > lo)
+        gq_decode_range(e->block.host, e->block.size, 0, (plo - lo) / es, (void *)lo);
+    if (hi > phi)
+        gq_decode_range(e->block.host, e->block.size, (phi - lo) / es, (hi - lo) / es, (void *)phi);
+    __atomic_store_n(&e->state, GQ_ENTRY_OWNED, __ATOMIC_RELEASE);
+    gq_entries_publish(e);
+    gq_hostmem_release_pages((void *)lo, e->len);
+    *status = cudaSuccess;
+    return 1;
+}
+
 static int offload(void *dst, const void *src, size_t count, CUstream s, unsigned flags,
                    cudaError_t *status)
 {
@@ -139,15 +206,23 @@ static int offload(void *dst, const void *src, size_t count, CUstream s, unsigne
         (p.axis == GQ_DIM_0 && count % (p.cols * esize)))
         return pass(GQ_PASS_ALIGN, count);
     uint64_t n = count / esize;
+    int owned = gq_hostmem_owned(dst, count);
     struct gq_layout l;
-    if (gq_layout_init(&l, &p, n, gq_default_escape_capacity(&p, n)) != GQ_OK)
+    if (gq_layout_init(&l, &p, n, 0) != GQ_OK)
         return pass(GQ_PASS_ALIGN, count);
+    /* An owned offload completes before returning and falls back to the
+     * source on an escape overflow, so it reserves few escape slots; an
+     * asynchronous one keeps the format's default. */
+    uint32_t cap = owned ? (uint32_t)(l.n_groups / 1024 + 8 < l.n_groups ? l.n_groups / 1024 + 8
+                                                                          : l.n_groups)
+                         : gq_default_escape_capacity(&p, n);
+    gq_layout_init(&l, &p, n, cap);
 
     if (!d || !have_context(d))
         return pass(GQ_PASS_DRIVER, count);
     if (capturing(d, s))
         return pass(GQ_PASS_CAPTURING, count);
-    CUdeviceptr dst_dev = device_view(d, dst);
+    CUdeviceptr dst_dev = owned ? 0 : device_view(d, dst);
 
     struct gq_block b;
     enum gq_store_status st = gq_store_alloc((size_t)l.total, &b);
@@ -175,40 +250,46 @@ static int offload(void *dst, const void *src, size_t count, CUstream s, unsigne
         gq_store_release(&b, NULL);
         return pass(GQ_PASS_LAUNCH, count);
     }
-    __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED); /* the callback's */
-    if (d->cuLaunchHostFunc(s, gq_entry_decode_cb, e) != CUDA_SUCCESS) {
-        d->cuStreamSynchronize(s);
-        gq_entry_decode_cb(e);
-    }
-    d->cuEventRecord(e->event, s);
-    gq_entries_publish(e);
-
-    GQ_STAT_ADD(offloads, 1);
-    GQ_STAT_ADD(logical_bytes, count);
-    GQ_STAT_ADD(moved_bytes, l.esc_off);
-
-    int handled = 1;
-    *status = cudaSuccess;
-    /* A synchronous copy, or one into pageable memory (which CUDA completes
-     * before returning), returns with the data in place; without a spill we
-     * wait too, to catch an escape overflow while the source is intact. */
-    if ((flags & GQ_COPY_SYNC) || !spilled) {
-        *status = to_cuda_error(d->cuStreamSynchronize(s));
-        if (*status == cudaSuccess && !spilled &&
-            __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == GQ_ENTRY_FAILED) {
-            /* Escapes overflowed and no spill could reach this buffer: the
-             * source is still intact (the copy has not returned), so copy
-             * it raw. */
-            gq_entries_drop(dst, count);
-            handled = 0;
-        }
+    int handled = owned ? finish_owned(d, e, s, status) : finish_program_owned(d, e, s, flags,
+                                                                                spilled, status);
+    if (handled) {
+        GQ_STAT_ADD(offloads, 1);
+        GQ_STAT_ADD(logical_bytes, count);
+        GQ_STAT_ADD(moved_bytes, l.esc_off);
     }
     gq_entry_put(e);
     return handled;
 }
 
-static uintptr_t page_up(uintptr_t a) { return (a + page_size() - 1) & ~(page_size() - 1); }
-static uintptr_t page_down(uintptr_t a) { return a & ~(page_size() - 1); }
+/* Which part [*lo, *hi) of the copy [a, end) the block may serve, or why it
+ * may serve none. Only whole pages inside the entry are write-tracked, so
+ * bytes on its edge pages travel raw (they hold what the program sees). */
+static enum gq_pass_reason restorable(const struct gq_entry *e, int state, uintptr_t a,
+                                      uintptr_t end, uintptr_t *lo, uintptr_t *hi)
+{
+    uintptr_t e_end = e->start + e->len;
+    int whole = a == e->start && end == e_end;
+    *lo = a;
+    *hi = end;
+    if ((a - e->start) % e->layout.esize || (end - a) % e->layout.esize)
+        return GQ_PASS_ALIGN;
+    if (e->params.axis == GQ_DIM_0 && !whole)
+        return GQ_PASS_ALIGN; /* rows of a dim=0 entry decode whole */
+    if (state == GQ_ENTRY_PENDING)
+        return GQ_PASS_COUNT; /* nothing decoded to the host yet: all from the block */
+    if (state != GQ_ENTRY_TRACKED && state != GQ_ENTRY_OWNED)
+        return GQ_PASS_NOT_HELD;
+    uintptr_t ilo = page_up(e->start), ihi = page_down(e_end);
+    if (e->params.axis == GQ_DIM_0 && (ilo != e->start || ihi != e_end))
+        return GQ_PASS_ALIGN;
+    *lo = a > ilo ? a : ilo;
+    *hi = end < ihi ? end : ihi;
+    if (*hi <= *lo)
+        return GQ_PASS_SMALL;
+    int clean = state == GQ_ENTRY_OWNED ? gq_wtrack_clean_owned((void *)*lo, *hi - *lo)
+                                        : gq_wtrack_clean((void *)*lo, *hi - *lo);
+    return clean ? GQ_PASS_COUNT : GQ_PASS_WRITTEN;
+}
 
 static int restore(void *dst, const void *src, size_t count, CUstream s, unsigned flags,
                    cudaError_t *status)
@@ -222,35 +303,17 @@ static int restore(void *dst, const void *src, size_t count, CUstream s, unsigne
         return pass(found == GQ_LOOKUP_SPANS ? GQ_PASS_SPANS : GQ_PASS_NOT_HELD, count);
     }
     int state = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
-    uintptr_t a = (uintptr_t)src, end = a + count;
-    uintptr_t lo = a, hi = end; /* the part served from the block */
-    enum gq_pass_reason why = GQ_PASS_COUNT;
-    if (state == GQ_ENTRY_FAILED || state == GQ_ENTRY_UNTRACKED)
-        why = GQ_PASS_NOT_HELD;
-    else if ((a - e->start) % e->layout.esize || count % e->layout.esize ||
-             (e->params.axis == GQ_DIM_0 && count != e->len))
-        why = GQ_PASS_ALIGN;
-    else if (!d || !have_context(d) || !is_device_memory(d, dst))
+    uintptr_t a = (uintptr_t)src, end = a + count, lo, hi;
+    enum gq_pass_reason why = restorable(e, state, a, end, &lo, &hi);
+    if (why == GQ_PASS_COUNT && (!d || !have_context(d) || !is_device_memory(d, dst)))
         why = GQ_PASS_DRIVER;
-    else if (capturing(d, s))
+    else if (why == GQ_PASS_COUNT && capturing(d, s))
         why = GQ_PASS_CAPTURING;
-    if (why == GQ_PASS_COUNT && state == GQ_ENTRY_TRACKED && e->params.axis != GQ_DIM_0) {
-        /* Only whole pages inside the entry are tracked; edge bytes go raw. */
-        lo = a > page_up(e->start) ? a : page_up(e->start);
-        hi = end < page_down(e->start + e->len) ? end : page_down(e->start + e->len);
-        if (hi <= lo)
-            why = GQ_PASS_SMALL;
-        else if (!gq_wtrack_clean((void *)lo, hi - lo))
-            why = GQ_PASS_WRITTEN;
-    } else if (why == GQ_PASS_COUNT && state == GQ_ENTRY_TRACKED &&
-               !gq_wtrack_clean((void *)e->start, e->len)) {
-        why = GQ_PASS_WRITTEN;
-    }
     if (why != GQ_PASS_COUNT) {
         if (why == GQ_PASS_WRITTEN)
-            gq_entries_drop((void *)e->start, e->len);
-        if (state == GQ_ENTRY_PENDING && d)
-            d->cuEventSynchronize(e->event);
+            gq_entries_release(e); /* the host bytes are the truth now */
+        else if (state == GQ_ENTRY_PENDING && d)
+            d->cuEventSynchronize(e->event); /* raw bytes must be decoded first */
         gq_entry_put(e);
         return pass(why, count);
     }

@@ -3,12 +3,14 @@
 
 #include "gq_codec.h"
 #include "gq_driver.h"
+#include "gq_hostmem.h"
 #include "gq_imap.h"
 #include "gq_log.h"
 #include "gq_stats.h"
 #include "gq_wtrack.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static struct gq_imap entries = GQ_IMAP_INIT;
 static struct gq_entry *graveyard; /* entries whose last reference went in a callback */
@@ -137,7 +139,97 @@ void gq_entries_publish(struct gq_entry *e)
     put_chain(dropped);
 }
 
+/* Decode the part of e that lies in [lo, hi) to dst (element-aligned). */
+static void decode_span(const struct gq_entry *e, uintptr_t lo, uintptr_t hi, unsigned char *dst)
+{
+    uint32_t es = e->layout.esize;
+    if (gq_decode_range(e->block.host, e->block.size, (lo - e->start) / es, (hi - e->start) / es,
+                        dst) != GQ_OK)
+        gq_warn_capped("cannot decode %zu bytes at %p from the store", (size_t)(hi - lo),
+                       (void *)lo);
+}
+
+void gq_entries_fill_page(uintptr_t page, unsigned char *buf)
+{
+    uintptr_t ps = gq_page_size();
+    memset(buf, 0, ps);
+    gq_imap_rdlock(&entries);
+    for (size_t i = gq_imap_first_overlap(&entries, page);
+         i < entries.n && entries.v[i].start < page + ps; i++) {
+        struct gq_entry *e = entries.v[i].val;
+        if (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != GQ_ENTRY_OWNED)
+            continue;
+        uintptr_t lo = e->start > page ? e->start : page;
+        uintptr_t hi = e->start + e->len < page + ps ? e->start + e->len : page + ps;
+        decode_span(e, lo, hi, buf + (lo - page));
+    }
+    gq_imap_unlock(&entries);
+}
+
+/* Install, as plain memory, every whole page of owned entry e that does not
+ * lie wholly inside [keep_lo, keep_hi). Pages already present are left. */
+static void materialize(const struct gq_entry *e, uintptr_t keep_lo, uintptr_t keep_hi)
+{
+    uintptr_t ps = gq_page_size();
+    uintptr_t lo = (e->start + ps - 1) & ~(ps - 1), hi = (e->start + e->len) & ~(ps - 1);
+    unsigned char *buf = aligned_alloc(ps, ps);
+    if (!buf)
+        return;
+    for (uintptr_t pg = lo; pg < hi; pg += ps) {
+        if (pg >= keep_lo && pg + ps <= keep_hi)
+            continue;
+        decode_span(e, pg, pg + ps, buf);
+        gq_hostmem_install(pg, buf, 1);
+    }
+    free(buf);
+}
+
+/* Materialise the owned entries overlapping [p, p+len) outside the pages
+ * that range covers wholly. */
+static void keep_owned_bytes(uintptr_t p, size_t len)
+{
+    enum { BATCH = 16 };
+    struct gq_entry *owned_e[BATCH];
+    size_t n = 0;
+    gq_imap_rdlock(&entries);
+    for (size_t i = gq_imap_first_overlap(&entries, p);
+         i < entries.n && entries.v[i].start < p + len && n < BATCH; i++) {
+        struct gq_entry *e = entries.v[i].val;
+        if (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == GQ_ENTRY_OWNED) {
+            __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);
+            owned_e[n++] = e;
+        }
+    }
+    gq_imap_unlock(&entries);
+    uintptr_t ps = gq_page_size();
+    for (size_t i = 0; i < n; i++) {
+        materialize(owned_e[i], (p + ps - 1) & ~(ps - 1), (p + len) & ~(ps - 1));
+        /* Now plain memory: the entry must not serve faults any more. */
+        __atomic_store_n(&owned_e[i]->state, GQ_ENTRY_UNTRACKED, __ATOMIC_RELEASE);
+        gq_entry_put(owned_e[i]);
+    }
+    if (n == BATCH)
+        keep_owned_bytes(p, len);
+}
+
 void gq_entries_drop(const void *p, size_t len)
+{
+    if (!p || !len || !gq_imap_may_hold(&entries, p, len))
+        return;
+    keep_owned_bytes((uintptr_t)p, len);
+    gq_entries_discard(p, len);
+}
+
+void gq_entries_release(struct gq_entry *e)
+{
+    if (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == GQ_ENTRY_OWNED) {
+        materialize(e, 0, 0);
+        __atomic_store_n(&e->state, GQ_ENTRY_UNTRACKED, __ATOMIC_RELEASE);
+    }
+    gq_entries_discard((const void *)e->start, e->len);
+}
+
+void gq_entries_discard(const void *p, size_t len)
 {
     if (!p || !len || !gq_imap_may_hold(&entries, p, len))
         return;

@@ -30,6 +30,8 @@ enum gq_entry_state {
     GQ_ENTRY_TRACKED,   /* host buffer decoded, writes to it are tracked */
     GQ_ENTRY_UNTRACKED, /* host buffer decoded, writes cannot be seen: no reuse */
     GQ_ENTRY_FAILED,    /* escape overflow: the host buffer holds the raw copy */
+    GQ_ENTRY_OWNED,     /* shim-owned host range: its whole pages hold no copy,
+                           they fault in decoded from the block (gq_hostmem.h) */
 };
 
 struct gq_entry {
@@ -57,8 +59,22 @@ struct gq_entry *gq_entry_new(uintptr_t start, size_t len, const struct gq_param
 void gq_entries_publish(struct gq_entry *e);
 
 /* Drop every entry overlapping [p, p+len): the bytes there are being
- * replaced by something the shim did not compress. Lock-free when none can. */
+ * replaced. The bytes of owned entries (GQ_ENTRY_OWNED) outside the pages
+ * that [p, p+len) covers wholly are materialised first, so nothing but the
+ * replaced bytes is lost. Lock-free when no entry can overlap. */
 void gq_entries_drop(const void *p, size_t len);
+
+/* Materialise all of entry e into its host range (when owned) and drop it:
+ * the program's host bytes are the truth from now on. */
+void gq_entries_release(struct gq_entry *e);
+
+/* Drop every entry overlapping [p, p+len) without keeping any of their
+ * bytes: the memory itself is going away. */
+void gq_entries_discard(const void *p, size_t len);
+
+/* Fill the page at `page` (page-aligned) with the decoded bytes of the owned
+ * entries overlapping it, zero elsewhere. Called by the fault thread. */
+void gq_entries_fill_page(uintptr_t page, unsigned char *buf);
 
 enum gq_lookup { GQ_LOOKUP_NONE, GQ_LOOKUP_ONE, GQ_LOOKUP_SPANS };
 

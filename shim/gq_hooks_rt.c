@@ -61,23 +61,30 @@ GQ_EXPORT cudaError_t cudaFreeAsync_ptsz(void *p, cudaStream_t s)
 
 GQ_EXPORT cudaError_t cudaMallocHost(void **p, size_t n)
 {
+    const struct gq_rule *rule;
+    if (gq_host_alloc(p, n, cudaHostAllocDefault, &rule))
+        return cudaSuccess;
     cudaError_t r = REAL(cudaMallocHost, (p, n));
     if (r == cudaSuccess && p)
-        gq_on_host_alloc(*p, n, cudaHostAllocDefault);
+        gq_on_host_alloc(*p, n, rule);
     return r;
 }
 
 GQ_EXPORT cudaError_t cudaHostAlloc(void **p, size_t n, unsigned f)
 {
+    const struct gq_rule *rule;
+    if (gq_host_alloc(p, n, f, &rule))
+        return cudaSuccess;
     cudaError_t r = REAL(cudaHostAlloc, (p, n, f));
     if (r == cudaSuccess && p)
-        gq_on_host_alloc(*p, n, f);
+        gq_on_host_alloc(*p, n, rule);
     return r;
 }
 
 GQ_EXPORT cudaError_t cudaFreeHost(void *p)
 {
-    gq_on_host_free(p);
+    if (gq_on_host_free(p))
+        return cudaSuccess;
     return REAL(cudaFreeHost, (p));
 }
 
@@ -128,5 +135,7 @@ GQ_EXPORT cudaError_t cudaMemcpyAsync_ptsz(void *d, const void *s, size_t n,
 
 GQ_EXPORT cudaError_t cudaPointerGetAttributes(struct cudaPointerAttributes *a, const void *p)
 {
+    if (gq_pointer_attributes(a, p))
+        return cudaSuccess;
     return REAL(cudaPointerGetAttributes, (a, p));
 }

@@ -10,16 +10,26 @@
 
 static struct gq_imap maps[2] = {GQ_IMAP_INIT, GQ_IMAP_INIT};
 
+const struct gq_rule *gq_regions_match(enum gq_on on, size_t size)
+{
+    if (!size || !gq_active())
+        return NULL;
+    return gq_rules_match(&gq_cfg()->rules, on, size);
+}
+
 const struct gq_rule *gq_regions_on_alloc(enum gq_on on, void *p, size_t size)
 {
-    if (!p || !size || !gq_active())
-        return NULL;
-    const struct gq_rule *rule = gq_rules_match(&gq_cfg()->rules, on, size);
-    if (!rule)
-        return NULL;
+    const struct gq_rule *rule = p ? gq_regions_match(on, size) : NULL;
+    if (rule)
+        gq_regions_add(on, p, size, rule);
+    return rule;
+}
+
+void gq_regions_add(enum gq_on on, void *p, size_t size, const struct gq_rule *rule)
+{
     struct gq_region *r = malloc(sizeof *r);
     if (!r)
-        return NULL;
+        return;
     *r = (struct gq_region){(uintptr_t)p, size, on, rule};
     struct gq_imap *m = &maps[on];
     gq_imap_wrlock(m);
@@ -32,14 +42,13 @@ const struct gq_rule *gq_regions_on_alloc(enum gq_on on, void *p, size_t size)
     gq_imap_unlock(m);
     if (rc != 0) {
         free(r);
-        return NULL;
+        return;
     }
     if (on == GQ_ON_DEV)
         GQ_STAT_ADD(regions_dev, 1);
     else
         GQ_STAT_ADD(regions_host, 1);
     gq_debug("rule %s takes %s allocation %p (%zu bytes)", rule->name, gq_on_name(on), p, size);
-    return rule;
 }
 
 void gq_regions_on_free(enum gq_on on, void *p)

@@ -22,6 +22,13 @@ struct gq_region {
     const struct gq_rule *rule;
 };
 
+/* The rule that takes a new allocation of `size` bytes, or NULL; counts it
+ * for the rule's nth= (call once per allocation). */
+const struct gq_rule *gq_regions_match(enum gq_on on, size_t size);
+
+/* Register [p, p+size) under `rule`. */
+void gq_regions_add(enum gq_on on, void *p, size_t size, const struct gq_rule *rule);
+
 /* A new allocation: registers it when a rule takes it. Returns the rule or NULL. */
 const struct gq_rule *gq_regions_on_alloc(enum gq_on on, void *p, size_t size);
 

@@ -10,6 +10,8 @@
 #include <cuda_runtime_api.h>
 #include <stddef.h>
 
+struct gq_rule;
+
 /* How the program issued a copy. */
 enum gq_copy_flags {
     GQ_COPY_SYNC = 1, /* cudaMemcpy: returns with the data in place */
@@ -26,8 +28,15 @@ int gq_copy(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind,
 /* Allocation events, after the real call succeeded / before the real free. */
 void gq_on_dev_alloc(void *p, size_t size);
 void gq_on_dev_free(void *p);
-void gq_on_host_alloc(void *p, size_t size, unsigned flags);
-void gq_on_host_free(void *p);
+/* A pinned host allocation: *p gets a shim-owned range (returns 1) when a
+ * rule takes it and it can be owned; else the caller allocates for real
+ * (returns 0) and reports the result with gq_on_host_alloc. */
+int gq_host_alloc(void **p, size_t size, unsigned flags, const struct gq_rule **rule);
+void gq_on_host_alloc(void *p, size_t size, const struct gq_rule *rule);
+/* 1 when p was shim-owned (now released): the real free must not run. */
+int gq_on_host_free(void *p);
+/* 1 when p lies in a shim-owned range (then *a is filled as for pinned memory). */
+int gq_pointer_attributes(struct cudaPointerAttributes *a, const void *p);
 /* Host memory whose contents the shim can no longer vouch for (registered or
  * unregistered with the driver, handed to an API that writes it). */
 void gq_on_host_range_changed(const void *p, size_t size);

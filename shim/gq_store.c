@@ -10,8 +10,13 @@
 #include <string.h>
 
 #define GQ_STORE_ALIGN 256u
-#define GQ_CHUNK_MIN ((size_t)64 << 20)
-#define GQ_CHUNK_ROUND ((size_t)2 << 20)
+/* Small blocks share chunks of this size. A block of GQ_DEDICATED or more
+ * gets a chunk of its own, sized to it and returned to the driver when the
+ * block goes: pinned memory is resident whether used or not, so a big block
+ * must not leave a big hole behind. */
+#define GQ_CHUNK_SHARED ((size_t)16 << 20)
+#define GQ_DEDICATED ((size_t)4 << 20)
+#define GQ_CHUNK_ROUND ((size_t)64 << 10)
 
 struct gq_extent {
     size_t off, len;
@@ -23,6 +28,7 @@ struct gq_chunk {
     size_t size;
     struct gq_extent *free; /* sorted by offset, coalesced */
     size_t n_free, cap_free;
+    int dedicated;          /* holds one block; freed with it */
     struct gq_chunk *next;
 };
 
@@ -37,6 +43,7 @@ static size_t budget = SIZE_MAX;
 static struct gq_store_usage usage;
 static struct gq_pending *pending;
 static size_t n_pending, cap_pending;
+static struct gq_chunk *retired; /* dedicated chunks to give back, outside the lock */
 
 void gq_store_set_budget(size_t bytes)
 {
@@ -113,12 +120,10 @@ static enum gq_store_status chunk_new(size_t want, struct gq_chunk **out)
     const struct gq_drv *d = gq_drv();
     if (!d)
         return GQ_STORE_DRIVER_FAILED;
-    size_t size = want > GQ_CHUNK_MIN ? round_up(want, GQ_CHUNK_ROUND) : GQ_CHUNK_MIN;
-    if (usage.pinned + size > budget) {
-        size = round_up(want, GQ_CHUNK_ROUND); /* the smallest chunk that serves */
-        if (usage.pinned + size > budget)
-            return GQ_STORE_OVER_BUDGET;
-    }
+    int dedicated = want >= GQ_DEDICATED;
+    size_t size = dedicated ? round_up(want, GQ_CHUNK_ROUND) : GQ_CHUNK_SHARED;
+    if (usage.pinned + size > budget)
+        return GQ_STORE_OVER_BUDGET;
     struct gq_chunk *c = calloc(1, sizeof *c);
     if (!c)
         return GQ_STORE_DRIVER_FAILED;
@@ -140,6 +145,7 @@ static enum gq_store_status chunk_new(size_t want, struct gq_chunk **out)
     c->host = host;
     c->dev = dev;
     c->size = size;
+    c->dedicated = dedicated;
     c->next = chunks;
     chunks = c;
     usage.pinned += size;
@@ -151,8 +157,38 @@ static enum gq_store_status chunk_new(size_t want, struct gq_chunk **out)
 
 static void block_free_locked(struct gq_block *b)
 {
-    chunk_free(b->chunk, (size_t)(b->host - b->chunk->host), b->size);
+    struct gq_chunk *c = b->chunk;
     usage.in_blocks -= b->size;
+    if (!c->dedicated) {
+        chunk_free(c, (size_t)(b->host - c->host), b->size);
+        return;
+    }
+    for (struct gq_chunk **pp = &chunks; *pp; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+    usage.pinned -= c->size;
+    c->next = retired;
+    retired = c;
+}
+
+/* Give retired chunks back to the driver; called without the lock held,
+ * since cuMemFreeHost may wait for the device. */
+static void give_back_retired(void)
+{
+    pthread_mutex_lock(&store_lock);
+    struct gq_chunk *c = retired;
+    retired = NULL;
+    pthread_mutex_unlock(&store_lock);
+    while (c) {
+        struct gq_chunk *next = c->next;
+        gq_drv()->cuMemFreeHost(c->host);
+        free(c->free);
+        free(c);
+        c = next;
+    }
 }
 
 /* Free the blocks whose events have completed; with `wait`, wait for all. */
@@ -183,9 +219,10 @@ enum gq_store_status gq_store_alloc(size_t size, struct gq_block *out)
     for (int attempt = 0; attempt < 2; attempt++) {
         if (n_pending)
             reclaim_locked(attempt > 0);
-        for (struct gq_chunk *c = chunks; c; c = c->next)
-            if (chunk_take(c, size, out) == 0)
-                goto got;
+        if (size < GQ_DEDICATED)
+            for (struct gq_chunk *c = chunks; c; c = c->next)
+                if (!c->dedicated && chunk_take(c, size, out) == 0)
+                    goto got;
         struct gq_chunk *c = NULL;
         st = chunk_new(size, &c);
         if (st == GQ_STORE_OK && chunk_take(c, size, out) == 0)
@@ -194,23 +231,13 @@ enum gq_store_status gq_store_alloc(size_t size, struct gq_block *out)
             break;
     }
     pthread_mutex_unlock(&store_lock);
+    give_back_retired();
     return st == GQ_STORE_OK ? GQ_STORE_OVER_BUDGET : st;
 got:
     usage.in_blocks += size;
     pthread_mutex_unlock(&store_lock);
+    give_back_retired();
     return GQ_STORE_OK;
-}
-
-void gq_store_shrink(struct gq_block *b, size_t size)
-{
-    size = round_up(size ? size : 1, GQ_STORE_ALIGN);
-    if (size >= b->size)
-        return;
-    pthread_mutex_lock(&store_lock);
-    chunk_free(b->chunk, (size_t)(b->host - b->chunk->host) + size, b->size - size);
-    usage.in_blocks -= b->size - size;
-    b->size = size;
-    pthread_mutex_unlock(&store_lock);
 }
 
 void gq_store_release(struct gq_block *b, CUevent done)
@@ -238,6 +265,7 @@ void gq_store_release(struct gq_block *b, CUevent done)
     }
     pthread_mutex_unlock(&store_lock);
     b->chunk = NULL;
+    give_back_retired();
 }
 
 void gq_store_usage(struct gq_store_usage *u)

@@ -5,7 +5,8 @@
  * The GPU writes a block directly (the quantize kernel stores into mapped
  * memory: PCIe carries only compressed bytes) and reads it back the same way.
  * Memory comes from the driver (cuMemHostAlloc, portable + device-mapped) in
- * chunks and is suballocated first-fit with 256-byte alignment. The total
+ * chunks: small blocks share chunks (first fit, 256-byte alignment), big ones
+ * get a chunk of their own, so the pinned total tracks what blocks hold. The total
  * pinned size never exceeds the budget (GQSHIM_POOL_MAX); a request that does
  * not fit fails and the caller passes its copy through.
  *
@@ -37,9 +38,6 @@ void gq_store_set_budget(size_t bytes);
 
 /* A block of at least `size` bytes. */
 enum gq_store_status gq_store_alloc(size_t size, struct gq_block *out);
-
-/* Give back the tail of a block beyond `size` bytes (size <= b->size). */
-void gq_store_shrink(struct gq_block *b, size_t size);
 
 /* Return the block to the pool once `done` has completed; the store takes
  * ownership of the event (destroys it). `done` may be NULL: free now. */

@@ -32,6 +32,7 @@ struct gq_pm_scan_arg {
 };
 
 #define GQ_PAGE_IS_WRITTEN (1ULL << 1)
+#define GQ_PAGE_IS_PRESENT (1ULL << 3)
 #define GQ_PAGEMAP_SCAN _IOWR('f', 16, struct gq_pm_scan_arg)
 
 static int uffd = -1;
@@ -107,7 +108,7 @@ int gq_wtrack_arm(void *addr, size_t len)
     return 0;
 }
 
-int gq_wtrack_clean(const void *addr, size_t len)
+static int none_in(const void *addr, size_t len, uint64_t categories)
 {
     if (!gq_wtrack_available() || len == 0)
         return 0;
@@ -121,9 +122,37 @@ int gq_wtrack_clean(const void *addr, size_t len)
         .vec = (uintptr_t)&hit,
         .vec_len = 1,
         .max_pages = 1, /* one written page is enough to answer */
-        .category_mask = GQ_PAGE_IS_WRITTEN,
-        .return_mask = GQ_PAGE_IS_WRITTEN,
+        .category_mask = categories,
+        .return_mask = categories,
     };
     long n = ioctl(pagemap_fd, GQ_PAGEMAP_SCAN, &a);
     return n == 0;
+}
+
+int gq_wtrack_clean(const void *addr, size_t len)
+{
+    return none_in(addr, len, GQ_PAGE_IS_WRITTEN);
+}
+
+int gq_wtrack_clean_owned(const void *addr, size_t len)
+{
+    return none_in(addr, len, GQ_PAGE_IS_WRITTEN | GQ_PAGE_IS_PRESENT);
+}
+
+int gq_wtrack_fd(void)
+{
+    return gq_wtrack_available() ? uffd : -1;
+}
+
+int gq_wtrack_register_owned(void *addr, size_t len)
+{
+    if (!gq_wtrack_available())
+        return -1;
+    struct uffdio_register reg = {.range = {(uintptr_t)addr, len},
+                                  .mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP};
+    if (ioctl(uffd, UFFDIO_REGISTER, &reg) != 0) {
+        gq_debug("cannot register %p+%zu for missing pages: %s", addr, len, strerror(errno));
+        return -1;
+    }
+    return 0;
 }

@@ -40,4 +40,14 @@ int gq_wtrack_arm(void *addr, size_t len);
  * 0 otherwise (written, never armed, unmapped, or tracking unavailable). */
 int gq_wtrack_clean(const void *addr, size_t len);
 
+/* For host ranges the shim owns (gq_hostmem.h): register [addr, addr+len)
+ * (page-aligned) for missing-page faults as well, which the same descriptor
+ * reports to the reader of gq_wtrack_fd(). 0, or -1. */
+int gq_wtrack_register_owned(void *addr, size_t len);
+int gq_wtrack_fd(void);
+
+/* Like gq_wtrack_clean, for an owned range: a page that is not present has
+ * never been materialised, so it is clean too (its data live compressed). */
+int gq_wtrack_clean_owned(const void *addr, size_t len);
+
 #endif
