@@ -56,7 +56,7 @@ include tests/cudasim/cudasim.mk
 include tests/tests.mk
 include examples/examples.mk
 include tests/bench/bench.mk
-include tests/bench/passthrough.mk
+include tests/bench/shim_bench.mk
 include tests/fuzz/fuzz.mk
 
 all: $(BUILD)/.deps-ok $(LIBGQSHIM) $(CUDASIM_LIBS) $(UNIT_TESTS) $(E2E_PROGS) $(EXAMPLES)

@@ -1,4 +1,4 @@
-# bench_passthrough and the do-nothing runtime it compares against.
+# The shim's benchmarks: bench_passthrough (with its do-nothing runtime), bench_hostmem.
 BENCH_FAKE_RT := $(BUILD)/bench/fake/libcudart.so.13
 BENCHES += $(BUILD)/bench/bench_passthrough $(BENCH_FAKE_RT)
 
@@ -11,3 +11,9 @@ $(BUILD)/bench/bench_passthrough: tests/bench/bench_passthrough.c | $(BUILD)/.de
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ -L$(CUDA_LIBDIR) -lcudart $(LDFLAGS)
 bench: $(BUILD)/bench/bench_passthrough $(BENCH_FAKE_RT)
+
+BENCHES += $(BUILD)/bench/bench_hostmem
+bench: $(BUILD)/bench/bench_hostmem
+$(BUILD)/bench/bench_hostmem: tests/bench/bench_hostmem.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ -L$(CUDA_LIBDIR) -lcudart $(LDFLAGS)
