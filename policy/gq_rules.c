@@ -9,7 +9,7 @@
 
 enum key {
     KEY_ON, KEY_MIN, KEY_MAX, KEY_SIZE, KEY_NTH, KEY_DTYPE, KEY_BITS,
-    KEY_GROUP, KEY_DIM, KEY_COLS, KEY_NAME, KEY_COUNT
+    KEY_GROUP, KEY_DIM, KEY_COLS, KEY_UPLOAD, KEY_NAME, KEY_COUNT
 };
 
 /* Key spellings, what each accepts, its default and meaning, in grammar order
@@ -38,11 +38,14 @@ static const struct {
                   "row-major matrix" },
     [KEY_COLS] = { "cols", "1..2147483647, with dim=0 only", "-",
                    "columns of the matrix (required with dim=0)" },
+    [KEY_UPLOAD] = { "upload", "compress, with on=host only", "-",
+                     "compress the range at its first upload (H2D) and upload it compressed "
+                     "every time (weights streamed from host memory)" },
     [KEY_NAME] = { "name", "1 to 32 of [A-Za-z0-9_.-], unique among rules", "rule<k>",
                    "label in stats and trace (k: the rule's 1-based position)" },
 };
 
-#define ACCEPT_KEYS "on, min, max, size, nth, dtype, bits, group, dim, cols, name"
+#define ACCEPT_KEYS "on, min, max, size, nth, dtype, bits, group, dim, cols, upload, name"
 #define ACCEPT_RULES "rule{;rule} with one optional trailing ';', rule = key=value{,key=value}"
 
 /* Where an error is reported: the caller's buffer and the rule being parsed. */
@@ -206,6 +209,11 @@ static int parse_value(const struct ctx *c, struct gq_rule *r, enum key k, const
             return fail_value(c, k, v, vn, "not a column count");
         r->cols = u;
         return 0;
+    case KEY_UPLOAD:
+        if (vn != 8 || memcmp(v, "compress", 8) != 0)
+            return fail_value(c, k, v, vn, "not an upload mode");
+        r->upload_compress = true;
+        return 0;
     case KEY_NAME:
         if (vn > GQ_RULE_NAME_MAX)
             return fail_value(c, k, v, vn, "too long");
@@ -292,6 +300,9 @@ static int parse_rule(const struct ctx *c, struct gq_rule *r, const char *s, siz
                        "matrix)");
     if (r->dim != GQ_RULE_DIM_0 && (given & (1u << KEY_COLS)))
         return fail(c, "cols= without dim=0; accepted: cols=N only together with dim=0");
+    if (r->upload_compress && r->on != GQ_ON_HOST)
+        return fail(c, "upload=compress with on=dev; accepted: upload=compress only with on=host "
+                       "(it compresses host ranges that are uploaded)");
     return 0;
 }
 
@@ -467,6 +478,8 @@ static void format_rule(struct out *o, const struct gq_rule *r)
         emit(o, ",group=%u", r->group);
     if (r->dim == GQ_RULE_DIM_0)
         emit(o, ",dim=0,cols=%llu", (unsigned long long)r->cols);
+    if (r->upload_compress)
+        emit(o, ",upload=compress");
     if (r->named)
         emit(o, ",name=%s", r->name);
 }

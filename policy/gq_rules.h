@@ -14,6 +14,8 @@
  *   group   N                          64             even, 8..1024
  *   dim     last | 0                   last
  *   cols    N                          -              1..2^31-1; required with dim=0, forbidden otherwise
+ *   upload  compress                   -              on=host only: compress a range at its
+ *                                                     first upload, upload it compressed after
  *   name    LABEL                      rule<k>        [A-Za-z0-9_.-]{1,32}; unique; k is the
  *                                                     1-based position of the rule
  *
@@ -59,6 +61,7 @@ struct gq_rule {
     enum gq_rule_dim dim;
     uint64_t cols;                         /* dim=0 only; 0 with dim=last */
     char name[GQ_RULE_NAME_MAX + 1];
+    bool upload_compress;                  /* upload=compress: compress at the first H2D */
     bool named;                            /* name= was given (the printer omits default names) */
     unsigned index;                        /* 0-based position in the rule list */
     /* For a rule with nth=: allocations that reached this rule and passed its

@@ -238,7 +238,7 @@ static void test_unknown_key_lists_the_keys(void **state)
     const char *e = parse_err("on=host,mni=4K");
     assert_contains(e, "rule 1 'on=host,mni=4K'");
     assert_contains(e, "unknown key 'mni'");
-    assert_contains(e, "on, min, max, size, nth, dtype, bits, group, dim, cols, name");
+    assert_contains(e, "on, min, max, size, nth, dtype, bits, group, dim, cols, upload, name");
 }
 
 static void test_keys_are_case_sensitive(void **state)
@@ -514,6 +514,23 @@ static void test_format_truncates_safely_and_reports_length(void **state)
     assert_string_equal(small, "on=host");
 }
 
+static void test_upload_compress_marks_host_rules(void **state)
+{
+    assert_true(parse_ok("on=host,upload=compress")->upload_compress);
+    assert_false(parse_ok("on=host")->upload_compress);
+    char buf[128];
+    parse_ok("on=host,upload=compress,name=w");
+    gq_rules_format(&rules, buf, sizeof buf);
+    assert_string_equal(buf, "on=host,upload=compress,name=w");
+}
+
+static void test_upload_compress_is_refused_on_dev_and_other_modes(void **state)
+{
+    assert_contains(parse_err("on=dev,upload=compress"), "upload=compress only with on=host");
+    assert_contains(parse_err("on=host,upload=raw"), "upload='raw'");
+    assert_contains(parse_err("on=host,upload=raw"), "compress, with on=host only");
+}
+
 static void test_rules_help_names_every_key(void **state)
 {
     static const char *const keys[] = { "on", "min", "max", "size", "nth", "dtype", "bits",
@@ -583,6 +600,8 @@ int main(void)
         cmocka_unit_test(test_format_prints_canonical_text),
         cmocka_unit_test(test_format_output_parses_back_to_the_same_rules),
         cmocka_unit_test(test_format_truncates_safely_and_reports_length),
+        cmocka_unit_test(test_upload_compress_marks_host_rules),
+        cmocka_unit_test(test_upload_compress_is_refused_on_dev_and_other_modes),
         cmocka_unit_test(test_rules_help_names_every_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
