@@ -17,3 +17,12 @@ echo
 echo "== the same program with gqshim:"
 echo "   LD_PRELOAD=$build/libgqshim.so GQSHIM_RULES='on=host,min=1M,name=kv' GQSHIM_STATS=1"
 LD_PRELOAD=$build/libgqshim.so GQSHIM_RULES='on=host,min=1M,name=kv' GQSHIM_STATS=1 "$prog"
+
+echo
+echo "== weights_stream on $where, without gqshim"
+"$build/examples/weights_stream"
+echo
+echo "== the same program with gqshim (weights compressed at their first upload):"
+echo "   LD_PRELOAD=$build/libgqshim.so GQSHIM_RULES='on=host,min=1M,upload=compress,name=w' GQSHIM_STATS=1"
+LD_PRELOAD=$build/libgqshim.so GQSHIM_RULES='on=host,min=1M,upload=compress,name=w' GQSHIM_STATS=1 \
+    "$build/examples/weights_stream"

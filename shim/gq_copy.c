@@ -123,6 +123,28 @@ static void params_of(const struct gq_rule *r, struct gq_params *p)
     p->cols = r->dim == GQ_RULE_DIM_0 ? r->cols : 0;
 }
 
+/* The codec parameters and layout for a copy of `count` bytes under `rule`,
+ * or why it cannot be compressed. `few_escapes`: the caller can fall back to
+ * the raw data when escapes overflow, so a small escape area will do. */
+static enum gq_pass_reason plan(const struct gq_rule *rule, const void *src, const void *dst,
+                                size_t count, int few_escapes, struct gq_params *p,
+                                struct gq_layout *l)
+{
+    params_of(rule, p);
+    uint32_t esize = gq_dtype_size(p->dtype);
+    if (count < GQ_MIN_COPY)
+        return GQ_PASS_SMALL;
+    if (count % esize || (uintptr_t)src % esize || (uintptr_t)dst % esize ||
+        (p->axis == GQ_DIM_0 && count % (p->cols * esize)))
+        return GQ_PASS_ALIGN;
+    uint64_t n = count / esize;
+    if (gq_layout_init(l, p, n, 0) != GQ_OK)
+        return GQ_PASS_ALIGN;
+    uint64_t few = l->n_groups / 1024 + 8 < l->n_groups ? l->n_groups / 1024 + 8 : l->n_groups;
+    gq_layout_init(l, p, n, few_escapes ? (uint32_t)few : gq_default_escape_capacity(p, n));
+    return GQ_PASS_COUNT;
+}
+
 /* Offload into a buffer the program owns: a stream callback decodes the
  * block into it, so the program reads what a restore would deliver. */
 static int finish_program_owned(const struct gq_drv *d, struct gq_entry *e, CUstream s,
@@ -152,6 +174,24 @@ static int finish_program_owned(const struct gq_drv *d, struct gq_entry *e, CUst
     return 1;
 }
 
+/* The block of an entry in a shim-owned range becomes the only copy of its
+ * bytes: bytes on pages the tensor shares with other data stay in memory
+ * (decoded, as a restore would deliver them); whole pages are dropped and
+ * fault back in decoded. */
+static void hold_owned(struct gq_entry *e)
+{
+    uintptr_t lo = e->start, hi = e->start + e->len, es = e->layout.esize;
+    uintptr_t plo = page_up(lo) < hi ? page_up(lo) : hi, phi = page_down(hi) > plo ? page_down(hi) : plo;
+    if (plo > lo)
+        gq_decode_range(e->block.host, e->block.size, 0, (plo - lo) / es, (void *)lo);
+    if (hi > phi)
+        gq_decode_range(e->block.host, e->block.size, (phi - lo) / es, (hi - lo) / es, (void *)phi);
+    __atomic_store_n(&e->state, GQ_ENTRY_OWNED, __ATOMIC_RELEASE);
+    gq_entries_publish(e);
+    gq_hostmem_release_pages((void *)lo, e->len);
+}
+
+
 /* Offload into a buffer the shim owns (gq_hostmem.h): only the block keeps
  * the data; the buffer's whole pages are dropped and fault back in decoded.
  * The copy completes before returning, as CUDA's copies into pageable memory
@@ -170,16 +210,7 @@ static int finish_owned(const struct gq_drv *d, struct gq_entry *e, CUstream s,
         return 0;
     }
     GQ_STAT_ADD(escaped_groups, h->escape_count);
-    /* Bytes on pages the tensor shares with other data stay in memory. */
-    uintptr_t lo = e->start, hi = e->start + e->len, es = e->layout.esize;
-    uintptr_t plo = page_up(lo) < hi ? page_up(lo) : hi, phi = page_down(hi) > plo ? page_down(hi) : plo;
-    if (plo > lo)
-        gq_decode_range(e->block.host, e->block.size, 0, (plo - lo) / es, (void *)lo);
-    if (hi > phi)
-        gq_decode_range(e->block.host, e->block.size, (phi - lo) / es, (hi - lo) / es, (void *)phi);
-    __atomic_store_n(&e->state, GQ_ENTRY_OWNED, __ATOMIC_RELEASE);
-    gq_entries_publish(e);
-    gq_hostmem_release_pages((void *)lo, e->len);
+    hold_owned(e);
     *status = cudaSuccess;
     return 1;
 }
@@ -197,26 +228,15 @@ static int offload(void *dst, const void *src, size_t count, CUstream s, unsigne
         if (!d || !is_device_memory(d, src))
             return pass(GQ_PASS_DRIVER, count);
     }
-    struct gq_params p;
-    params_of(reg.rule, &p);
-    uint32_t esize = gq_dtype_size(p.dtype);
-    if (count < GQ_MIN_COPY)
-        return pass(GQ_PASS_SMALL, count);
-    if (count % esize || (uintptr_t)src % esize || (uintptr_t)dst % esize ||
-        (p.axis == GQ_DIM_0 && count % (p.cols * esize)))
-        return pass(GQ_PASS_ALIGN, count);
-    uint64_t n = count / esize;
     int owned = gq_hostmem_owned(dst, count);
+    struct gq_params p;
     struct gq_layout l;
-    if (gq_layout_init(&l, &p, n, 0) != GQ_OK)
-        return pass(GQ_PASS_ALIGN, count);
     /* An owned offload completes before returning and falls back to the
      * source on an escape overflow, so it reserves few escape slots; an
      * asynchronous one keeps the format's default. */
-    uint32_t cap = owned ? (uint32_t)(l.n_groups / 1024 + 8 < l.n_groups ? l.n_groups / 1024 + 8
-                                                                          : l.n_groups)
-                         : gq_default_escape_capacity(&p, n);
-    gq_layout_init(&l, &p, n, cap);
+    enum gq_pass_reason why = plan(reg.rule, src, dst, count, owned, &p, &l);
+    if (why != GQ_PASS_COUNT)
+        return pass(why, count);
 
     if (!d || !have_context(d))
         return pass(GQ_PASS_DRIVER, count);
@@ -291,11 +311,53 @@ static enum gq_pass_reason restorable(const struct gq_entry *e, int state, uintp
     return clean ? GQ_PASS_COUNT : GQ_PASS_WRITTEN;
 }
 
+/* upload=compress: the first upload of a registered host range compresses it
+ * on the CPU (the data are in host memory already; the GPU would need a raw
+ * upload first), so that this upload and every later one move the block and
+ * deliver the same dequantized values. The host view becomes what the
+ * uploads deliver; a shim-owned range then drops its pages. 1 when an entry
+ * now holds [src, src+count). */
+static int compress_upload(const void *src, size_t count)
+{
+    struct gq_region reg;
+    if (!gq_regions_lookup(GQ_ON_HOST, src, count, &reg) || !reg.rule->upload_compress)
+        return 0;
+    struct gq_params p;
+    struct gq_layout l;
+    if (plan(reg.rule, src, src, count, 1, &p, &l) != GQ_PASS_COUNT || !gq_drv())
+        return 0;
+    struct gq_block b;
+    if (gq_store_alloc((size_t)l.total, &b) != GQ_STORE_OK)
+        return 0;
+    if (gq_encode(&p, src, l.n_elems, l.escape_capacity, b.host, b.size) != GQ_OK) {
+        gq_store_release(&b, NULL); /* escapes overflowed: upload raw */
+        return 0;
+    }
+    struct gq_entry *e = gq_entry_new((uintptr_t)src, count, &p, &l, &b, reg.rule);
+    if (!e) {
+        gq_store_release(&b, NULL);
+        return 0;
+    }
+    gq_entries_drop(src, count);
+    if (gq_hostmem_owned(src, count)) {
+        GQ_STAT_ADD(escaped_groups, ((const struct gq_header *)b.host)->escape_count);
+        hold_owned(e);
+    } else {
+        __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);
+        gq_entry_decode_cb(e); /* host view := decoded values, tracked */
+        gq_entries_publish(e);
+    }
+    gq_entry_put(e);
+    return 1;
+}
+
 static int restore(void *dst, const void *src, size_t count, CUstream s, unsigned flags,
                    cudaError_t *status)
 {
     struct gq_entry *e = NULL;
     enum gq_lookup found = gq_entries_lookup(src, count, &e);
+    if (found == GQ_LOOKUP_NONE && compress_upload(src, count))
+        found = gq_entries_lookup(src, count, &e);
     const struct gq_drv *d = gq_drv();
     if (found != GQ_LOOKUP_ONE) {
         /* Raw bytes are right once every overlapping offload has decoded. */
@@ -359,7 +421,8 @@ int gq_copy(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind,
         GQ_STAT_ADD(copies, 1);
     int may_offload = gq_regions_may_hold(GQ_ON_DEV, src, count) ||
                       gq_regions_may_hold(GQ_ON_HOST, dst, count);
-    int may_restore = gq_entries_may_hold(src, count);
+    int may_restore = gq_entries_may_hold(src, count) ||
+                      gq_regions_may_hold(GQ_ON_HOST, src, count); /* upload=compress */
     int dst_held = gq_entries_may_hold(dst, count);
     if (!may_offload && !may_restore && !dst_held)
         return pass(GQ_PASS_NO_RULE, count);

@@ -14,8 +14,8 @@
  * gets a chunk of its own, sized to it and returned to the driver when the
  * block goes: pinned memory is resident whether used or not, so a big block
  * must not leave a big hole behind. */
-#define GQ_CHUNK_SHARED ((size_t)16 << 20)
-#define GQ_DEDICATED ((size_t)4 << 20)
+#define GQ_CHUNK_SHARED ((size_t)4 << 20)
+#define GQ_DEDICATED ((size_t)1 << 20)
 #define GQ_CHUNK_ROUND ((size_t)64 << 10)
 
 struct gq_extent {

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Weight streaming (upload=compress): compress host-resident weights at the
+# first upload, upload them compressed every time, same values every time.
+. tests/e2e/lib.sh
+U=$BUILD/e2e/upload
+W=$BUILD/examples/weights_stream
+check "no shim: exact" $U 0 exact
+check "upload=compress, dim=last" with_shim "on=host,upload=compress" $U 0 quant
+expect_stat "upload=compress, dim=last" restores -eq 5
+check "upload=compress, dim=0" with_shim "on=host,upload=compress,dim=0,cols=512" $U 512 quant
+expect_stat "upload=compress, dim=0" restores -eq 5
+check "on=host without upload=: uploads exact" with_shim "on=host" $U 0 exact
+expect_stat "on=host without upload=" restores -eq 0
+
+check "weights_stream: same bytes every pass, host memory <= 0.30x" \
+    with_shim "on=host,min=1M,upload=compress,name=w" $W --check
+expect_stat "weights_stream" restores -eq 80
+moved=$(stat moved_bytes) logical=$(stat logical_bytes)
+if python3 -c "import sys; sys.exit(0 if $moved <= 0.29 * $logical else 1)"; then
+    ok "weights_stream: bytes moved per upload = $(python3 -c "print(round($moved/$logical,3))") x logical"
+else
+    bad "weights_stream: moved $moved of $logical logical bytes (want <= 0.29x)"
+fi
+finish
