@@ -38,6 +38,7 @@ const char *gq_opt_type_name(enum gq_opt_type type)
     case GQ_TYPE_RULES: return "rules";
     case GQ_TYPE_PATH: return "path";
     case GQ_TYPE_STATS: return "stats";
+    case GQ_TYPE_UINT: return "uint";
     }
     return "?";
 }
@@ -74,6 +75,25 @@ static bool *bool_slot(struct gq_config *cfg, enum gq_opt_id id)
 static uint64_t *size_slot(struct gq_config *cfg, enum gq_opt_id id)
 {
     return id == GQ_OPT_POOL_MAX ? &cfg->pool_max : NULL;
+}
+
+static unsigned *uint_slot(struct gq_config *cfg, enum gq_opt_id id)
+{
+    switch (id) {
+    case GQ_OPT_BITS: return &cfg->bits;
+    case GQ_OPT_GROUP: return &cfg->group;
+    default: return NULL;
+    }
+}
+
+/* Beyond [lo, hi]: the same values the rule grammar's key accepts. */
+static bool uint_ok(enum gq_opt_id id, uint64_t u)
+{
+    switch (id) {
+    case GQ_OPT_BITS: return gq_rule_bits_ok(u);
+    case GQ_OPT_GROUP: return gq_rule_group_ok(u);
+    default: return true;
+    }
 }
 
 static char *path_slot(struct gq_config *cfg, enum gq_opt_id id)
@@ -175,6 +195,16 @@ static bool parse_value(struct gq_config *cfg, const struct gq_option *o, const 
     }
     case GQ_TYPE_PATH:
         return store_path(cfg, o, path_slot(cfg, o->id), v, vn);
+    case GQ_TYPE_UINT: {
+        uint64_t u;
+        if (gq_parse_u64(v, vn, &u) != GQ_PARSE_OK || u < o->lo || u > o->hi ||
+            !uint_ok(o->id, u)) {
+            invalid(cfg, o, v, vn, "not an accepted value");
+            return false;
+        }
+        *uint_slot(cfg, o->id) = (unsigned)u;
+        return true;
+    }
     case GQ_TYPE_STATS: {
         bool b;
         if (vn >= 5 && strncasecmp(v, "json:", 5) == 0) {
@@ -238,6 +268,9 @@ enum gq_config_status gq_config_parse(struct gq_config *cfg, gq_getenv_fn getenv
         if (parse_value(cfg, &table[i], v, vn))
             cfg->from_env[i] = true;
     }
+    /* After the loop: GQSHIM_RULES is read before GQSHIM_BITS / GQSHIM_GROUP. */
+    for (unsigned i = 0; i < cfg->rules.count; i++)
+        gq_rule_inherit(&cfg->rules.rule[i], cfg->bits, cfg->group);
     if (envp)
         gq_options_check_unknown(envp, &cfg->warnings);
     return cfg->errors.count || cfg->errors.dropped ? GQ_CONFIG_INVALID : GQ_CONFIG_OK;
@@ -327,12 +360,22 @@ void gq_options_check_unknown(char *const *envp, struct gq_msgs *warnings)
         char q[GQ_QUOTE_SHOWN * 4 + 32], hint[256];
         gq_quote(q, sizeof q, e, n);
         suggest(e + PREFIX_LEN, n - PREFIX_LEN, hint, sizeof hint);
-        if (hint[0])
+        if (hint[0]) {
             msg_add(warnings, "%s is not a gqshim variable (ignored); did you mean %s?", q, hint);
-        else
-            msg_add(warnings, "%s is not a gqshim variable (ignored); known: %s", q,
-                    "GQSHIM_ENABLE, GQSHIM_RULES, GQSHIM_LOG, GQSHIM_LOG_FILE, GQSHIM_STATS, "
-                    "GQSHIM_TRACE, GQSHIM_POOL_MAX, GQSHIM_STRICT, GQSHIM_VERIFY");
+        } else {
+            /* Listed from the table, so a new variable cannot be left out. */
+            char names[GQ_OPT_COUNT * 24];
+            size_t len = 0;
+            names[0] = '\0';
+            for (unsigned i = 0; i < GQ_OPT_COUNT && len < sizeof names; i++) {
+                int w = snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "",
+                                 table[i].name);
+                if (w < 0)
+                    break;
+                len += (size_t)w;
+            }
+            msg_add(warnings, "%s is not a gqshim variable (ignored); known: %s", q, names);
+        }
     }
 }
 
@@ -359,6 +402,8 @@ int gq_config_value(const struct gq_config *cfg, enum gq_opt_id id, char *buf, s
         return gq_rules_format(&cfg->rules, buf, cap);
     case GQ_TYPE_PATH:
         return snprintf(buf, cap, "%s", path_slot(c, id));
+    case GQ_TYPE_UINT:
+        return snprintf(buf, cap, "%u", *uint_slot(c, id));
     case GQ_TYPE_STATS:
         if (cfg->stats == GQ_STATS_JSON)
             return snprintf(buf, cap, "json:%s", cfg->stats_path);

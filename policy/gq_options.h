@@ -33,6 +33,8 @@ enum gq_opt_type {
     GQ_TYPE_RULES,  /* the grammar of gq_rules.h */
     GQ_TYPE_PATH,   /* any text shorter than GQ_PATH_MAX */
     GQ_TYPE_STATS,  /* a boolean, or json:PATH */
+    GQ_TYPE_UINT,   /* decimal, within [lo, hi], and what the rule grammar accepts for the
+                       key of the same name (GQSHIM_BITS: bits=, GQSHIM_GROUP: group=) */
 };
 
 #define GQ_POOL_MAX_HI ((uint64_t)1 << 48) /* 262144G: far above any host's RAM */
@@ -45,6 +47,10 @@ enum gq_opt_type {
       "Master switch: 0 passes every CUDA call through untouched.")                             \
     X(RULES, RULES, "", 0, 0, "rule{;rule}, rule = key=value{,key=value} (see the rule grammar)", \
       "Which allocations hold tensors and how to compress them; unset compresses nothing.")     \
+    X(BITS, UINT, "4", 2, 8, "2|4|8",                                                           \
+      "Bits per code for rules (and gq_register specs) that do not set bits=.")                 \
+    X(GROUP, UINT, "64", 8, 1024, "an even number from 8 to 1024",                              \
+      "Elements per group for rules (and gq_register specs) that do not set group=.")           \
     X(LOG, ENUM, "warn", 0, 0, "error|warn|info|debug",                                         \
       "Least severe level of message written.")                                                 \
     X(LOG_FILE, PATH, "", 0, 0, "a file path",                                                  \
@@ -95,7 +101,9 @@ struct gq_msgs {
 struct gq_config {
     bool enable;
     bool rules_set;                   /* GQSHIM_RULES held at least one rule */
-    struct gq_rules rules;
+    struct gq_rules rules;            /* bits/group already inherited from the two below */
+    unsigned bits;                    /* GQSHIM_BITS: for rules without bits= */
+    unsigned group;                   /* GQSHIM_GROUP: for rules without group= */
     enum gq_log_level log;
     char log_file[GQ_PATH_MAX];       /* "" = stderr */
     enum gq_stats_mode stats;
@@ -126,7 +134,8 @@ const char *gq_opt_type_name(enum gq_opt_type type);
 void gq_config_defaults(struct gq_config *cfg);
 
 /* Fills *cfg from the environment: defaults first, then each variable read
- * with getenv_fn (NULL: the process environment). When envp (an `environ`-
+ * with getenv_fn (NULL: the process environment); then every rule that did
+ * not set bits= / group= takes GQSHIM_BITS / GQSHIM_GROUP. When envp (an `environ`-
  * style, NULL-terminated array of "NAME=VALUE") is not NULL, each GQSHIM_*
  * name there that is not in the table adds a line to cfg->warnings naming the
  * close known names. Returns GQ_CONFIG_INVALID when cfg->errors is not empty;

@@ -47,6 +47,7 @@ static const char *metavar(const struct gq_option *opt)
     case GQ_TYPE_RULES: return "RULES";
     case GQ_TYPE_PATH: return "PATH";
     case GQ_TYPE_STATS: return "0|1|json:PATH";
+    case GQ_TYPE_UINT: return "N";
     }
     return "VALUE";
 }

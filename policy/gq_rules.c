@@ -31,8 +31,9 @@ static const struct {
                   "only the A-th..B-th allocation that reaches this rule and passes its size "
                   "filter" },
     [KEY_DTYPE] = { "dtype", "f16|bf16|f32", "f16", "element type of the tensor" },
-    [KEY_BITS] = { "bits", "2|4|8", "4", "bits per code" },
-    [KEY_GROUP] = { "group", "an even number from 8 to 1024", "64", "elements per group" },
+    [KEY_BITS] = { "bits", "2|4|8", "GQSHIM_BITS (4)", "bits per code" },
+    [KEY_GROUP] = { "group", "an even number from 8 to 1024", "GQSHIM_GROUP (64)",
+                    "elements per group" },
     [KEY_DIM] = { "dim", "last|0", "last",
                   "last: groups of consecutive elements; 0: groups down the columns of a "
                   "row-major matrix" },
@@ -186,15 +187,16 @@ static int parse_value(const struct ctx *c, struct gq_rule *r, enum key k, const
         }
         return fail_value(c, k, v, vn, "not an element type");
     case KEY_BITS:
-        if (gq_parse_u64(v, vn, &u) != GQ_PARSE_OK || (u != 2 && u != 4 && u != 8))
+        if (gq_parse_u64(v, vn, &u) != GQ_PARSE_OK || !gq_rule_bits_ok(u))
             return fail_value(c, k, v, vn, "not a supported code width");
         r->bits = (unsigned)u;
+        r->bits_set = true;
         return 0;
     case KEY_GROUP:
-        if (gq_parse_u64(v, vn, &u) != GQ_PARSE_OK || u < GQ_RULE_GROUP_MIN ||
-            u > GQ_RULE_GROUP_MAX || u % 2 != 0)
+        if (gq_parse_u64(v, vn, &u) != GQ_PARSE_OK || !gq_rule_group_ok(u))
             return fail_value(c, k, v, vn, "not a supported group size");
         r->group = (unsigned)u;
+        r->group_set = true;
         return 0;
     case KEY_DIM:
         if (vn == 4 && memcmp(v, "last", 4) == 0)
@@ -422,6 +424,24 @@ const struct gq_rule *gq_rules_would_match(const struct gq_rules *rules, enum gq
     return NULL;
 }
 
+bool gq_rule_bits_ok(uint64_t bits)
+{
+    return bits == 2 || bits == 4 || bits == 8;
+}
+
+bool gq_rule_group_ok(uint64_t group)
+{
+    return group >= GQ_RULE_GROUP_MIN && group <= GQ_RULE_GROUP_MAX && group % 2 == 0;
+}
+
+void gq_rule_inherit(struct gq_rule *r, unsigned bits, unsigned group)
+{
+    if (!r->bits_set)
+        r->bits = bits;
+    if (!r->group_set)
+        r->group = group;
+}
+
 void gq_rules_reset_counts(struct gq_rules *rules)
 {
     for (unsigned i = 0; i < rules->count; i++)
@@ -472,9 +492,9 @@ static void format_rule(struct out *o, const struct gq_rule *r)
         emit(o, ",nth=%llu-%llu", (unsigned long long)r->nth_lo, (unsigned long long)r->nth_hi);
     if (r->dtype != GQ_RULE_F16)
         emit(o, ",dtype=%s", gq_rule_dtype_name(r->dtype));
-    if (r->bits != 4)
+    if (r->bits_set)
         emit(o, ",bits=%u", r->bits);
-    if (r->group != 64)
+    if (r->group_set)
         emit(o, ",group=%u", r->group);
     if (r->dim == GQ_RULE_DIM_0)
         emit(o, ",dim=0,cols=%llu", (unsigned long long)r->cols);

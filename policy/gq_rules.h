@@ -10,8 +10,8 @@
  *   size    SIZE { '|' SIZE }          any            exact sizes, up to GQ_RULE_SIZES_MAX
  *   nth     A | A-B                    every          1 <= A <= B, see gq_rules_match
  *   dtype   f16 | bf16 | f32           f16
- *   bits    2 | 4 | 8                  4
- *   group   N                          64             even, 8..1024
+ *   bits    2 | 4 | 8                  GQSHIM_BITS    (4 when that is unset)
+ *   group   N                          GQSHIM_GROUP   even, 8..1024 (64 when GQSHIM_GROUP is unset)
  *   dim     last | 0                   last
  *   cols    N                          -              1..2^31-1; required with dim=0, forbidden otherwise
  *   upload  compress                   -              on=host only: compress a range at its
@@ -63,6 +63,9 @@ struct gq_rule {
     char name[GQ_RULE_NAME_MAX + 1];
     bool upload_compress;                  /* upload=compress: compress at the first H2D */
     bool named;                            /* name= was given (the printer omits default names) */
+    /* bits= / group= were given: the others inherit GQSHIM_BITS / GQSHIM_GROUP
+     * (gq_rule_inherit); the printer writes exactly the explicit ones. */
+    bool bits_set, group_set;
     unsigned index;                        /* 0-based position in the rule list */
     /* For a rule with nth=: allocations that reached this rule and passed its
      * on/size filter (rules without nth= do not count, to keep the hot path
@@ -104,12 +107,22 @@ const struct gq_rule *gq_rules_match(struct gq_rules *rules, enum gq_on on, uint
 const struct gq_rule *gq_rules_would_match(const struct gq_rules *rules, enum gq_on on,
                                            uint64_t size);
 
+/* The values bits= and group= accept (the same checks GQSHIM_BITS and
+ * GQSHIM_GROUP use). */
+bool gq_rule_bits_ok(uint64_t bits);
+bool gq_rule_group_ok(uint64_t group);
+
+/* Gives a rule that did not set bits= / group= these values (defaults from
+ * GQSHIM_BITS / GQSHIM_GROUP); explicit values stay. */
+void gq_rule_inherit(struct gq_rule *r, unsigned bits, unsigned group);
+
 /* Sets every rule's nth counter back to zero. */
 void gq_rules_reset_counts(struct gq_rules *rules);
 
 /* Prints one rule / the whole list in canonical form (keys in grammar order,
- * defaults omitted except on=, sizes with the largest exact suffix), which
- * gq_rules_parse reads back to the same rules. Returns what snprintf would:
+ * defaults omitted except on=, bits= and group= exactly when given, sizes with
+ * the largest exact suffix), which gq_rules_parse reads back to the same rules
+ * (an inherited bits/group is left to the same GQSHIM_BITS / GQSHIM_GROUP). Returns what snprintf would:
  * the length needed, excluding the NUL; output is truncated to cap. */
 int gq_rule_format(const struct gq_rule *r, char *buf, size_t cap);
 int gq_rules_format(const struct gq_rules *rules, char *buf, size_t cap);
