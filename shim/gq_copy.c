@@ -377,6 +377,10 @@ static int restore(void *dst, const void *src, size_t count, CUstream s, unsigne
         else if (state == GQ_ENTRY_PENDING && d)
             d->cuEventSynchronize(e->event); /* raw bytes must be decoded first */
         gq_entry_put(e);
+        /* New weights written into an upload=compress range: compress them
+         * now, so this upload already moves the new block. */
+        if (why == GQ_PASS_WRITTEN && compress_upload(src, count))
+            return restore(dst, src, count, s, flags, status);
         return pass(why, count);
     }
 

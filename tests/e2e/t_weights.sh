@@ -6,9 +6,9 @@ U=$BUILD/e2e/upload
 W=$BUILD/examples/weights_stream
 check "no shim: exact" $U 0 exact
 check "upload=compress, dim=last" with_shim "on=host,upload=compress" $U 0 quant
-expect_stat "upload=compress, dim=last" restores -eq 5
+expect_stat "upload=compress, dim=last" restores -eq 6
 check "upload=compress, dim=0" with_shim "on=host,upload=compress,dim=0,cols=512" $U 512 quant
-expect_stat "upload=compress, dim=0" restores -eq 5
+expect_stat "upload=compress, dim=0" restores -eq 6
 check "on=host without upload=: uploads exact" with_shim "on=host" $U 0 exact
 expect_stat "on=host without upload=" restores -eq 0
 

@@ -44,10 +44,18 @@ int main(int argc, char **argv)
     long at = e2e_diff(h, want, BYTES);
     if (at >= 0)
         FAIL("host buffer after the uploads: byte %ld differs", at);
-    /* New weights written by the CPU make the buffer plain memory again: they
-     * arrive exactly with the next upload. */
+    /* New weights written by the CPU: the next upload carries them (compressed
+     * again under upload=compress, so the codec's values of the new data). */
     e2e_fill(h, BYTES, "f16", 4, 0);
     memcpy(want, h, BYTES);
+    if (strcmp(argv[2], "quant") == 0) {
+        uint32_t cap = gq_default_escape_capacity(&p, BYTES / 2);
+        size_t cs = gq_compressed_size(&p, BYTES / 2, cap);
+        void *c = malloc(cs);
+        if (gq_encode(&p, h, BYTES / 2, cap, c, cs) || gq_decode(c, cs, want, BYTES))
+            FAIL("oracle");
+        free(c);
+    }
     CK(cudaMemcpy(d, h, BYTES, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(got, d, BYTES, cudaMemcpyDeviceToHost));
     at = e2e_diff(got, want, BYTES);
