@@ -134,6 +134,27 @@ GQ_KERNEL_LINKAGE __global__ void gq_dequantize(struct gq_dequant_params k)
     }
 }
 
+/* After a quantize, in stream order: when escapes overflowed the block, the
+ * raw tensor goes straight to the destination instead (mapped host memory),
+ * so an asynchronous offload stays exact without the host waiting. When
+ * nothing overflowed (the usual case) every thread reads one word and
+ * leaves. */
+GQ_KERNEL_LINKAGE __global__ void gq_spill(struct gq_spill_params k)
+{
+    const volatile uint32_t *overflow =
+        (const volatile uint32_t *)((const uint8_t *)k.block + GQ_HDR_ESCAPE_COUNT_OFF + 4);
+    uint64_t i, n = gq_nthreads();
+    if (*overflow == 0)
+        return;
+    if (((uintptr_t)k.src | (uintptr_t)k.dst | k.bytes) % 8 == 0) {
+        for (i = gq_tid(); i < k.bytes / 8; i += n)
+            ((uint64_t *)k.dst)[i] = ((const uint64_t *)k.src)[i];
+    } else {
+        for (i = gq_tid(); i < k.bytes; i += n)
+            ((uint8_t *)k.dst)[i] = ((const uint8_t *)k.src)[i];
+    }
+}
+
 #ifdef GQ_EMU
 /* ---- the table cudasim launches from (gq_emu.h) ---- */
 __thread struct gq_emu_dim3 gq_emu_blockIdx, gq_emu_threadIdx;
@@ -149,7 +170,16 @@ static void gq_dequantize_entry(const void *params)
     gq_dequantize(*(const struct gq_dequant_params *)params);
 }
 
+static void gq_spill_entry(const void *params)
+{
+    gq_spill(*(const struct gq_spill_params *)params);
+}
+
 static const struct gq_emu_kernel gq_emu_kernels[] = {
+    {"gq_spill", sizeof(struct gq_spill_params), GQ_SPILL_MAGIC, 3,
+     {offsetof(struct gq_spill_params, block), offsetof(struct gq_spill_params, src),
+      offsetof(struct gq_spill_params, dst)},
+     gq_spill_entry},
     {"gq_quantize", sizeof(struct gq_quant_params), GQ_QUANT_MAGIC, 2,
      {offsetof(struct gq_quant_params, src), offsetof(struct gq_quant_params, dst)},
      gq_quantize_entry},

@@ -6,6 +6,7 @@
  * Kernels (extern "C" names in the image):
  *   "gq_quantize"    one parameter: struct gq_quant_params, by value
  *   "gq_dequantize"  one parameter: struct gq_dequant_params, by value
+ *   "gq_spill"       one parameter: struct gq_spill_params, by value
  * Each is one launch per copy, grid-stride, no shared memory, no host
  * synchronisation; pointers may be device memory or mapped pinned host
  * memory (device addresses from cuMemHostGetDevicePointer).
@@ -66,6 +67,21 @@ struct gq_dequant_params {
     const void *codes;    /* codes of group g_base (buffer + code_off + g_base*code_stride) */
     const void *esc;      /* escape slot 0 (buffer + esc_off) */
     void *dst;            /* element e goes to dst[e - e0]; element-aligned */
+};
+
+#define GQ_SPILL_MAGIC 0x53514751u /* "QGQS" */
+#define GQ_SPILL_BLOCKS 64u        /* the grid the shim launches gq_spill with */
+
+/* "gq_spill": when the header of the block at `block` says overflow, copy
+ * `bytes` from src to dst; otherwise nothing. Launched right after a
+ * gq_quantize on the same stream, with (GQ_SPILL_BLOCKS, GQ_BLOCK). */
+struct gq_spill_params {
+    uint32_t magic; /* GQ_SPILL_MAGIC */
+    uint32_t reserved;
+    uint64_t bytes;
+    const void *block; /* the compressed buffer the quantize wrote */
+    const void *src;   /* the tensor the quantize read */
+    void *dst;         /* where the raw tensor goes on overflow */
 };
 
 /* Fill a parameter struct for a whole buffer at `buf` (device address).

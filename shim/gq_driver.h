@@ -60,6 +60,7 @@ const char *gq_drv_errname(CUresult r);
 enum gq_kfn {
     GQ_KFN_QUANTIZE,
     GQ_KFN_DEQUANTIZE,
+    GQ_KFN_SPILL,
     GQ_KFN_COUNT
 };
 

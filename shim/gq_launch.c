@@ -38,6 +38,11 @@ CUresult gq_launch_dequantize(CUstream s, CUdeviceptr block, const struct gq_par
 CUresult gq_launch_spill(CUstream s, CUdeviceptr block, CUdeviceptr src, CUdeviceptr dst,
                          size_t bytes)
 {
-    (void)s, (void)block, (void)src, (void)dst, (void)bytes;
-    return CUDA_ERROR_NOT_SUPPORTED; /* no spill kernel yet: the caller synchronises */
+    CUfunction f = gq_drv_kernel(GQ_KFN_SPILL);
+    if (!f)
+        return CUDA_ERROR_NOT_FOUND;
+    struct gq_spill_params k = {GQ_SPILL_MAGIC, 0, bytes, (const void *)block, (const void *)src,
+                                (void *)dst};
+    void *args[] = {&k};
+    return gq_drv()->cuLaunchKernel(f, GQ_SPILL_BLOCKS, 1, 1, GQ_BLOCK, 1, 1, 0, s, args, NULL);
 }
