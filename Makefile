@@ -28,7 +28,7 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 # No FMA contraction and no fast-math anywhere: the CPU and GPU codecs must agree bit for bit.
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -fPIC $(WARN) -ffp-contract=off -fno-fast-math -pthread
-CPPFLAGS += -I. -Ikernels -Ipolicy -Ishim -isystem $(CUDA_HOME)/include
+CPPFLAGS += -I. -Iinclude -Ikernels -Ipolicy -Ishim -isystem $(CUDA_HOME)/include
 LDFLAGS  += -pthread
 SANFLAGS ?=
 

@@ -2,13 +2,18 @@
  * shim owns, and what frees invalidate. */
 #include "gq_shim.h"
 
+#include "gq_api.h"
 #include "gq_entries.h"
 #include "gq_hostmem.h"
 #include "gq_regions.h"
 
 void gq_on_dev_alloc(void *p, size_t size) { gq_regions_on_alloc(GQ_ON_DEV, p, size); }
 
-void gq_on_dev_free(void *p) { gq_regions_on_free(GQ_ON_DEV, p); }
+void gq_on_dev_free(void *p)
+{
+    gq_api_on_free(GQ_ON_DEV, p);
+    gq_regions_on_free(GQ_ON_DEV, p);
+}
 
 int gq_host_alloc(void **p, size_t size, unsigned flags, const struct gq_rule **rule)
 {
@@ -40,6 +45,7 @@ int gq_on_host_free(void *p)
         gq_entries_discard(p, r.size);
     else
         gq_entries_discard(p, 1);
+    gq_api_on_free(GQ_ON_HOST, p);
     gq_regions_on_free(GQ_ON_HOST, p);
     return gq_hostmem_free(p);
 }

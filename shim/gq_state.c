@@ -56,5 +56,14 @@ struct gq_config *gq_cfg(void)
 int gq_active(void)
 {
     pthread_once(&config_once, load);
-    return active;
+    return __atomic_load_n(&active, __ATOMIC_ACQUIRE);
+}
+
+int gq_state_activate(void)
+{
+    pthread_once(&config_once, load);
+    if (!config.enable)
+        return -1;
+    __atomic_store_n(&active, 1, __ATOMIC_RELEASE);
+    return 0;
 }

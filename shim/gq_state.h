@@ -13,7 +13,13 @@
 /* The parsed configuration; never NULL. */
 struct gq_config *gq_cfg(void);
 
-/* 1 when the shim may compress anything: enabled, valid, at least one rule. */
+/* 1 when the shim may compress anything: enabled, valid, and at least one
+ * rule or one gq_register. */
 int gq_active(void);
+
+/* A program registered a tensor itself (gq_register): the shim compresses
+ * from now on even without rules. 0, or -1 when it is off (GQSHIM_ENABLE=0
+ * or invalid settings). */
+int gq_state_activate(void);
 
 #endif
