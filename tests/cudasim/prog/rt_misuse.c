@@ -196,7 +196,6 @@ static void stream_query_not_ready_is_not_an_error(void)
     cudaStreamDestroy(s);
 }
 
-static void synchronising_inside_a_host_function_is_not_permitted(void);
 
 static cudaError_t inner_result = cudaSuccess;
 
@@ -215,42 +214,41 @@ static void synchronising_inside_a_host_function_is_not_permitted(void)
     cudaStreamDestroy(s);
 }
 
-/* In a child: the error ends the context, so it must not reach other checks. */
-static int use_after_stream_ordered_free(void)
+/* In its own process: the error ends the context, so it must not reach the
+ * other checks. */
+static void child_use_after_stream_ordered_free(void)
 {
     cudaStream_t a, b;
     cudaEvent_t freed;
     struct gate g = {0};
     void *d, *h;
-    if (cudaStreamCreateWithFlags(&a, cudaStreamNonBlocking) ||
-        cudaStreamCreateWithFlags(&b, cudaStreamNonBlocking) || cudaEventCreate(&freed) ||
-        cudaMalloc(&d, 4096) || cudaMallocHost(&h, 4096))
-        return 10;
-    /* a copies from d after the gate; b frees d first. */
-    cudaLaunchHostFunc(a, gate_hold, &g);
-    if (cudaMemcpyAsync(h, d, 4096, cudaMemcpyDeviceToHost, a) || cudaFreeAsync(d, b) ||
-        cudaEventRecord(freed, b) || cudaEventSynchronize(freed))
-        return 11;
+    EXPECT_CODE(cudaStreamCreateWithFlags(&a, cudaStreamNonBlocking), cudaSuccess);
+    EXPECT_CODE(cudaStreamCreateWithFlags(&b, cudaStreamNonBlocking), cudaSuccess);
+    EXPECT_CODE(cudaEventCreate(&freed), cudaSuccess);
+    EXPECT_CODE(cudaMalloc(&d, 4096), cudaSuccess);
+    EXPECT_CODE(cudaMallocHost(&h, 4096), cudaSuccess);
+    /* a copies from d once its gate opens; b frees d before that. */
+    EXPECT_CODE(cudaLaunchHostFunc(a, gate_hold, &g), cudaSuccess);
+    EXPECT_CODE(cudaMemcpyAsync(h, d, 4096, cudaMemcpyDeviceToHost, a), cudaSuccess);
+    EXPECT_CODE(cudaFreeAsync(d, b), cudaSuccess);
+    EXPECT_CODE(cudaEventRecord(freed, b), cudaSuccess);
+    EXPECT_CODE(cudaEventSynchronize(freed), cudaSuccess);
     gate_open(&g);
-    if (cudaStreamSynchronize(a) != cudaErrorIllegalAddress)
-        return 12;
-    /* Sticky: every later call fails, and cudaGetLastError does not clear it. */
-    if (cudaGetLastError() != cudaErrorIllegalAddress || cudaGetLastError() != cudaErrorIllegalAddress)
-        return 13;
-    if (cudaMalloc(&d, 16) != cudaErrorIllegalAddress)
-        return 14;
+    EXPECT_CODE(cudaStreamSynchronize(a), cudaErrorIllegalAddress);
+    /* Sticky: later calls fail, and cudaGetLastError does not clear it. */
+    EXPECT_CODE(cudaGetLastError(), cudaErrorIllegalAddress);
+    EXPECT_CODE(cudaGetLastError(), cudaErrorIllegalAddress);
+    EXPECT_CODE(cudaMalloc(&d, 16), cudaErrorIllegalAddress);
     /* cudaDeviceReset gives a fresh context: the error is no longer sticky. */
-    if (cudaDeviceReset() || cudaMalloc(&d, 16))
-        return 15;
+    EXPECT_CODE(cudaDeviceReset(), cudaSuccess);
+    EXPECT_CODE(cudaMalloc(&d, 16), cudaSuccess);
     cudaGetLastError();
-    if (cudaGetLastError() != cudaSuccess)
-        return 16;
-    return 0;
+    EXPECT_CODE(cudaGetLastError(), cudaSuccess);
 }
 
 static void work_on_memory_freed_under_it_is_a_sticky_illegal_address(void)
 {
-    EXPECT_CODE(child_status(use_after_stream_ordered_free), 0);
+    EXPECT_CODE(run_child("child_use_after_stream_ordered_free"), 0);
 }
 
 static void error_names_and_strings_match_the_runtime(void)
@@ -277,4 +275,5 @@ CHECK_MAIN(CHECK(freeing_twice_is_invalid_value),
            CHECK(stream_query_not_ready_is_not_an_error),
            CHECK(synchronising_inside_a_host_function_is_not_permitted),
            CHECK(work_on_memory_freed_under_it_is_a_sticky_illegal_address),
-           CHECK(error_names_and_strings_match_the_runtime))
+           CHECK(error_names_and_strings_match_the_runtime),
+           CHECK(child_use_after_stream_ordered_free))
