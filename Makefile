@@ -52,6 +52,7 @@ EXAMPLES     :=
 include kernels/kernels.mk
 include policy/policy.mk
 include shim/shim.mk
+include shim/gqrun/gqrun.mk
 include tests/cudasim/cudasim.mk
 include tests/tests.mk
 include examples/examples.mk

@@ -127,8 +127,13 @@ const struct gq_option *gq_option(enum gq_opt_id id);
 /* The entry named exactly `name` ("GQSHIM_LOG"), or NULL. */
 const struct gq_option *gq_option_find(const char *name);
 
-/* "bool", "size", "enum", "rules", "path", "stats". */
+/* "bool", "size", "enum", "rules", "path", "stats", "uint". */
 const char *gq_opt_type_name(enum gq_opt_type type);
+
+/* What a value of opt looks like in help text ("BOOL", "SIZE", "RULES",
+ * "error|warn|info|debug", ...): what follows NAME= in gq_options_help, and
+ * follows --name= in `gqrun --help`. */
+const char *gq_opt_metavar(const struct gq_option *opt);
 
 /* Sets every field to its table default; no messages. */
 void gq_config_defaults(struct gq_config *cfg);

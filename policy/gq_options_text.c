@@ -37,8 +37,7 @@ static int finish(struct out *o)
     return (int)o->len;
 }
 
-/* What follows NAME= in the help's first line of a variable. */
-static const char *metavar(const struct gq_option *opt)
+const char *gq_opt_metavar(const struct gq_option *opt)
 {
     switch (opt->type) {
     case GQ_TYPE_BOOL: return "BOOL";
@@ -58,7 +57,7 @@ int gq_options_help(char *buf, size_t cap)
     emit(&o, "Environment variables (an empty value counts as unset):\n");
     for (unsigned i = 0; i < GQ_OPT_COUNT; i++) {
         const struct gq_option *opt = gq_option((enum gq_opt_id)i);
-        emit(&o, "  %s=%s", opt->name, metavar(opt));
+        emit(&o, "  %s=%s", opt->name, gq_opt_metavar(opt));
         if (opt->def[0])
             emit(&o, "  (default %s)", opt->def);
         emit(&o, "\n      %s\n      accepted: %s\n", opt->help, opt->accepted);
