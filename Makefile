@@ -53,6 +53,7 @@ include kernels/kernels.mk
 include policy/policy.mk
 include shim/shim.mk
 include shim/gqrun/gqrun.mk
+include mk/install.mk
 include tests/cudasim/cudasim.mk
 include tests/tests.mk
 include examples/examples.mk

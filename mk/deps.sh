@@ -5,6 +5,7 @@ set -e
 need=""
 [ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
 [ -f /usr/include/uthash.h ] || need="$need uthash-dev"
+command -v pkg-config >/dev/null || need="$need pkg-config"   # tests/t_install.sh
 if [ -n "$need" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "gqshim: installing$need"

@@ -20,3 +20,4 @@ $(BUILD)/e2e/%: tests/e2e/%.c tests/e2e/e2e.h $(GQ_CODEC_LIB) | $(BUILD)/.deps-o
 	@$(if $(Q),echo "  CUDAPRG $@")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $< $(GQ_CODEC_LIB) -o $@ -L$(CUDA_LIBDIR) -lcudart -lm -pthread $(LDFLAGS)
 TEST_SCRIPTS += tests/t_readme.sh
+TEST_SCRIPTS += tests/t_install.sh
