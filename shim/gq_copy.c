@@ -81,10 +81,11 @@ static int have_context(const struct gq_drv *d)
     CUcontext ctx = NULL;
     if (d->cuCtxGetCurrent(&ctx) == CUDA_SUCCESS && ctx)
         return 1;
-    if (gq_real()->cudaFree && gq_real()->cudaFree(NULL) == cudaSuccess &&
-        d->cuCtxGetCurrent(&ctx) == CUDA_SUCCESS && ctx)
-        return 1;
-    return 0;
+    /* The runtime's own driver calls here are not the program's (gq_layer_*). */
+    gq_layer_enter();
+    int bound = gq_real()->cudaFree && gq_real()->cudaFree(NULL) == cudaSuccess;
+    gq_layer_leave();
+    return bound && d->cuCtxGetCurrent(&ctx) == CUDA_SUCCESS && ctx;
 }
 
 static int capturing(const struct gq_drv *d, CUstream s)

@@ -13,9 +13,20 @@
 GQ_RT_HOOKS(GQ_DECLARE)
 #undef GQ_DECLARE
 
-/* The real entry point, or a status when the runtime lacks it. */
-#define REAL(name, args) \
-    (gq_real()->name ? gq_real()->name args : cudaErrorInitializationError)
+/* The real entry point, or a status when the runtime lacks it. The thread is
+ * marked inside meanwhile: the driver calls a dynamic runtime makes for this
+ * call reach our driver hooks, which must not decide the same copy (or count
+ * the same allocation) again. */
+#define REAL(name, args)                                                    \
+    ({                                                                      \
+        cudaError_t real_r_ = cudaErrorInitializationError;                 \
+        if (gq_real()->name) {                                              \
+            gq_layer_enter();                                               \
+            real_r_ = gq_real()->name args;                                 \
+            gq_layer_leave();                                               \
+        }                                                                   \
+        real_r_;                                                            \
+    })
 
 GQ_EXPORT cudaError_t cudaMalloc(void **p, size_t n)
 {

@@ -7,6 +7,7 @@
 #ifndef GQ_SHIM_H
 #define GQ_SHIM_H
 
+#include <cuda.h>
 #include <cuda_runtime_api.h>
 #include <stddef.h>
 
@@ -40,5 +41,20 @@ int gq_pointer_attributes(struct cudaPointerAttributes *a, const void *p);
 /* Host memory whose contents the shim can no longer vouch for (registered or
  * unregistered with the driver, handed to an API that writes it). */
 void gq_on_host_range_changed(const void *p, size_t size);
+
+/* The driver-API entry to gq_copy (gq_hooks_drv.c): the direction comes from
+ * the entry point (cudaMemcpyDefault for cuMemcpy[Async]); a CUstream is a
+ * cudaStream_t, and 0 keeps its meaning (legacy, or per-thread under
+ * GQ_COPY_PTDS); the status comes back as the driver's. */
+int gq_copy_drv(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind, CUstream s,
+                unsigned flags, CUresult *status);
+
+/* One copy, one decision, whichever layer sees it first. A thread is "inside"
+ * while a runtime hook calls the real runtime (which may call the driver
+ * through our driver hooks) or while a driver hook runs: driver hooks reached
+ * from inside pass straight through. Nesting counts. */
+void gq_layer_enter(void);
+void gq_layer_leave(void);
+int gq_layer_inside(void);
 
 #endif

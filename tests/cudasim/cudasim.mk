@@ -14,6 +14,9 @@ CUDASIM_LIBCUDART := $(CUDASIM_DIR)/libcudart.so.13
 CUDASIM_LIBS := $(CUDASIM_LIBCUDA) $(CUDASIM_LIBCUDART) \
                 $(CUDASIM_DIR)/libcuda.so $(CUDASIM_DIR)/libcudart.so
 
+# -Bsymbolic-functions: as the real driver, cuGetProcAddress answers libcuda's
+# own functions, never a preloaded library's same-named exports (the shim
+# must rewrite those answers itself; tests/e2e/t_driver.sh checks it does).
 # The kernels' CPU build (kernels/kernels.mk sets GQ_KERNELS_EMU_OBJ once it
 # exists); until then cuModuleGetFunction knows only cudasim's test kernels.
 $(CUDASIM_LIBCUDA): $(CUDASIM_CORE_OBJS) $(CUDASIM_DRV_OBJS) $(GQ_KERNELS_EMU_OBJ) \
@@ -21,7 +24,7 @@ $(CUDASIM_LIBCUDA): $(CUDASIM_CORE_OBJS) $(CUDASIM_DRV_OBJS) $(GQ_KERNELS_EMU_OB
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  SHLIB   $@")
 	$(Q)$(CC) -shared $(CFLAGS) $(SANFLAGS) -Wl,--no-undefined -Wl,-soname,libcuda.so.1 \
-	    -Wl,--version-script=tests/cudasim/libcuda.map $(CUDASIM_CORE_OBJS) $(CUDASIM_DRV_OBJS) \
+	    -Wl,-Bsymbolic-functions -Wl,--version-script=tests/cudasim/libcuda.map $(CUDASIM_CORE_OBJS) $(CUDASIM_DRV_OBJS) \
 	    $(GQ_KERNELS_EMU_OBJ) -lm $(LDFLAGS) -o $@
 
 $(CUDASIM_LIBCUDART): $(CUDASIM_RT_OBJS) $(CUDASIM_LIBCUDA) tests/cudasim/libcudart.map
