@@ -60,6 +60,7 @@ include examples/examples.mk
 include tests/bench/bench.mk
 include tests/bench/shim_bench.mk
 include tests/fuzz/fuzz.mk
+include tests/gpu/gpu.mk
 
 all: $(BUILD)/.deps-ok $(LIBGQSHIM) $(CUDASIM_LIBS) $(UNIT_TESTS) $(E2E_PROGS) $(EXAMPLES)
 
