@@ -322,7 +322,7 @@ static_step() {
     if [ "$off" != none ] && [ "$off" -gt 0 ]; then
         said="compressed: yes (offloads=$off)"
     else
-        said="compressed: not yet (offloads=$off); expected until issue 10's driver-API hooks land"
+        said="compressed: no (offloads=$off): the driver-level hooks (issue 10) did not reach it"
     fi
     say "  $said"
     result static "$(verdict "$rc1" "$rc2")" "$said"
