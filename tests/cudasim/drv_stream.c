@@ -81,3 +81,11 @@ CUresult cuEventElapsedTime_v2(float *ms, CUevent start, CUevent end)
     CUresult r = drv_init_check();
     return r ? r : cudasim_event_elapsed(ms, start, end);
 }
+
+/* The unversioned name, which programs built against CUDA 12 headers call. */
+#undef cuEventElapsedTime
+CUresult cuEventElapsedTime(float *ms, CUevent start, CUevent end);
+CUresult cuEventElapsedTime(float *ms, CUevent start, CUevent end)
+{
+    return cuEventElapsedTime_v2(ms, start, end);
+}

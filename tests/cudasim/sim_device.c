@@ -125,8 +125,8 @@ CUresult cudasim_sticky(int dev)
     return r;
 }
 
-/* Called with or without sim_lock held by the caller? Always without:
- * the worker's ops call it after they have dropped the lock. */
+/* Called without sim_lock (stream ops call it after dropping the lock). The
+ * first sticky error stays until cudaDeviceReset. */
 void cudasim_set_sticky(int dev, CUresult err)
 {
     pthread_mutex_lock(&sim_lock);

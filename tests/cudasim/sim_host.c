@@ -36,8 +36,6 @@ static long pin_floor(uintptr_t p)
     return (long)lo - 1;
 }
 
-/* Under sim_lock. */
-int sim_host_lookup(uintptr_t p, struct sim_ptr *out);
 int sim_host_lookup(uintptr_t p, struct sim_ptr *out)
 {
     long i = pin_floor(p);

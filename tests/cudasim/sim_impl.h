@@ -54,6 +54,9 @@ void *sim_dev_alias(int dev, uintptr_t p);
 /* 1 when allocation `id` holding `base` is still live (under sim_lock). */
 int sim_mem_live(uintptr_t base, uint64_t id);
 void sim_ptr_query_locked(uintptr_t p, struct sim_ptr *out);
+/* The pinned range holding p, filled into out->base/size/flags (sim_host.c,
+ * under sim_lock); 0 when p is not pinned. */
+int sim_host_lookup(uintptr_t p, struct sim_ptr *out);
 /* Frees every allocation of the device (cudaDeviceReset). */
 void sim_mem_reset(int dev);
 
@@ -113,7 +116,7 @@ int sim_fence_done(const struct sim_fence *f);
 int sim_on_worker(void);
 void sim_stream_reset(int dev);
 
-/* ---- the stream op that runs a host function (sim_stream.c) ---- */
+/* CLOCK_MONOTONIC in nanoseconds (event timestamps). */
 uint64_t sim_now_ns(void);
 
 #endif

@@ -106,17 +106,12 @@ static long alloc_floor(uintptr_t p)
     return (long)lo - 1;
 }
 
-void sim_ptr_query_locked(uintptr_t p, struct sim_ptr *out);
-
 void cudasim_ptr_query(uintptr_t p, struct sim_ptr *out)
 {
     pthread_mutex_lock(&sim_lock);
     sim_ptr_query_locked(p, out);
     pthread_mutex_unlock(&sim_lock);
 }
-
-/* sim_host.c: the pinned-host half of the lookup. */
-int sim_host_lookup(uintptr_t p, struct sim_ptr *out);
 
 void sim_ptr_query_locked(uintptr_t p, struct sim_ptr *out)
 {

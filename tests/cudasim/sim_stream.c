@@ -264,8 +264,7 @@ CUresult sim_enqueue(struct sim_stream *s, struct sim_op *op, uint64_t *seq)
 nomem:
     r = CUDA_ERROR_OUT_OF_MEMORY;
 drop:
-    /* Released outside the caller's critical section would be nicer, but the
-     * payloads own nothing that needs the lock to be dropped. */
+    /* Payload release functions only free memory: safe under sim_lock. */
     sim_op_free(op);
     return r;
 }
