@@ -25,7 +25,8 @@ $(GQ_CODEC_LIB): $(CODEC_OBJS)
 KERNEL_HDRS := kernels/gq_hd.h kernels/gq_half.h kernels/gq_format.h kernels/gq_group.h \
                kernels/gq_kernels.h kernels/gq_cuda_compat.h kernels/gq_emu.h
 NVCCFLAGS ?= -O3
-NVCCFLAGS += -fmad=false -prec-div=true -prec-sqrt=true -ftz=false -Ikernels \
+# override: `make NVCCFLAGS=...` on the command line must not drop -fmad=false.
+override NVCCFLAGS += -fmad=false -prec-div=true -prec-sqrt=true -ftz=false -Ikernels \
              -gencode arch=compute_80,code=sm_80 \
              -gencode arch=compute_90,code=[sm_90,compute_90]
 GQ_FATBIN := $(BUILD)/kernels/gq_kernels.fatbin

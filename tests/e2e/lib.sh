@@ -2,7 +2,8 @@
 # without the shim, and read what the shim reported.
 BUILD=${BUILD:-build}
 SHIM=$BUILD/libgqshim.so
-export LD_LIBRARY_PATH="$BUILD/cudasim${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# E2E_REAL=1 (the GPU kit): the real CUDA stack, no cudasim.
+[ "${E2E_REAL:-0}" = 1 ] || export LD_LIBRARY_PATH="$BUILD/cudasim${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 failures=0
