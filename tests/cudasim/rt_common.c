@@ -39,7 +39,9 @@ cudaError_t rt_result(CUresult r)
 
 cudaError_t rt_enter(int *dev)
 {
-    cudasim_init();
+    CUresult r = cudasim_init();
+    if (r)
+        return rt_result(r);
     *dev = cudasim_current_device();
     if (*dev < 0) {
         *dev = 0;

@@ -6,7 +6,8 @@
 
 cudaError_t cudaGetDeviceCount(int *count)
 {
-    cudasim_init();
+    if (cudasim_init())
+        return rt_error(cudaErrorInitializationError);
     if (!count)
         return rt_error(cudaErrorInvalidValue);
     *count = cudasim_device_count();
@@ -15,7 +16,8 @@ cudaError_t cudaGetDeviceCount(int *count)
 
 cudaError_t cudaSetDevice(int device)
 {
-    cudasim_init();
+    if (cudasim_init())
+        return rt_error(cudaErrorInitializationError);
     if (device < 0 || device >= cudasim_device_count())
         return rt_error(cudaErrorInvalidDevice);
     return rt_result(cudasim_set_current_device(device));
@@ -38,7 +40,8 @@ cudaError_t cudaDeviceSynchronize(void)
 
 cudaError_t cudaDeviceReset(void)
 {
-    cudasim_init();
+    if (cudasim_init())
+        return rt_error(cudaErrorInitializationError);
     int dev = cudasim_current_device();
     return rt_result(cudasim_device_reset(dev < 0 ? 0 : dev));
 }
@@ -55,7 +58,8 @@ cudaError_t cudaDeviceGetAttribute(int *value, enum cudaDeviceAttr attr, int dev
 
 cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp *p, int device)
 {
-    cudasim_init();
+    if (cudasim_init())
+        return rt_error(cudaErrorInitializationError);
     if (!p)
         return rt_error(cudaErrorInvalidValue);
     if (device < 0 || device >= cudasim_device_count())

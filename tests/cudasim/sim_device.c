@@ -15,6 +15,9 @@ struct sim_config sim_cfg;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int initialized;
+/* Set in the child of a fork after initialisation: as with a GPU, the CUDA
+ * state of the parent is not usable there (its workers do not exist). */
+static int forked;
 static CUresult sticky[SIM_MAX_DEVICES];
 static uint64_t next_id = 1;
 
@@ -54,6 +57,16 @@ static unsigned long long env_number(const char *name, unsigned long long dflt,
     return n;
 }
 
+static void in_child(void)
+{
+    /* The lock and condition may hold the state of threads that are gone. */
+    pthread_mutex_t fresh_lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t fresh_cond = PTHREAD_COND_INITIALIZER;
+    memcpy(&sim_lock, &fresh_lock, sizeof sim_lock);
+    memcpy(&sim_cond, &fresh_cond, sizeof sim_cond);
+    forked = 1;
+}
+
 static void init(void)
 {
     sim_cfg.devices = (int)env_number("CUDASIM_DEVICES", 2, 1, SIM_MAX_DEVICES, 0);
@@ -63,19 +76,21 @@ static void init(void)
     sim_cfg.delay_us = (unsigned)env_number("CUDASIM_DELAY_US", 0, 0, 10000000, 0);
     sim_cfg.test_kernels = (int)env_number("CUDASIM_TEST_KERNELS", 0, 0, 1, 0);
     sim_mem_init();
+    if (pthread_atfork(NULL, NULL, in_child))
+        sim_fatal("pthread_atfork failed");
     initialized = 1;
 }
 
 CUresult cudasim_init(void)
 {
     pthread_once(&init_once, init);
-    return CUDA_SUCCESS;
+    return forked ? CUDA_ERROR_NOT_INITIALIZED : CUDA_SUCCESS;
 }
 
 int cudasim_is_initialized(void)
 {
     pthread_mutex_lock(&sim_lock);
-    int r = initialized;
+    int r = initialized && !forked;
     pthread_mutex_unlock(&sim_lock);
     return r;
 }

@@ -251,6 +251,26 @@ static void work_on_memory_freed_under_it_is_a_sticky_illegal_address(void)
     EXPECT_CODE(run_child("child_use_after_stream_ordered_free"), 0);
 }
 
+static void use_in_child(void *arg)
+{
+    void *d;
+    _exit(cudaMalloc(&d, 16) == cudaErrorInitializationError ? 0 : 1);
+}
+
+static void forked_child_cannot_use_the_parents_cuda_state(void)
+{
+    void *d;
+    EXPECT_CODE(cudaMalloc(&d, 16), cudaSuccess);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0)
+        use_in_child(NULL);
+    int status = -1;
+    waitpid(pid, &status, 0);
+    EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT_CODE(cudaFree(d), cudaSuccess);
+}
+
 static void error_names_and_strings_match_the_runtime(void)
 {
     EXPECT(strcmp(cudaGetErrorName(cudaErrorInvalidValue), "cudaErrorInvalidValue") == 0);
@@ -275,5 +295,6 @@ CHECK_MAIN(CHECK(freeing_twice_is_invalid_value),
            CHECK(stream_query_not_ready_is_not_an_error),
            CHECK(synchronising_inside_a_host_function_is_not_permitted),
            CHECK(work_on_memory_freed_under_it_is_a_sticky_illegal_address),
+           CHECK(forked_child_cannot_use_the_parents_cuda_state),
            CHECK(error_names_and_strings_match_the_runtime),
            CHECK(child_use_after_stream_ordered_free))
