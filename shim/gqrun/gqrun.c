@@ -89,7 +89,7 @@ static void print_help(void)
     }
     printf("  %-28s %s\n", "--lib=PATH",
            "the library to preload (default: beside gqrun, else ../lib/)");
-    printf("  %-28s %s\n", "--help", "this text");
+    printf("  %-28s %s\n", "-h, --help", "this text");
     printf("  %-28s %s\n\n", "--version", "gqrun's version and the library it would preload");
     printf("A value may also follow as the next argument (--rules RULES), except for options\n"
            "whose value is optional. Options override the same variables in the environment.\n\n");
@@ -209,6 +209,8 @@ static int parse_args(int argc, char **argv, const char **lib)
             return i + 1;
         if (a[0] != '-' || a[1] == '\0')
             return i; /* the program */
+        if (strcmp(a, "-h") == 0)
+            return -1;
         if (a[1] != '-')
             usage_error("unknown option '%s'", a);
         const char *eq = strchr(a, '=');
