@@ -156,6 +156,110 @@ GQ_KERNEL_LINKAGE __global__ void gq_spill(struct gq_spill_params k)
 }
 
 #ifdef GQ_EMU
+/* Atomics into the result of gq_verify. The CPU build may run launches of
+ * several streams at once (cudasim's stream threads), so it is atomic too. */
+static void gq_verify_add_f64(double *p, double v)
+{
+    uint64_t old = __atomic_load_n((uint64_t *)p, __ATOMIC_RELAXED), upd;
+    do {
+        double d;
+        memcpy(&d, &old, sizeof d);
+        d += v;
+        memcpy(&upd, &d, sizeof upd);
+    } while (!__atomic_compare_exchange_n((uint64_t *)p, &old, upd, 0, __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED));
+}
+#endif
+
+static __device__ __forceinline__ void gq_verify_fold(struct gq_verify_result *out, double sse,
+                                                      double ss, uint64_t n, uint32_t max_bits)
+{
+#ifndef GQ_EMU
+    /* A warp adds its partials first: 32x fewer atomics on four addresses.
+     * Every thread of the block gets here (the loop above has no early exit). */
+    unsigned o;
+    for (o = 16; o > 0; o >>= 1) {
+        sse += __shfl_down_sync(0xffffffffu, sse, o);
+        ss += __shfl_down_sync(0xffffffffu, ss, o);
+        n += __shfl_down_sync(0xffffffffu, n, o);
+        max_bits = max(max_bits, __shfl_down_sync(0xffffffffu, max_bits, o));
+    }
+    if ((threadIdx.x & 31u) != 0 || n == 0)
+        return;
+    atomicAdd(&out->sum_sq_err, sse);
+    atomicAdd(&out->sum_sq, ss);
+    atomicAdd((unsigned long long *)&out->n_counted, (unsigned long long)n);
+    atomicMax(&out->max_abs_bits, max_bits);
+#else
+    uint32_t cur;
+    if (n == 0)
+        return;
+    gq_verify_add_f64(&out->sum_sq_err, sse);
+    gq_verify_add_f64(&out->sum_sq, ss);
+    __atomic_fetch_add(&out->n_counted, n, __ATOMIC_RELAXED);
+    cur = __atomic_load_n(&out->max_abs_bits, __ATOMIC_RELAXED);
+    while (max_bits > cur && !__atomic_compare_exchange_n(&out->max_abs_bits, &cur, max_bits, 0,
+                                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+#endif
+}
+
+/* One thread per group, as gq_quantize: decode the group from the buffer
+ * (gq_group.h, the same code a restore runs) and compare it with the source.
+ * Partials stay in registers; each thread (each warp on the GPU) adds them
+ * into the result once. */
+GQ_KERNEL_LINKAGE __global__ void gq_verify(struct gq_verify_params k)
+{
+    struct gq_params p;
+    struct gq_dec_ctx c;
+    const struct gq_header *h = (const struct gq_header *)k.buf;
+    uint64_t g, n = gq_nthreads(), cnt = 0;
+    double sse = 0.0, ss = 0.0;
+    float mx = 0.0f;
+
+    p.bits = k.bits;
+    p.group = k.group;
+    p.dtype = k.dtype;
+    p.axis = k.axis;
+    p.cols = k.cols;
+    if (k.magic != GQ_VERIFY_MAGIC || gq_layout_init(&c.l, &p, k.n_elems, k.escape_capacity) != GQ_OK)
+        return;
+    if (h->overflow) {
+        if (gq_tid() == 0)
+            k.out->overflow = 1;
+        return;
+    }
+    c.bits = k.bits;
+    c.group = k.group;
+    c.dtype = k.dtype;
+    c.meta = (const uint8_t *)k.buf + c.l.meta_off;
+    c.codes = (const uint8_t *)k.buf + c.l.code_off;
+    c.esc = (const uint8_t *)k.buf + c.l.esc_off;
+    c.g_base = 0;
+    for (g = gq_tid(); g < c.l.n_groups; g += n) {
+        uint64_t first = gq_group_first(&c.l, k.group, g), stride = c.l.cols;
+        uint32_t len = gq_group_len(&c.l, k.group, g), i;
+        struct gq_gdec d;
+        gq_group_resolve(&c, g, &d);
+        for (i = 0; i < len; i++) {
+            uint32_t raw = gq_elem_raw(k.src, first + i * stride, k.dtype);
+            double x, e;
+            float a;
+            if (gq_raw_nonfinite(raw, k.dtype))
+                continue;
+            x = (double)gq_raw_to_f32(raw, k.dtype);
+            e = (double)gq_raw_to_f32(gq_group_elem(&c, &d, i), k.dtype) - x;
+            a = (float)(e < 0 ? -e : e);
+            mx = a > mx ? a : mx;
+            sse += e * e;
+            ss += x * x;
+            cnt++;
+        }
+    }
+    gq_verify_fold(k.out, sse, ss, cnt, gq_f32_bits(mx));
+}
+
+#ifdef GQ_EMU
 /* ---- the table cudasim launches from (gq_emu.h) ---- */
 __thread struct gq_emu_dim3 gq_emu_blockIdx, gq_emu_threadIdx;
 __thread struct gq_emu_dim3 gq_emu_blockDim, gq_emu_gridDim;
@@ -175,6 +279,11 @@ static void gq_spill_entry(const void *params)
     gq_spill(*(const struct gq_spill_params *)params);
 }
 
+static void gq_verify_entry(const void *params)
+{
+    gq_verify(*(const struct gq_verify_params *)params);
+}
+
 static const struct gq_emu_kernel gq_emu_kernels[] = {
     {"gq_spill", sizeof(struct gq_spill_params), GQ_SPILL_MAGIC, 3,
      {offsetof(struct gq_spill_params, block), offsetof(struct gq_spill_params, src),
@@ -187,6 +296,10 @@ static const struct gq_emu_kernel gq_emu_kernels[] = {
      {offsetof(struct gq_dequant_params, meta), offsetof(struct gq_dequant_params, codes),
       offsetof(struct gq_dequant_params, esc), offsetof(struct gq_dequant_params, dst)},
      gq_dequantize_entry},
+    {"gq_verify", sizeof(struct gq_verify_params), GQ_VERIFY_MAGIC, 3,
+     {offsetof(struct gq_verify_params, src), offsetof(struct gq_verify_params, buf),
+      offsetof(struct gq_verify_params, out)},
+     gq_verify_entry},
 };
 
 const struct gq_emu_kernel *gq_emu_kernel_find(const char *name)

@@ -6,6 +6,7 @@
  * Kernels (extern "C" names in the image):
  *   "gq_quantize"    one parameter: struct gq_quant_params, by value
  *   "gq_dequantize"  one parameter: struct gq_dequant_params, by value
+ *   "gq_verify"      one parameter: struct gq_verify_params, by value
  *   "gq_spill"       one parameter: struct gq_spill_params, by value
  * Each is one launch per copy, grid-stride, no shared memory, no host
  * synchronisation; pointers may be device memory or mapped pinned host
@@ -43,6 +44,7 @@ extern "C" {
 
 #define GQ_QUANT_MAGIC 0x54514751u   /* "QGQT" */
 #define GQ_DEQUANT_MAGIC 0x44514751u /* "QGQD" */
+#define GQ_VERIFY_MAGIC 0x56514751u  /* "QGQV" */
 #define GQ_BLOCK 256u
 
 struct gq_quant_params {
@@ -84,6 +86,35 @@ struct gq_spill_params {
     void *dst;         /* where the raw tensor goes on overflow */
 };
 
+/* gq_verify (GQSHIM_VERIFY=1): after gq_quantize in stream order, compare
+ * each element of the tensor with what the compressed buffer decodes it to
+ * and add the error into *out. One thread per group, grid and block as for
+ * gq_quantize (items from gq_verify_items()). Elements that are NaN or +-Inf
+ * in the source are not counted (their groups are kept raw, exactly). When
+ * the buffer's header says overflow, only out->overflow is set (to 1).
+ * *out must be zero before the launch; several launches may add into the
+ * same result. Accumulation order is the hardware's: sums agree with a CPU
+ * reference to rounding, max_abs_bits exactly. */
+struct gq_verify_result {
+    double sum_sq_err;     /* sum of (decoded - x)^2 over the counted elements */
+    double sum_sq;         /* sum of x^2 over the same elements */
+    uint64_t n_counted;    /* elements counted (finite in the source) */
+    uint32_t max_abs_bits; /* the largest |decoded - x|, as float bits (a
+                              non-negative float's bits order as its value) */
+    uint32_t overflow;     /* 1: the buffer's escapes overflowed; nothing counted */
+};
+
+struct gq_verify_params {
+    uint32_t magic; /* GQ_VERIFY_MAGIC */
+    uint32_t bits, group, dtype, axis;
+    uint32_t escape_capacity;
+    uint64_t cols;
+    uint64_t n_elems;
+    const void *src;               /* the tensor gq_quantize read */
+    const void *buf;               /* the compressed buffer it wrote */
+    struct gq_verify_result *out;  /* 8-aligned */
+};
+
 /* Fill a parameter struct for a whole buffer at `buf` (device address).
  * GQ_OK or GQ_ERR_PARAM / GQ_ERR_RANGE. The dequantize struct may then be
  * re-pointed at a copy holding only groups [g_base, ...) of the buffer
@@ -94,8 +125,13 @@ int gq_dequant_params_init(struct gq_dequant_params *k, const struct gq_params *
                            uint32_t escape_capacity, const void *buf, uint64_t e0, uint64_t e1,
                            void *dst);
 
+int gq_verify_params_init(struct gq_verify_params *k, const struct gq_params *p, uint64_t n_elems,
+                          uint32_t escape_capacity, const void *src, const void *buf,
+                          struct gq_verify_result *out);
+
 /* Work items of a launch, and the grid for them. */
 uint64_t gq_quant_items(const struct gq_quant_params *k);
+uint64_t gq_verify_items(const struct gq_verify_params *k);
 uint64_t gq_dequant_items(const struct gq_dequant_params *k);
 unsigned gq_launch_grid(uint64_t items);
 

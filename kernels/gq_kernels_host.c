@@ -54,7 +54,39 @@ int gq_dequant_params_init(struct gq_dequant_params *k, const struct gq_params *
     return GQ_OK;
 }
 
+int gq_verify_params_init(struct gq_verify_params *k, const struct gq_params *p, uint64_t n_elems,
+                          uint32_t escape_capacity, const void *src, const void *buf,
+                          struct gq_verify_result *out)
+{
+    struct gq_layout l;
+    if (gq_layout_init(&l, p, n_elems, escape_capacity) != GQ_OK)
+        return GQ_ERR_PARAM;
+    memset(k, 0, sizeof *k);
+    k->magic = GQ_VERIFY_MAGIC;
+    k->bits = p->bits;
+    k->group = p->group;
+    k->dtype = p->dtype;
+    k->axis = p->axis;
+    k->escape_capacity = escape_capacity;
+    k->cols = p->axis == GQ_DIM_0 ? p->cols : 0;
+    k->n_elems = n_elems;
+    k->src = src;
+    k->buf = buf;
+    k->out = out;
+    return GQ_OK;
+}
+
 uint64_t gq_quant_items(const struct gq_quant_params *k)
+{
+    struct gq_params p = {k->bits, k->group, k->dtype, k->axis, k->cols};
+    struct gq_layout l;
+    if (gq_layout_init(&l, &p, k->n_elems, k->escape_capacity) != GQ_OK)
+        return 0;
+    return l.n_groups;
+}
+
+/* One thread per group, as for gq_quantize. */
+uint64_t gq_verify_items(const struct gq_verify_params *k)
 {
     struct gq_params p = {k->bits, k->group, k->dtype, k->axis, k->cols};
     struct gq_layout l;
