@@ -74,7 +74,10 @@ int gq_drv_procaddr_choose(const char *symbol, int cuda_version, cuuint64_t flag
         if (strcmp(hooks[i].base, symbol) != 0 || hooks[i].since > cuda_version ||
             (hooks[i].ptds && !ptds))
             continue;
-        if (pick < 0 || hooks[i].since > hooks[pick].since)
+        /* A per-thread variant the version has beats any legacy one (the
+         * two cuMemAllocAsync ABIs share 11020); then the newest. */
+        if (pick < 0 || hooks[i].ptds > hooks[pick].ptds ||
+            (hooks[i].ptds == hooks[pick].ptds && hooks[i].since > hooks[pick].since))
             pick = i;
     }
     if (pick < 0)

@@ -114,9 +114,10 @@ int gq_drv_hook_by_name(const char *name);
  * `answered` is the hook whose real function the driver answered with (-1
  * when the answer is none of them, e.g. a driver-internal address).
  *
- * The driver's own rule picks the ABI: among the hooks for `symbol`, the one
- * with the greatest `since` <= cuda_version, per-thread variants only under
- * CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM. No such hook (an older ABI,
+ * The driver's own rule picks the ABI: among the hooks for `symbol` with
+ * `since` <= cuda_version, the per-thread variant under
+ * CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM (never otherwise), else the
+ * one with the greatest `since`. No such hook (an older ABI,
  * e.g. cuMemAlloc before 3020 takes a 32-bit size) answers -1: the real
  * pointer is returned untouched. Otherwise, when the driver answered with one
  * of our symbols, that symbol wins (its ABI is exactly what the caller got);

@@ -11,7 +11,7 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIBS_STATIC)
 
 # End-to-end programs: plain CUDA programs, unaware of the shim, compiled
 # against the real headers and linked with -lcudart (cudasim at run time).
-E2E_SRCS  := $(wildcard tests/e2e/*.c)
+E2E_SRCS  := $(filter-out tests/e2e/drv_%.c,$(wildcard tests/e2e/*.c))
 E2E_PROGS += $(patsubst tests/e2e/%.c,$(BUILD)/e2e/%,$(E2E_SRCS))
 TEST_SCRIPTS += $(sort $(wildcard tests/e2e/t_*.sh))
 
@@ -19,5 +19,33 @@ $(BUILD)/e2e/%: tests/e2e/%.c tests/e2e/e2e.h $(GQ_CODEC_LIB) | $(BUILD)/.deps-o
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CUDAPRG $@")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $< $(GQ_CODEC_LIB) -o $@ -L$(CUDA_LIBDIR) -lcudart -lm -pthread $(LDFLAGS)
+
+# Driver-API programs (tests/e2e/drv_*.c): written against cuda.h, linked
+# with the toolkit's stub libcuda.so (cudasim's libcuda.so.1 at run time).
+E2E_DRV_SRCS := $(wildcard tests/e2e/drv_*.c)
+E2E_PROGS    += $(patsubst tests/e2e/%.c,$(BUILD)/e2e/%,$(E2E_DRV_SRCS))
+
+$(BUILD)/e2e/drv_%: tests/e2e/drv_%.c tests/e2e/e2e.h $(GQ_CODEC_LIB) | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CUDAPRG $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $< $(GQ_CODEC_LIB) -o $@ -L$(CUDA_LIBDIR)/stubs -lcuda -ldl -lm -pthread $(LDFLAGS)
+
+# A runtime that reaches the driver through cuGetProcAddress, as the real one
+# does (tests/e2e/rtdrv/): as a dynamic libcudart.so.13, and linked into
+# roundtrip.c as a static runtime is.
+RTDRV_SRC := tests/e2e/rtdrv/cudart_via_driver.c
+E2E_PROGS += $(BUILD)/e2e/rtdrv/libcudart.so.13 $(BUILD)/e2e/static_roundtrip
+
+$(BUILD)/e2e/rtdrv/libcudart.so.13: $(RTDRV_SRC) tests/e2e/rtdrv/libcudart.map | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  SHLIB   $@")
+	$(Q)$(CC) -shared $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -Wl,-soname,libcudart.so.13 \
+	    -Wl,--version-script=tests/e2e/rtdrv/libcudart.map $< -o $@ -ldl -pthread $(LDFLAGS)
+
+$(BUILD)/e2e/static_roundtrip: tests/e2e/roundtrip.c $(RTDRV_SRC) tests/e2e/e2e.h $(GQ_CODEC_LIB) | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CUDAPRG $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) tests/e2e/roundtrip.c $(RTDRV_SRC) $(GQ_CODEC_LIB) \
+	    -o $@ -ldl -lm -pthread $(LDFLAGS)
 TEST_SCRIPTS += tests/t_readme.sh
 TEST_SCRIPTS += tests/t_install.sh

@@ -13,6 +13,9 @@ for mode in sync async ptds; do
     check "on=host f16 4-bit $mode" with_shim "on=host,min=64K" $RT f16 4 64 0 $MiB $mode pinned quant
     expect_stat "on=host f16 4-bit $mode" offloads -ge 1
     expect_stat "on=host f16 4-bit $mode" restores -ge 2
+    # Each copy decided once, whichever layers see it (8 copies, 1 offload).
+    expect_stat "on=host f16 4-bit $mode" copies -eq 8
+    expect_stat "on=host f16 4-bit $mode" offloads -eq 1
 done
 
 for dtype in f16 bf16 f32; do
@@ -32,6 +35,8 @@ check "on=dev pinned" with_shim "on=dev,nth=1" $RT f16 4 64 0 $MiB async pinned 
 expect_stat "on=dev pinned" offloads -ge 1
 check "on=dev pageable" with_shim "on=dev,nth=1" $RT f16 4 64 0 $MiB async pageable quant
 expect_stat "on=dev pageable" restores -ge 1
+expect_stat "on=dev pageable" copies -eq 8
+expect_stat "on=dev pageable" offloads -eq 1
 
 # A rule that names nothing in this program: bit for bit.
 check "unmatched rule: exact" with_shim "on=host,min=1G" $RT f16 4 64 0 $MiB async pinned exact
