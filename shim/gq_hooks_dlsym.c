@@ -166,10 +166,12 @@ __asm__(".text\n"
         "    .cfi_restore 29\n"
         "    .cfi_restore 30\n"
         "    cbnz x9, 1f\n"
-        "    adrp x10, gq_dlsym_next\n"
-        "    ldr x10, [x10, #:lo12:gq_dlsym_next]\n"
-        "    cbz x10, 1f\n"
-        "    br x10\n" /* the real dlsym, with the program's x30 */
+        "    adrp x16, gq_dlsym_next\n"
+        "    ldr x16, [x16, #:lo12:gq_dlsym_next]\n"
+        "    cbz x16, 1f\n"
+        /* the real dlsym, with the program's x30; through x16, which a
+         * BTI "c" landing pad accepts, as PLT stubs do */
+        "    br x16\n"
         "1:  mov x0, x9\n"
         "    ret\n"
         "    .cfi_endproc\n"
