@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LAYERS 16
+#define LAYERS 32
 #define ROWS 1024 /* output channels */
 #define COLS 2048 /* input channels */
 #define PASSES 5

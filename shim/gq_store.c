@@ -16,7 +16,7 @@
  * must not leave a big hole behind. */
 #define GQ_CHUNK_SHARED ((size_t)4 << 20)
 #define GQ_DEDICATED ((size_t)1 << 20)
-#define GQ_CHUNK_ROUND ((size_t)64 << 10)
+#define GQ_CHUNK_ROUND ((size_t)4 << 10)
 
 struct gq_extent {
     size_t off, len;

@@ -14,7 +14,7 @@ expect_stat "on=host without upload=" restores -eq 0
 
 check "weights_stream: same bytes every pass, host memory <= 0.30x" \
     with_shim "on=host,min=1M,upload=compress,name=w" $W --check
-expect_stat "weights_stream" restores -eq 80
+expect_stat "weights_stream" restores -eq 160
 moved=$(stat moved_bytes) logical=$(stat logical_bytes)
 if python3 -c "import sys; sys.exit(0 if $moved <= 0.29 * $logical else 1)"; then
     ok "weights_stream: bytes moved per upload = $(python3 -c "print(round($moved/$logical,3))") x logical"
