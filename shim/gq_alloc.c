@@ -6,11 +6,19 @@
 #include "gq_entries.h"
 #include "gq_hostmem.h"
 #include "gq_regions.h"
+#include "gq_trace.h"
 
-void gq_on_dev_alloc(void *p, size_t size) { gq_regions_on_alloc(GQ_ON_DEV, p, size); }
+void gq_on_dev_alloc(void *p, size_t size)
+{
+    const struct gq_rule *rule = gq_regions_on_alloc(GQ_ON_DEV, p, size);
+    if (GQ_TRACING())
+        gq_trace_alloc(GQ_ON_DEV, p, size, rule);
+}
 
 void gq_on_dev_free(void *p)
 {
+    if (GQ_TRACING())
+        gq_trace_free(GQ_ON_DEV, p);
     gq_api_on_free(GQ_ON_DEV, p);
     gq_regions_on_free(GQ_ON_DEV, p);
 }
@@ -27,6 +35,8 @@ int gq_host_alloc(void **p, size_t size, unsigned flags, const struct gq_rule **
         return 0;
     gq_regions_add(GQ_ON_HOST, own, size, *rule);
     *p = own;
+    if (GQ_TRACING())
+        gq_trace_alloc(GQ_ON_HOST, own, size, *rule);
     return 1;
 }
 
@@ -36,6 +46,8 @@ void gq_on_host_alloc(void *p, size_t size, const struct gq_rule *rule)
     gq_entries_discard(p, size);
     if (rule)
         gq_regions_add(GQ_ON_HOST, p, size, rule);
+    if (GQ_TRACING())
+        gq_trace_alloc(GQ_ON_HOST, p, size, rule);
 }
 
 int gq_on_host_free(void *p)
@@ -45,6 +57,8 @@ int gq_on_host_free(void *p)
         gq_entries_discard(p, r.size);
     else
         gq_entries_discard(p, 1);
+    if (GQ_TRACING())
+        gq_trace_free(GQ_ON_HOST, p);
     gq_api_on_free(GQ_ON_HOST, p);
     gq_regions_on_free(GQ_ON_HOST, p);
     return gq_hostmem_free(p);

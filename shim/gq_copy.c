@@ -20,6 +20,8 @@
 #include "gq_regions.h"
 #include "gq_state.h"
 #include "gq_stats.h"
+#include "gq_trace.h"
+#include "gq_verify.h"
 #include "gq_wtrack.h"
 
 #include "gq_codec.h"
@@ -45,6 +47,8 @@ static int stats_on(void) { return gq_cfg()->stats != GQ_STATS_OFF; }
 
 static int pass(enum gq_pass_reason why, size_t count)
 {
+    if (GQ_TRACING())
+        gq_trace_pass(why);
     if (stats_on()) {
         GQ_STAT_ADD(passed[why], 1);
         GQ_STAT_ADD(passthrough_bytes, count);
@@ -271,13 +275,11 @@ static int offload(void *dst, const void *src, size_t count, CUstream s, unsigne
         gq_store_release(&b, NULL);
         return pass(GQ_PASS_LAUNCH, count);
     }
+    gq_verify_offload(s, (CUdeviceptr)src, &p, &l, b.dev, reg.rule); /* GQSHIM_VERIFY */
     int handled = owned ? finish_owned(d, e, s, status) : finish_program_owned(d, e, s, flags,
                                                                                 spilled, status);
-    if (handled) {
-        GQ_STAT_ADD(offloads, 1);
-        GQ_STAT_ADD(logical_bytes, count);
-        GQ_STAT_ADD(moved_bytes, l.esc_off);
-    }
+    if (handled)
+        gq_stats_offload(reg.rule, count, l.esc_off);
     gq_entry_put(e);
     return handled;
 }
@@ -407,18 +409,16 @@ static int restore(void *dst, const void *src, size_t count, CUstream s, unsigne
         gq_entry_put(e);
         return pass(GQ_PASS_LAUNCH, count);
     }
-    GQ_STAT_ADD(restores, 1);
-    GQ_STAT_ADD(logical_bytes, count);
-    GQ_STAT_ADD(moved_bytes, (lo - a) + (end - hi) +
-                                 (uint64_t)((double)e->layout.esc_off * (double)(hi - lo) /
-                                            (double)e->len));
+    gq_stats_restore(e->rule, count,
+                     (lo - a) + (end - hi) +
+                         (uint64_t)((double)e->layout.esc_off * (double)(hi - lo) / (double)e->len));
     *status = (flags & GQ_COPY_SYNC) ? to_cuda_error(d->cuStreamSynchronize(s)) : cudaSuccess;
     gq_entry_put(e);
     return 1;
 }
 
-int gq_copy(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind,
-            cudaStream_t stream, unsigned flags, cudaError_t *status)
+static int decide(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind,
+                  cudaStream_t stream, unsigned flags, cudaError_t *status)
 {
     if (!gq_active() || count == 0 || !dst || !src)
         return 0;
@@ -453,4 +453,13 @@ int gq_copy(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind,
     default:
         return pass(GQ_PASS_DIRECTION, count);
     }
+}
+
+int gq_copy(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind,
+            cudaStream_t stream, unsigned flags, cudaError_t *status)
+{
+    int done = decide(dst, src, count, kind, stream, flags, status);
+    if (GQ_TRACING())
+        gq_trace_copy(dst, src, count, kind, stream, flags, done);
+    return done;
 }

@@ -70,6 +70,7 @@ static const char *const kernel_names[GQ_KFN_COUNT] = {
     [GQ_KFN_QUANTIZE] = "gq_quantize",
     [GQ_KFN_DEQUANTIZE] = "gq_dequantize",
     [GQ_KFN_SPILL] = "gq_spill",
+    [GQ_KFN_VERIFY] = "gq_verify",
 };
 
 static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -61,6 +61,7 @@ enum gq_kfn {
     GQ_KFN_QUANTIZE,
     GQ_KFN_DEQUANTIZE,
     GQ_KFN_SPILL,
+    GQ_KFN_VERIFY,
     GQ_KFN_COUNT
 };
 

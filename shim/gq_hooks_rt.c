@@ -4,6 +4,7 @@
  */
 #include "gq_real.h"
 #include "gq_shim.h"
+#include "gq_trace.h"
 
 #define GQ_EXPORT __attribute__((visibility("default")))
 
@@ -30,6 +31,7 @@ GQ_RT_HOOKS(GQ_DECLARE)
 
 GQ_EXPORT cudaError_t cudaMalloc(void **p, size_t n)
 {
+    GQ_TRACE_SITE("cudaMalloc");
     cudaError_t r = REAL(cudaMalloc, (p, n));
     if (r == cudaSuccess && p)
         gq_on_dev_alloc(*p, n);
@@ -38,6 +40,7 @@ GQ_EXPORT cudaError_t cudaMalloc(void **p, size_t n)
 
 GQ_EXPORT cudaError_t cudaMallocAsync(void **p, size_t n, cudaStream_t s)
 {
+    GQ_TRACE_SITE("cudaMallocAsync");
     cudaError_t r = REAL(cudaMallocAsync, (p, n, s));
     if (r == cudaSuccess && p)
         gq_on_dev_alloc(*p, n);
@@ -46,6 +49,7 @@ GQ_EXPORT cudaError_t cudaMallocAsync(void **p, size_t n, cudaStream_t s)
 
 GQ_EXPORT cudaError_t cudaMallocAsync_ptsz(void **p, size_t n, cudaStream_t s)
 {
+    GQ_TRACE_SITE("cudaMallocAsync_ptsz");
     cudaError_t r = REAL(cudaMallocAsync_ptsz, (p, n, s));
     if (r == cudaSuccess && p)
         gq_on_dev_alloc(*p, n);
@@ -72,6 +76,7 @@ GQ_EXPORT cudaError_t cudaFreeAsync_ptsz(void *p, cudaStream_t s)
 
 GQ_EXPORT cudaError_t cudaMallocHost(void **p, size_t n)
 {
+    GQ_TRACE_SITE("cudaMallocHost");
     const struct gq_rule *rule;
     if (gq_host_alloc(p, n, cudaHostAllocDefault, &rule))
         return cudaSuccess;
@@ -83,6 +88,7 @@ GQ_EXPORT cudaError_t cudaMallocHost(void **p, size_t n)
 
 GQ_EXPORT cudaError_t cudaHostAlloc(void **p, size_t n, unsigned f)
 {
+    GQ_TRACE_SITE("cudaHostAlloc");
     const struct gq_rule *rule;
     if (gq_host_alloc(p, n, f, &rule))
         return cudaSuccess;
@@ -112,6 +118,7 @@ GQ_EXPORT cudaError_t cudaHostUnregister(void *p)
 
 GQ_EXPORT cudaError_t cudaMemcpy(void *d, const void *s, size_t n, enum cudaMemcpyKind k)
 {
+    GQ_TRACE_SITE("cudaMemcpy");
     cudaError_t st;
     if (gq_copy(d, s, n, k, 0, GQ_COPY_SYNC, &st))
         return st;
@@ -120,6 +127,7 @@ GQ_EXPORT cudaError_t cudaMemcpy(void *d, const void *s, size_t n, enum cudaMemc
 
 GQ_EXPORT cudaError_t cudaMemcpy_ptds(void *d, const void *s, size_t n, enum cudaMemcpyKind k)
 {
+    GQ_TRACE_SITE("cudaMemcpy_ptds");
     cudaError_t st;
     if (gq_copy(d, s, n, k, 0, GQ_COPY_SYNC | GQ_COPY_PTDS, &st))
         return st;
@@ -129,6 +137,7 @@ GQ_EXPORT cudaError_t cudaMemcpy_ptds(void *d, const void *s, size_t n, enum cud
 GQ_EXPORT cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, enum cudaMemcpyKind k,
                                       cudaStream_t st)
 {
+    GQ_TRACE_SITE("cudaMemcpyAsync");
     cudaError_t r;
     if (gq_copy(d, s, n, k, st, 0, &r))
         return r;
@@ -138,6 +147,7 @@ GQ_EXPORT cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, enum cud
 GQ_EXPORT cudaError_t cudaMemcpyAsync_ptsz(void *d, const void *s, size_t n,
                                            enum cudaMemcpyKind k, cudaStream_t st)
 {
+    GQ_TRACE_SITE("cudaMemcpyAsync_ptsz");
     cudaError_t r;
     if (gq_copy(d, s, n, k, st, GQ_COPY_PTDS, &r))
         return r;

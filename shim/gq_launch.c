@@ -3,6 +3,7 @@
 
 #include "gq_driver.h"
 #include "gq_kernels.h"
+#include "gq_ktime.h"
 
 static CUresult launch(enum gq_kfn which, CUstream s, uint64_t items, void *params)
 {
@@ -10,8 +11,12 @@ static CUresult launch(enum gq_kfn which, CUstream s, uint64_t items, void *para
     if (!f)
         return CUDA_ERROR_NOT_FOUND;
     void *args[] = {params};
-    return gq_drv()->cuLaunchKernel(f, gq_launch_grid(items), 1, 1, GQ_BLOCK, 1, 1, 0, s, args,
-                                    NULL);
+    struct gq_ktimer t;
+    gq_ktime_begin(&t, which, s);
+    CUresult r = gq_drv()->cuLaunchKernel(f, gq_launch_grid(items), 1, 1, GQ_BLOCK, 1, 1, 0, s,
+                                          args, NULL);
+    gq_ktime_end(&t, s, r);
+    return r;
 }
 
 CUresult gq_launch_quantize(CUstream s, CUdeviceptr src, const struct gq_params *p,
@@ -35,6 +40,16 @@ CUresult gq_launch_dequantize(CUstream s, CUdeviceptr block, const struct gq_par
     return launch(GQ_KFN_DEQUANTIZE, s, gq_dequant_items(&k), &k);
 }
 
+CUresult gq_launch_verify(CUstream s, CUdeviceptr src, const struct gq_params *p,
+                          const struct gq_layout *l, CUdeviceptr block, CUdeviceptr out)
+{
+    struct gq_verify_params k;
+    if (gq_verify_params_init(&k, p, l->n_elems, l->escape_capacity, (const void *)src,
+                              (const void *)block, (struct gq_verify_result *)out) != GQ_OK)
+        return CUDA_ERROR_INVALID_VALUE;
+    return launch(GQ_KFN_VERIFY, s, gq_verify_items(&k), &k);
+}
+
 CUresult gq_launch_spill(CUstream s, CUdeviceptr block, CUdeviceptr src, CUdeviceptr dst,
                          size_t bytes)
 {
@@ -44,5 +59,9 @@ CUresult gq_launch_spill(CUstream s, CUdeviceptr block, CUdeviceptr src, CUdevic
     struct gq_spill_params k = {GQ_SPILL_MAGIC, 0, bytes, (const void *)block, (const void *)src,
                                 (void *)dst};
     void *args[] = {&k};
-    return gq_drv()->cuLaunchKernel(f, GQ_SPILL_BLOCKS, 1, 1, GQ_BLOCK, 1, 1, 0, s, args, NULL);
+    struct gq_ktimer t;
+    gq_ktime_begin(&t, GQ_KFN_SPILL, s);
+    CUresult r = gq_drv()->cuLaunchKernel(f, GQ_SPILL_BLOCKS, 1, 1, GQ_BLOCK, 1, 1, 0, s, args, NULL);
+    gq_ktime_end(&t, s, r);
+    return r;
 }

@@ -23,6 +23,12 @@ CUresult gq_launch_dequantize(CUstream s, CUdeviceptr block, const struct gq_par
                               const struct gq_layout *l, uint64_t e0, uint64_t e1,
                               CUdeviceptr dst);
 
+/* GQSHIM_VERIFY: after the quantize of `src` into `block` (stream order),
+ * add the quantization error into *out (device address of a zeroed
+ * struct gq_verify_result, see gq_kernels.h). */
+CUresult gq_launch_verify(CUstream s, CUdeviceptr src, const struct gq_params *p,
+                          const struct gq_layout *l, CUdeviceptr block, CUdeviceptr out);
+
 /* When the block's header says overflow (read on the GPU, after the quantize
  * in stream order), copy `bytes` raw from src to dst; otherwise do nothing. */
 CUresult gq_launch_spill(CUstream s, CUdeviceptr block, CUdeviceptr src, CUdeviceptr dst,

@@ -47,14 +47,15 @@ void gq_log_raw(const char *text, unsigned long len)
     }
 }
 
-static void vlog(enum gq_log_level level, const char *suffix, const char *fmt, va_list ap)
+/* One line "gqshim[PID]: LABEL: message[suffix]", whatever the threshold. */
+static void vline(const char *label, const char *suffix, const char *fmt, va_list ap)
 {
-    if (!gq_log_enabled(level) || in_logger)
+    if (in_logger)
         return;
     in_logger = 1;
     int saved_errno = errno;
     char buf[1024];
-    int n = snprintf(buf, sizeof buf, "gqshim[%d]: %s: ", (int)getpid(), level_names[level]);
+    int n = snprintf(buf, sizeof buf, "gqshim[%d]: %s: ", (int)getpid(), label);
     if (n < 0)
         n = 0;
     int m = vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
@@ -72,6 +73,20 @@ static void vlog(enum gq_log_level level, const char *suffix, const char *fmt, v
     gq_log_raw(buf, len);
     errno = saved_errno;
     in_logger = 0;
+}
+
+static void vlog(enum gq_log_level level, const char *suffix, const char *fmt, va_list ap)
+{
+    if (gq_log_enabled(level))
+        vline(level_names[level], suffix, fmt, ap);
+}
+
+void gq_log_trace(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vline("trace", NULL, fmt, ap);
+    va_end(ap);
 }
 
 void gq_log(enum gq_log_level level, const char *fmt, ...)

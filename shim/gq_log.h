@@ -29,6 +29,10 @@ void gq_log(enum gq_log_level level, const char *fmt, ...)
 void gq_log_capped(int *site, enum gq_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A line of the GQSHIM_TRACE channel ("gqshim[PID]: trace: ..."): written
+ * whatever GQSHIM_LOG says, since asking for a trace is asking for it. */
+void gq_log_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Raw text (the stats table, the trace), already formatted, to the log's
  * destination; no prefix added. */
 void gq_log_raw(const char *text, unsigned long len);

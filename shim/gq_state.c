@@ -5,6 +5,7 @@
 #include "gq_log.h"
 #include "gq_stats.h"
 #include "gq_store.h"
+#include "gq_trace.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -18,7 +19,13 @@ static pthread_once_t config_once = PTHREAD_ONCE_INIT;
 
 static const char *env_get(const char *name) { return getenv(name); }
 
-static void at_exit(void) { gq_stats_report(); }
+/* The trace summary (GQSHIM_TRACE), then the table (GQSHIM_STATS) or the
+ * error report alone (GQSHIM_VERIFY). */
+static void at_exit(void)
+{
+    gq_trace_report();
+    gq_stats_report();
+}
 
 static void load(void)
 {
@@ -43,7 +50,8 @@ static void load(void)
     uint64_t ram = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
     gq_store_set_budget((size_t)gq_config_pool_bytes(&config, ram));
     active = config.enable && config.rules_set;
-    if (config.stats != GQ_STATS_OFF)
+    gq_trace_configure(config.enable && config.trace);
+    if (config.stats != GQ_STATS_OFF || config.verify || config.trace)
         atexit(at_exit);
 }
 

@@ -2,9 +2,13 @@
 #define _GNU_SOURCE
 #include "gq_stats.h"
 
+#include "gq_driver.h"
+#include "gq_ktime.h"
 #include "gq_log.h"
+#include "gq_rules.h"
 #include "gq_state.h"
 #include "gq_store.h"
+#include "gq_verify.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,11 +17,53 @@
 
 struct gq_stats gq_stats_g;
 
+/* The rule behind each per-rule row, for its name: rules are never freed. */
+static const struct gq_rule *rule_of[GQ_STATS_RULES];
+
+static const char *const kernel_name[GQ_STATS_KERNELS] = {
+    [GQ_KFN_QUANTIZE] = "quantize",
+    [GQ_KFN_DEQUANTIZE] = "dequantize",
+    [GQ_KFN_SPILL] = "spill",
+    [GQ_KFN_VERIFY] = "verify",
+};
+
+static void rule_add(const struct gq_rule *rule, int restore, uint64_t logical, uint64_t moved)
+{
+    if (!rule || rule->index >= GQ_STATS_RULES)
+        return;
+    struct gq_rule_stats *r = &gq_stats_g.rule[rule->index];
+    __atomic_store_n(&rule_of[rule->index], rule, __ATOMIC_RELAXED);
+    __atomic_fetch_add(restore ? &r->restores : &r->offloads, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&r->logical_bytes, logical, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&r->moved_bytes, moved, __ATOMIC_RELAXED);
+}
+
+void gq_stats_offload(const struct gq_rule *rule, uint64_t logical, uint64_t moved)
+{
+    GQ_STAT_ADD(offloads, 1);
+    GQ_STAT_ADD(logical_bytes, logical);
+    GQ_STAT_ADD(moved_bytes, moved);
+    rule_add(rule, 0, logical, moved);
+}
+
+void gq_stats_restore(const struct gq_rule *rule, uint64_t logical, uint64_t moved)
+{
+    GQ_STAT_ADD(restores, 1);
+    GQ_STAT_ADD(logical_bytes, logical);
+    GQ_STAT_ADD(moved_bytes, moved);
+    rule_add(rule, 1, logical, moved);
+}
+
 static const char *const pass_text[GQ_PASS_COUNT] = {
 #define GQ_X(id, text) [GQ_PASS_##id] = text,
     GQ_PASS_REASONS(GQ_X)
 #undef GQ_X
 };
+
+const char *gq_stats_pass_text(int why)
+{
+    return why >= 0 && why < GQ_PASS_COUNT ? pass_text[why] : "?";
+}
 
 static const char *const pass_key[GQ_PASS_COUNT] = {
 #define GQ_X(id, text) [GQ_PASS_##id] = #id,
@@ -55,6 +101,65 @@ static void emit(FILE *f, const char *fmt, ...)
     va_end(ap);
 }
 
+static uint64_t saved(uint64_t logical, uint64_t moved) { return logical > moved ? logical - moved : 0; }
+
+static double ratio(uint64_t logical, uint64_t moved)
+{
+    return moved ? (double)logical / (double)moved : 0.0;
+}
+
+/* The rules a report lists: every GQSHIM_RULES rule, and every other rule
+ * (gq_register) that compressed something. */
+static const struct gq_rule *listed_rule(unsigned i)
+{
+    const struct gq_rule *r = __atomic_load_n(&rule_of[i], __ATOMIC_RELAXED);
+    const struct gq_rules *cfg = &gq_cfg()->rules;
+    if (!r && i < cfg->count)
+        r = &cfg->rule[i];
+    return r;
+}
+
+static void text_extra(FILE *f, const struct snapshot *n)
+{
+    const struct gq_stats *s = &n->s;
+    emit(f, "  %-44s %14llu\n", "regions registered (device)", (unsigned long long)s->regions_dev);
+    emit(f, "  %-44s %14llu\n", "regions registered (host)", (unsigned long long)s->regions_host);
+    emit(f, "  %-44s %14llu\n", "PCIe bytes saved",
+         (unsigned long long)saved(s->logical_bytes, s->moved_bytes));
+    emit(f, "  %-28s %10s %10s %14s\n", "kernels (CUDA event time)", "launches", "timed", "ms");
+    for (int k = 0; k < GQ_STATS_KERNELS; k++)
+        emit(f, "    %-26s %10llu %10llu %14.3f\n", kernel_name[k],
+             (unsigned long long)s->kernel_launches[k], (unsigned long long)s->kernel_timed[k],
+             (double)s->kernel_ns[k] / 1e6);
+    emit(f, "  %-20s %9s %9s %15s %15s %8s %15s\n", "per rule", "offloads", "restores",
+         "logical bytes", "bytes moved", "ratio", "PCIe saved");
+    for (unsigned i = 0; i < GQ_STATS_RULES; i++) {
+        const struct gq_rule *r = listed_rule(i);
+        const struct gq_rule_stats *rs = &s->rule[i];
+        if (r)
+            emit(f, "    %-18s %9llu %9llu %15llu %15llu %7.2fx %15llu\n", r->name,
+                 (unsigned long long)rs->offloads, (unsigned long long)rs->restores,
+                 (unsigned long long)rs->logical_bytes, (unsigned long long)rs->moved_bytes,
+                 ratio(rs->logical_bytes, rs->moved_bytes),
+                 (unsigned long long)saved(rs->logical_bytes, rs->moved_bytes));
+    }
+}
+
+/* GQSHIM_VERIFY: the quantization error per rule. */
+static void text_verify(FILE *f)
+{
+    emit(f, "  %-20s %9s %15s %15s %15s\n", "quantization error", "offloads", "elements",
+         "max abs error", "NMSE");
+    for (unsigned i = 0; i < GQ_STATS_RULES; i++) {
+        const struct gq_rule *r = listed_rule(i);
+        struct gq_verify_totals v;
+        if (r && gq_verify_rule(i, &v))
+            emit(f, "    %-18s %9llu %15llu %15.6g %15.6g\n", r->name,
+                 (unsigned long long)v.offloads, (unsigned long long)v.elements, v.max_abs, v.nmse);
+    }
+    emit(f, "  %-44s %14llu\n", "offloads not measured", (unsigned long long)gq_verify_unmeasured());
+}
+
 static void write_text(const struct snapshot *n)
 {
     char *buf = NULL;
@@ -83,9 +188,52 @@ static void write_text(const struct snapshot *n)
          (unsigned long long)n->store.peak_pinned);
     emit(f, "  %-44s %14llu\n", "groups kept raw (NaN/Inf)", (unsigned long long)s->escaped_groups);
     emit(f, "  %-44s %14.2fx\n", "compression ratio", n->ratio);
+    text_extra(f, n);
+    if (gq_cfg()->verify)
+        text_verify(f);
     fclose(f);
     gq_log_raw(buf, len);
     free(buf);
+}
+
+/* A rule name in JSON: the grammar allows [A-Za-z0-9_.-] only, nothing to escape. */
+static void json_extra(FILE *f, const struct snapshot *n)
+{
+    const struct gq_stats *s = &n->s;
+    emit(f, "  \"regions_dev\": %llu,\n  \"regions_host\": %llu,\n  \"pcie_bytes_saved\": %llu,\n",
+         (unsigned long long)s->regions_dev, (unsigned long long)s->regions_host,
+         (unsigned long long)saved(s->logical_bytes, s->moved_bytes));
+    emit(f, "  \"kernels\": {");
+    for (int k = 0; k < GQ_STATS_KERNELS; k++)
+        emit(f, "%s\n    \"%s\": {\"launches\": %llu, \"timed\": %llu, \"ms\": %.6f}", k ? "," : "",
+             kernel_name[k], (unsigned long long)s->kernel_launches[k],
+             (unsigned long long)s->kernel_timed[k], (double)s->kernel_ns[k] / 1e6);
+    emit(f, "\n  },\n  \"rules\": [");
+    int first = 1, verify = gq_cfg()->verify;
+    for (unsigned i = 0; i < GQ_STATS_RULES; i++) {
+        const struct gq_rule *r = listed_rule(i);
+        const struct gq_rule_stats *rs = &s->rule[i];
+        if (!r)
+            continue;
+        emit(f, "%s\n    {\"name\": \"%s\", \"on\": \"%s\", \"offloads\": %llu, \"restores\": %llu, "
+                "\"logical_bytes\": %llu, \"moved_bytes\": %llu, \"compression_ratio\": %.4f, "
+                "\"pcie_bytes_saved\": %llu",
+             first ? "" : ",", r->name, gq_on_name(r->on), (unsigned long long)rs->offloads,
+             (unsigned long long)rs->restores, (unsigned long long)rs->logical_bytes,
+             (unsigned long long)rs->moved_bytes, ratio(rs->logical_bytes, rs->moved_bytes),
+             (unsigned long long)saved(rs->logical_bytes, rs->moved_bytes));
+        struct gq_verify_totals v;
+        if (verify && gq_verify_rule(i, &v))
+            emit(f, ", \"verify\": {\"offloads\": %llu, \"elements\": %llu, "
+                    "\"max_abs_error\": %.9g, \"nmse\": %.9g}",
+                 (unsigned long long)v.offloads, (unsigned long long)v.elements, v.max_abs, v.nmse);
+        emit(f, "}");
+        first = 0;
+    }
+    emit(f, "\n  ]");
+    if (verify)
+        emit(f, ",\n  \"verify_unmeasured\": %llu", (unsigned long long)gq_verify_unmeasured());
+    emit(f, "\n");
 }
 
 static void write_json(const struct snapshot *n, const char *path)
@@ -108,17 +256,37 @@ static void write_json(const struct snapshot *n, const char *path)
          (unsigned long long)s->passthrough_bytes, (unsigned long long)n->store.in_blocks);
     emit(f, "  \"pinned_peak_bytes\": %llu,\n  \"escaped_groups\": %llu,\n",
          (unsigned long long)n->store.peak_pinned, (unsigned long long)s->escaped_groups);
-    emit(f, "  \"compression_ratio\": %.4f\n}\n", n->ratio);
+    emit(f, "  \"compression_ratio\": %.4f,\n", n->ratio);
+    json_extra(f, n);
+    emit(f, "}\n");
     fclose(f);
+}
+
+/* GQSHIM_VERIFY=1 without GQSHIM_STATS: the error table alone. */
+static void write_verify_only(void)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return;
+    emit(f, "gqshim: verify\n");
+    text_verify(f);
+    fclose(f);
+    gq_log_raw(buf, len);
+    free(buf);
 }
 
 void gq_stats_report(void)
 {
     const struct gq_config *cfg = gq_cfg();
     struct snapshot snap;
+    gq_ktime_flush(); /* kernels still in flight at exit */
     take(&snap);
     if (cfg->stats == GQ_STATS_TEXT)
         write_text(&snap);
     else if (cfg->stats == GQ_STATS_JSON)
         write_json(&snap, cfg->stats_path);
+    else if (cfg->verify)
+        write_verify_only();
 }

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+struct gq_rule;
+
 /* Why an intercepted copy went to the real runtime unchanged.
  * X(ID, text for the table) */
 #define GQ_PASS_REASONS(X)                                              \
@@ -29,6 +31,18 @@ enum gq_pass_reason {
     GQ_PASS_COUNT
 };
 
+/* Per-rule counters are indexed by gq_rule.index: the GQSHIM_RULES positions
+ * (< GQ_RULES_MAX, 32) and then the rules gq_register makes (256 more, see
+ * gq_api.c). A rule past these is counted in the totals only. */
+#define GQ_STATS_RULES (32 + 256)
+/* The shim's kernels, indexed by enum gq_kfn (gq_driver.h checks the bound). */
+#define GQ_STATS_KERNELS 4
+
+struct gq_rule_stats {
+    uint64_t offloads, restores;
+    uint64_t logical_bytes, moved_bytes;
+};
+
 struct gq_stats {
     uint64_t copies;             /* intercepted copies of any kind */
     uint64_t offloads;           /* D2H copies compressed */
@@ -39,11 +53,25 @@ struct gq_stats {
     uint64_t passthrough_bytes;  /* bytes moved by pass-through copies */
     uint64_t escaped_groups;     /* groups kept raw (NaN/Inf) */
     uint64_t regions_dev, regions_host;
+    /* GQSHIM_STATS only: launches of each kernel, how many of them were
+     * timed with CUDA events, and their summed time (gq_ktime.h). */
+    uint64_t kernel_launches[GQ_STATS_KERNELS];
+    uint64_t kernel_timed[GQ_STATS_KERNELS];
+    uint64_t kernel_ns[GQ_STATS_KERNELS];
+    struct gq_rule_stats rule[GQ_STATS_RULES];
 };
 
 extern struct gq_stats gq_stats_g;
 
 #define GQ_STAT_ADD(field, n) __atomic_fetch_add(&gq_stats_g.field, (uint64_t)(n), __ATOMIC_RELAXED)
+
+/* A compressed offload / restore under `rule`: the totals and the rule's row.
+ * `logical` bytes the program asked to move, `moved` bytes that crossed. */
+void gq_stats_offload(const struct gq_rule *rule, uint64_t logical, uint64_t moved);
+void gq_stats_restore(const struct gq_rule *rule, uint64_t logical, uint64_t moved);
+
+/* The table's text for a pass-through reason ("not a registered tensor"). */
+const char *gq_stats_pass_text(int why);
 
 /* Print the exit table (text) or write JSON, as GQSHIM_STATS says. */
 void gq_stats_report(void);
