@@ -11,6 +11,7 @@
  */
 #include "gq_real_drv.h"
 #include "gq_shim.h"
+#include "gq_trace.h"
 
 #include <stdint.h>
 
@@ -178,6 +179,7 @@ static CUresult do_cuMemcpyAsync_ptsz(CUdeviceptr d, CUdeviceptr s, size_t n, CU
     {                                                         \
         if (gq_layer_inside())                                \
             return REAL(name, args);                          \
+        GQ_TRACE_SITE(#name);                                 \
         gq_layer_enter();                                     \
         CUresult r_ = do_##name args;                         \
         gq_layer_leave();                                     \
