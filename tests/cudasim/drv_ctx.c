@@ -8,7 +8,7 @@ CUresult cuInit(unsigned int flags)
 {
     if (flags)
         return CUDA_ERROR_INVALID_VALUE;
-    return cudasim_init();
+    return cudasim_fault(SIM_FAULT_cuInit) ?: cudasim_init();
 }
 
 CUresult cuDriverGetVersion(int *version)
@@ -170,7 +170,7 @@ CUresult cuModuleLoadData(CUmodule *module, const void *image)
 {
     DRV_CTX_OR_RETURN(dev);
     (void)dev;
-    return cudasim_module_load(image, module);
+    return cudasim_fault(SIM_FAULT_cuModuleLoadData) ?: cudasim_module_load(image, module);
 }
 
 CUresult cuModuleUnload(CUmodule module)
@@ -182,7 +182,8 @@ CUresult cuModuleUnload(CUmodule module)
 CUresult cuModuleGetFunction(CUfunction *f, CUmodule module, const char *name)
 {
     CUresult r = drv_init_check();
-    return r ? r : cudasim_module_function(module, name, f);
+    return r ? r
+             : cudasim_fault(SIM_FAULT_cuModuleGetFunction) ?: cudasim_module_function(module, name, f);
 }
 
 static CUresult launch(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
@@ -192,6 +193,9 @@ static CUresult launch(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsi
     DRV_CTX_OR_RETURN(dev);
     (void)dev;
     const unsigned grid[3] = {gx, gy, gz}, block[3] = {bx, by, bz};
+    CUresult fault = cudasim_fault(SIM_FAULT_cuLaunchKernel);
+    if (fault)
+        return fault;
     return cudasim_launch(f, grid, block, shared, s, ptds, params, extra);
 }
 

@@ -6,7 +6,7 @@
 CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t n)
 {
     DRV_CTX_OR_RETURN(dev);
-    return cudasim_mem_alloc(dev, n, p);
+    return cudasim_fault(SIM_FAULT_cuMemAlloc) ?: cudasim_mem_alloc(dev, n, p);
 }
 
 CUresult cuMemFree_v2(CUdeviceptr p)
@@ -40,7 +40,7 @@ CUresult cuMemHostAlloc(void **p, size_t n, unsigned int flags)
     (void)dev;
     if (n == 0)
         return CUDA_ERROR_INVALID_VALUE;
-    return cudasim_host_alloc(n, flags, p);
+    return cudasim_fault(SIM_FAULT_cuMemHostAlloc) ?: cudasim_host_alloc(n, flags, p);
 }
 
 CUresult cuMemFreeHost(void *p)
@@ -70,6 +70,9 @@ CUresult cuMemHostGetDevicePointer_v2(CUdeviceptr *dptr, void *p, unsigned int f
     (void)dev;
     if (!dptr || !p || flags)
         return CUDA_ERROR_INVALID_VALUE;
+    CUresult fault = cudasim_fault(SIM_FAULT_cuMemHostGetDevicePointer);
+    if (fault)
+        return fault;
     struct sim_ptr q;
     cudasim_ptr_query((uintptr_t)p, &q);
     if (q.kind != SIM_PTR_PINNED)
@@ -180,11 +183,11 @@ CUresult cuMemcpyDtoD_v2_ptds(CUdeviceptr dst, CUdeviceptr src, size_t n)
 }
 CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t n, CUstream s)
 {
-    return copy(U(dst), U(src), n, SIM_H2D, s, 0, 0);
+    return cudasim_fault(SIM_FAULT_cuMemcpyHtoDAsync) ?: copy(U(dst), U(src), n, SIM_H2D, s, 0, 0);
 }
 CUresult cuMemcpyHtoDAsync_v2_ptsz(CUdeviceptr dst, const void *src, size_t n, CUstream s)
 {
-    return copy(U(dst), U(src), n, SIM_H2D, s, 1, 0);
+    return cudasim_fault(SIM_FAULT_cuMemcpyHtoDAsync) ?: copy(U(dst), U(src), n, SIM_H2D, s, 1, 0);
 }
 CUresult cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t n, CUstream s)
 {

@@ -30,12 +30,17 @@ CUresult cuStreamDestroy_v2(CUstream s)
 
 STREAM_PAIR(cuStreamSynchronize, (CUstream s), cudasim_stream_sync(s, 0), cudasim_stream_sync(s, 1))
 STREAM_PAIR(cuStreamQuery, (CUstream s), cudasim_stream_query(s, 0), cudasim_stream_query(s, 1))
+/* `FAULT(x) ?: call`: an injected failure (CUDASIM_FAIL), else the call. */
+#define FAULT(entry) cudasim_fault(SIM_FAULT_##entry)
 STREAM_PAIR(cuStreamWaitEvent, (CUstream s, CUevent e, unsigned flags),
-            cudasim_stream_wait_event(s, 0, e, flags), cudasim_stream_wait_event(s, 1, e, flags))
-STREAM_PAIR(cuEventRecord, (CUevent e, CUstream s), cudasim_event_record(e, s, 0),
-            cudasim_event_record(e, s, 1))
+            FAULT(cuStreamWaitEvent) ?: cudasim_stream_wait_event(s, 0, e, flags),
+            FAULT(cuStreamWaitEvent) ?: cudasim_stream_wait_event(s, 1, e, flags))
+STREAM_PAIR(cuEventRecord, (CUevent e, CUstream s),
+            FAULT(cuEventRecord) ?: cudasim_event_record(e, s, 0),
+            FAULT(cuEventRecord) ?: cudasim_event_record(e, s, 1))
 STREAM_PAIR(cuLaunchHostFunc, (CUstream s, CUhostFn fn, void *data),
-            cudasim_launch_host_func(s, 0, fn, data), cudasim_launch_host_func(s, 1, fn, data))
+            FAULT(cuLaunchHostFunc) ?: cudasim_launch_host_func(s, 0, fn, data),
+            FAULT(cuLaunchHostFunc) ?: cudasim_launch_host_func(s, 1, fn, data))
 STREAM_PAIR(cuStreamIsCapturing, (CUstream s, CUstreamCaptureStatus *st),
             cudasim_stream_capture_status(s, 0, (int *)st),
             cudasim_stream_capture_status(s, 1, (int *)st))
@@ -55,7 +60,7 @@ CUresult cuEventCreate(CUevent *e, unsigned int flags)
 {
     DRV_CTX_OR_RETURN(dev);
     (void)dev;
-    return cudasim_event_create(flags, e);
+    return FAULT(cuEventCreate) ?: cudasim_event_create(flags, e);
 }
 
 CUresult cuEventDestroy_v2(CUevent e)

@@ -133,6 +133,27 @@ CUresult cudasim_module_function(CUmodule mod, const char *name, CUfunction *out
 CUresult cudasim_launch(CUfunction f, const unsigned grid[3], const unsigned block[3],
                         unsigned shared_bytes, CUstream h, int ptds, void **params, void **extra);
 
+/* ---- fault injection (sim_fault.c, CUDASIM_FAIL): the driver layer asks before
+ * doing the call ---- */
+enum sim_fault_point {
+    SIM_FAULT_cuInit,
+    SIM_FAULT_cuMemHostAlloc,
+    SIM_FAULT_cuMemHostGetDevicePointer,
+    SIM_FAULT_cuMemAlloc,
+    SIM_FAULT_cuModuleLoadData,
+    SIM_FAULT_cuModuleGetFunction,
+    SIM_FAULT_cuLaunchKernel,
+    SIM_FAULT_cuLaunchHostFunc,
+    SIM_FAULT_cuEventCreate,
+    SIM_FAULT_cuEventRecord,
+    SIM_FAULT_cuStreamWaitEvent,
+    SIM_FAULT_cuMemcpyHtoDAsync,
+    SIM_FAULT_COUNT
+};
+/* The status this call of a driver entry point must fail with, or
+ * CUDA_SUCCESS: counts the call. */
+CUresult cudasim_fault(enum sim_fault_point which);
+
 /* ---- error text (sim_errors.c) ---- */
 
 /* Name (driver or runtime spelling) and description of an error code, or

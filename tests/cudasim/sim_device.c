@@ -162,6 +162,7 @@ CUresult cudasim_device_reset(int dev)
     pthread_mutex_lock(&sim_lock);
     sim_stream_reset(dev);
     sim_mem_reset(dev);
+    sim_kernel_reset(dev);
     sticky[dev] = CUDA_SUCCESS;
     pthread_mutex_unlock(&sim_lock);
     return CUDA_SUCCESS;

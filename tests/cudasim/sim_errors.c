@@ -25,6 +25,8 @@ static const struct sim_error table[] = {
     E(200, "CUDA_ERROR_INVALID_IMAGE", "cudaErrorInvalidKernelImage",
       "device kernel image is invalid")
     E(201, "CUDA_ERROR_INVALID_CONTEXT", "cudaErrorDeviceUninitialized", "invalid device context")
+    E(209, "CUDA_ERROR_NO_BINARY_FOR_GPU", "cudaErrorNoKernelImageForDevice",
+      "no kernel image is available for execution on the device")
     E(400, "CUDA_ERROR_INVALID_HANDLE", "cudaErrorInvalidResourceHandle", "invalid resource handle")
     E(401, "CUDA_ERROR_ILLEGAL_STATE", "cudaErrorIllegalState",
       "the operation cannot be performed in the present state")
@@ -32,6 +34,8 @@ static const struct sim_error table[] = {
     E(600, "CUDA_ERROR_NOT_READY", "cudaErrorNotReady", "device not ready")
     E(700, "CUDA_ERROR_ILLEGAL_ADDRESS", "cudaErrorIllegalAddress",
       "an illegal memory access was encountered")
+    E(701, "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES", "cudaErrorLaunchOutOfResources",
+      "too many resources requested for launch")
     E(712, "CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED", "cudaErrorHostMemoryAlreadyRegistered",
       "part or all of the requested memory range is already mapped")
     E(713, "CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED", "cudaErrorHostMemoryNotRegistered",

@@ -59,6 +59,8 @@ void sim_ptr_query_locked(uintptr_t p, struct sim_ptr *out);
 int sim_host_lookup(uintptr_t p, struct sim_ptr *out);
 /* Frees every allocation of the device (cudaDeviceReset). */
 void sim_mem_reset(int dev);
+/* Destroys the device's modules and functions (cudaDeviceReset, under sim_lock). */
+void sim_kernel_reset(int dev);
 
 /* ---- streams (sim_stream.c) ---- */
 enum sim_stream_kind { SIM_STREAM_REGULAR, SIM_STREAM_LEGACY, SIM_STREAM_PTDS };

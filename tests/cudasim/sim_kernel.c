@@ -126,6 +126,24 @@ CUresult cudasim_module_unload(CUmodule h)
     return m ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
 }
 
+/* cudaDeviceReset destroys the context, and with it its modules: their
+ * handles (and their functions') are invalid from now on, as on a GPU. */
+void sim_kernel_reset(int dev)
+{
+    struct module *m, *mtmp;
+    HASH_ITER(hh, modules, m, mtmp)
+    if (m->dev == dev) {
+        HASH_DEL(modules, m);
+        free(m);
+    }
+    struct func *f, *ftmp;
+    HASH_ITER(hh, funcs, f, ftmp)
+    if (f->dev == dev) {
+        HASH_DEL(funcs, f);
+        free(f);
+    }
+}
+
 CUresult cudasim_module_function(CUmodule h, const char *name, CUfunction *out)
 {
     if (!out || !name)
