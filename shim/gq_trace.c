@@ -395,6 +395,22 @@ unsigned gq_trace_suggest(char *buf, size_t cap)
     return n;
 }
 
+void gq_trace_reset(void)
+{
+    pthread_mutex_lock(&lock);
+    for (int side = 0; side < 2; side++) {
+        gq_imap_wrlock(&live[side]);
+        while (live[side].n)
+            gq_imap_remove_at(&live[side], live[side].n - 1);
+        gq_imap_unlock(&live[side]);
+    }
+    nrecs = 0;
+    ncopies = 0;
+    memset(pend, 0, sizeof pend);
+    pend_next = 0;
+    pthread_mutex_unlock(&lock);
+}
+
 static void list_side(enum gq_on side)
 {
     unsigned nc = 0;
@@ -409,7 +425,7 @@ static void list_side(enum gq_on side)
         gq_log_trace("candidates on=%s: none", gq_on_name(side));
         return;
     }
-    gq_log_trace("candidates on=%s: %u allocations, %llu D2H %s them, %llu H2D %s", gq_on_name(side),
+    gq_log_trace("candidates on=%s: %u allocation(s), %llu D2H %s them, %llu H2D %s", gq_on_name(side),
                  nc, (unsigned long long)d2h, side == GQ_ON_HOST ? "into" : "from",
                  (unsigned long long)h2d,
                  side == GQ_ON_HOST ? "from them" : "of the same host bytes back");

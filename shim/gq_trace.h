@@ -71,4 +71,7 @@ void gq_trace_report(void);
  * empty) into buf; returns the number of candidate allocations. */
 unsigned gq_trace_suggest(char *buf, size_t cap);
 
+/* Forget every allocation and copy seen so far (for tests). */
+void gq_trace_reset(void);
+
 #endif
