@@ -1,0 +1,54 @@
+#!/bin/sh
+# GQSHIM_VERIFY=1: the quantization error the shim measures on the GPU at each
+# offload is the error the program itself sees in what comes back (offload_kv
+# prints it, computed on the CPU against the exact values).
+. tests/e2e/lib.sh
+KV=$BUILD/examples/offload_kv
+
+# verify_of BITS: runs offload_kv, prints "shim_max shim_nmse prog_max prog_nmse offloads".
+verify_of() {
+    rm -f "$TMP/stats.json"
+    LD_PRELOAD=$SHIM GQSHIM_RULES="on=host,size=4M,bits=$1,name=kv" GQSHIM_VERIFY=1 \
+        GQSHIM_STATS="json:$TMP/stats.json" $KV >"$TMP/kv.out" || return 1
+    python3 - "$TMP/stats.json" "$TMP/kv.out" <<'PY'
+import json, re, sys
+j = json.load(open(sys.argv[1]))
+v = j["rules"][0]["verify"]
+m = re.search(r"max abs error (\S+), NMSE (\S+)", open(sys.argv[2]).read())
+print(v["max_abs_error"], v["nmse"], m.group(1), m.group(2), v["offloads"])
+PY
+}
+
+# close A B REL: |A - B| <= REL * |B|
+close() { python3 -c 'import sys; a, b, r = map(float, sys.argv[1:]); sys.exit(abs(a - b) > r * abs(b))' "$@"; }
+
+for bits in 4 8; do
+    set -- $(verify_of $bits)
+    if [ $# -ne 5 ]; then
+        bad "$bits-bit: no verify figures"
+        continue
+    fi
+    [ "$5" -eq 16 ] && ok "$bits-bit: all 16 offloads measured" || bad "$bits-bit: $5 offloads measured, want 16"
+    # the program prints 3 significant digits
+    close "$1" "$3" 0.005 && ok "$bits-bit: max abs error $1 (the program sees $3)" \
+        || bad "$bits-bit: max abs error $1, the program sees $3"
+    close "$2" "$4" 0.005 && ok "$bits-bit: NMSE $2 (the program sees $4)" \
+        || bad "$bits-bit: NMSE $2, the program sees $4"
+    eval "max$bits=$1 nmse$bits=$2"
+done
+# 4-bit groups of 64 over values up to ~2.5: the step is ~0.33, so the error
+# is at most half of it; 8 bits are ~17x finer.
+python3 -c 'import sys; m4, n4, m8, n8 = map(float, sys.argv[1:]); sys.exit(not (0.05 < m4 < 0.2 and 1e-3 < n4 < 1e-2 and m8 < m4 / 10 and n8 < n4 / 100))' \
+    "$max4" "$nmse4" "$max8" "$nmse8" && ok "4-bit and 8-bit errors in the expected ranges" \
+    || bad "errors out of range: 4-bit $max4 $nmse4, 8-bit $max8 $nmse8"
+
+# Off: no verify kernel runs, nothing reported.
+with_shim "on=host,size=4M,name=kv" $KV >/dev/null
+[ "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["kernels"]["verify"]["launches"], "verify" in j["rules"][0], "verify_unmeasured" in j)' "$TMP/stats.json")" = "0 False False" ] \
+    && ok "GQSHIM_VERIFY off: no verify kernel, no figures" || bad "GQSHIM_VERIFY off: verify ran or was reported"
+
+# Without GQSHIM_STATS the error table alone is printed at exit.
+LD_PRELOAD=$SHIM GQSHIM_RULES="on=host,size=4M,name=kv" GQSHIM_VERIFY=1 $KV 2>"$TMP/err" >/dev/null
+grep -q '^    kv  *16  *33554432 ' "$TMP/err" && ! grep -q 'copies intercepted' "$TMP/err" \
+    && ok "GQSHIM_VERIFY=1 alone: the error table" || { bad "GQSHIM_VERIFY=1 alone"; sed 's/^/     | /' "$TMP/err"; }
+finish
