@@ -45,6 +45,17 @@ static uintptr_t page_down(uintptr_t a) { return a & ~(page_size() - 1); }
 
 static int stats_on(void) { return gq_cfg()->stats != GQ_STATS_OFF; }
 
+/* The driver refused the shim's work for a copy, which then goes through
+ * uncompressed. Said once per process, whichever copy it was: a refusal
+ * tends to repeat on every copy, and the stats count each one. */
+static void warn_refused(const char *what, size_t count, CUresult r)
+{
+    static int said;
+    if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+        gq_warn("%s of %zu bytes: %s; copying it, and any later one the driver refuses, "
+                "uncompressed (GQSHIM_STATS counts them)", what, count, gq_drv_errname(r));
+}
+
 static int pass(enum gq_pass_reason why, size_t count)
 {
     if (GQ_TRACING())
@@ -160,7 +171,11 @@ static int finish_program_owned(const struct gq_drv *d, struct gq_entry *e, CUst
         d->cuStreamSynchronize(s);
         gq_entry_decode_cb(e);
     }
-    d->cuEventRecord(e->event, s);
+    /* Restores on other streams wait for this event before reading the
+     * block, and settles wait for it before reading the host buffer: when it
+     * cannot be recorded, the work must be over before the entry is seen. */
+    if (d->cuEventRecord(e->event, s) != CUDA_SUCCESS)
+        d->cuStreamSynchronize(s);
     gq_entries_publish(e);
     *status = cudaSuccess;
     /* A synchronous copy, or one into pageable memory (which CUDA completes
@@ -205,15 +220,18 @@ static int finish_owned(const struct gq_drv *d, struct gq_entry *e, CUstream s,
                         cudaError_t *status)
 {
     CUresult r = d->cuEventRecord(e->event, s);
+    /* Wait even when the record failed: the block goes back to the store
+     * on return, and the quantize kernel must be done writing it. */
+    CUresult rs = d->cuStreamSynchronize(s);
     if (r == CUDA_SUCCESS)
-        r = d->cuStreamSynchronize(s);
+        r = rs;
     const struct gq_header *h = (const struct gq_header *)e->block.host;
-    if (r != CUDA_SUCCESS || h->overflow) {
-        if (r != CUDA_SUCCESS)
-            gq_warn_capped("offload of %zu bytes: %s; copying it uncompressed", e->len,
-                           gq_drv_errname(r));
-        return 0;
+    if (r != CUDA_SUCCESS) {
+        warn_refused("offload", e->len, r);
+        return pass(GQ_PASS_LAUNCH, e->len);
     }
+    if (h->overflow)
+        return 0;
     GQ_STAT_ADD(escaped_groups, h->escape_count);
     hold_owned(e);
     *status = cudaSuccess;
@@ -247,10 +265,16 @@ static int offload(void *dst, const void *src, size_t count, CUstream s, unsigne
         return pass(GQ_PASS_DRIVER, count);
     if (capturing(d, s))
         return pass(GQ_PASS_CAPTURING, count);
+    /* No kernels in this context (their load failed, and said so once). */
+    if (!gq_drv_kernel(GQ_KFN_QUANTIZE))
+        return pass(GQ_PASS_DRIVER, count);
     CUdeviceptr dst_dev = owned ? 0 : device_view(d, dst);
 
     struct gq_block b;
     enum gq_store_status st = gq_store_alloc((size_t)l.total, &b);
+    if (st == GQ_STORE_OVER_BUDGET)
+        gq_warn_once("the compressed store is full (GQSHIM_POOL_MAX): offloads that do not "
+                     "fit are copied uncompressed (GQSHIM_STATS counts them)");
     if (st != GQ_STORE_OK)
         return pass(st == GQ_STORE_OVER_BUDGET ? GQ_PASS_BUDGET : GQ_PASS_DRIVER, count);
     memset(b.host + GQ_HDR_ESCAPE_COUNT_OFF, 0, 8);
@@ -269,8 +293,7 @@ static int offload(void *dst, const void *src, size_t count, CUstream s, unsigne
     if (r != CUDA_SUCCESS) {
         /* Nothing usable was queued (a kernel that did run wrote only the
          * block): release the block after the stream drains, copy raw. */
-        gq_warn_capped("offload of %zu bytes: %s; copying it uncompressed", count,
-                       gq_drv_errname(r));
+        warn_refused("offload", count, r);
         d->cuStreamSynchronize(s);
         gq_store_release(&b, NULL);
         return pass(GQ_PASS_LAUNCH, count);
@@ -374,6 +397,8 @@ static int restore(void *dst, const void *src, size_t count, CUstream s, unsigne
         why = GQ_PASS_DRIVER;
     else if (why == GQ_PASS_COUNT && capturing(d, s))
         why = GQ_PASS_CAPTURING;
+    else if (why == GQ_PASS_COUNT && !gq_drv_kernel(GQ_KFN_DEQUANTIZE))
+        why = GQ_PASS_DRIVER; /* no kernels in this context */
     if (why != GQ_PASS_COUNT) {
         if (why == GQ_PASS_WRITTEN)
             gq_entries_release(e); /* the host bytes are the truth now */
@@ -404,8 +429,12 @@ static int restore(void *dst, const void *src, size_t count, CUstream s, unsigne
     if (r != CUDA_SUCCESS) {
         /* Possibly half queued: whatever ran wrote the right bytes, and the
          * real copy queued after it on the same stream rewrites them all. */
-        gq_warn_capped("restore of %zu bytes: %s; copying it uncompressed", count,
-                       gq_drv_errname(r));
+        warn_refused("restore", count, r);
+        /* A dequantize that was queued must not outlive the block, which
+         * may go back to the driver once the entry is gone; and the raw copy
+         * must read the host bytes once the offload has decoded them. */
+        d->cuStreamSynchronize(s);
+        d->cuEventSynchronize(e->event);
         gq_entry_put(e);
         return pass(GQ_PASS_LAUNCH, count);
     }

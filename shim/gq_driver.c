@@ -87,8 +87,9 @@ static struct ctx_module *load_module(CUcontext ctx)
     for (int k = 0; r == CUDA_SUCCESS && k < GQ_KFN_COUNT; k++)
         r = drv.cuModuleGetFunction(&m->fn[k], m->module, kernel_names[k]);
     if (r != CUDA_SUCCESS) {
-        gq_warn("cannot load the shim's kernels in context %p (%s); copies there pass through",
-                (void *)ctx, gq_drv_errname(r));
+        gq_warn_once("cannot load the shim's kernels in context %p (%s); copies there (and in "
+                     "any other context where this fails) pass through", (void *)ctx,
+                     gq_drv_errname(r));
         m->module = NULL;
     }
     m->next = modules;

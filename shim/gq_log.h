@@ -42,6 +42,15 @@ void gq_log_raw(const char *text, unsigned long len);
 #define gq_info(...) gq_log(GQ_LOG_INFO, __VA_ARGS__)
 #define gq_debug(...) gq_log(GQ_LOG_DEBUG, __VA_ARGS__)
 
+/* Warn once per call site: for a fallback that may repeat on every copy
+ * (the stats count each one). */
+#define gq_warn_once(...)                                                  \
+    do {                                                                   \
+        static int gq_once_;                                               \
+        if (!__atomic_exchange_n(&gq_once_, 1, __ATOMIC_RELAXED))          \
+            gq_warn(__VA_ARGS__);                                          \
+    } while (0)
+
 /* Warn at most a few times per call site. */
 #define gq_warn_capped(...)                                  \
     do {                                                     \

@@ -134,8 +134,9 @@ static enum gq_store_status chunk_new(size_t want, struct gq_chunk **out)
     if (r == CUDA_SUCCESS)
         r = d->cuMemHostGetDevicePointer_v2(&dev, host, 0);
     if (r != CUDA_SUCCESS || extent_insert(c, 0, (struct gq_extent){0, size}) != 0) {
-        gq_warn_capped("store: the driver refused %zu bytes of pinned memory (%s)", size,
-                       gq_drv_errname(r));
+        gq_warn_once("store: the driver refused %zu bytes of pinned memory (%s); offloads "
+                     "that need more are copied uncompressed (GQSHIM_STATS counts them)", size,
+                     gq_drv_errname(r));
         if (host)
             d->cuMemFreeHost(host);
         free(c->free);
