@@ -1,7 +1,10 @@
 # Sourced by the e2e scripts: run unmodified programs on cudasim, with and
 # without the shim, and read what the shim reported.
 BUILD=${BUILD:-build}
-SHIM=$BUILD/libgqshim.so
+# GQ_PRELOAD_PREFIX: libraries preloaded before the shim, e.g. the ASan
+# runtime under `make check-sanitize` ("/path/libasan.so.8:"), which must
+# come first in the process's library list.
+SHIM=${GQ_PRELOAD_PREFIX:-}$BUILD/libgqshim.so
 # E2E_REAL=1 (the GPU kit): the real CUDA stack, no cudasim.
 [ "${E2E_REAL:-0}" = 1 ] || export LD_LIBRARY_PATH="$BUILD/cudasim${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 TMP=$(mktemp -d)
