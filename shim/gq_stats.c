@@ -17,6 +17,8 @@
 
 struct gq_stats gq_stats_g;
 
+_Static_assert(GQ_STATS_RULES >= GQ_RULES_MAX, "every GQSHIM_RULES rule needs a per-rule row");
+
 /* The rule behind each per-rule row, for its name: rules are never freed. */
 static const struct gq_rule *rule_of[GQ_STATS_RULES];
 
