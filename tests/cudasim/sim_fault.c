@@ -119,6 +119,11 @@ static void parse(void)
     }
 }
 
+void sim_fault_init(void)
+{
+    pthread_once(&parse_once, parse);
+}
+
 CUresult cudasim_fault(enum sim_fault_point which)
 {
     pthread_once(&parse_once, parse);

@@ -118,6 +118,10 @@ int sim_fence_done(const struct sim_fence *f);
 int sim_on_worker(void);
 void sim_stream_reset(int dev);
 
+/* Reads CUDASIM_FAIL (sim_fault.c): at init, so that a bad value stops every
+ * program, not only those that reach a driver entry point. */
+void sim_fault_init(void);
+
 /* CLOCK_MONOTONIC in nanoseconds (event timestamps). */
 uint64_t sim_now_ns(void);
 
