@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "gq_api.h"
+#include "gq_fork.h"
 
 #include "gqshim.h"
 
@@ -352,3 +353,5 @@ int gq_api_stats(struct gq_stats_public *out, size_t size)
     memcpy(out, &s, s.size);
     return 0;
 }
+
+void gq_api_atfork(enum gq_fork_phase ph) { gq_mutex_atfork(&lock, ph); }

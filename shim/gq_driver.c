@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "gq_driver.h"
 
+#include "gq_fork.h"
 #include "gq_kernels.h"
 #include "gq_log.h"
 
@@ -118,3 +119,5 @@ CUfunction gq_drv_kernel(enum gq_kfn which)
     }
     return m->module ? m->fn[which] : NULL;
 }
+
+void gq_driver_atfork(enum gq_fork_phase ph) { gq_mutex_atfork(&modules_lock, ph); }

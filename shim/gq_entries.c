@@ -3,6 +3,7 @@
 
 #include "gq_codec.h"
 #include "gq_driver.h"
+#include "gq_fork.h"
 #include "gq_hostmem.h"
 #include "gq_imap.h"
 #include "gq_log.h"
@@ -287,3 +288,5 @@ void gq_entries_settle(const void *p, size_t len)
     if (n == BATCH)
         gq_entries_settle(p, len);
 }
+
+void gq_entries_atfork(enum gq_fork_phase ph) { gq_imap_atfork(&entries, (int)ph); }

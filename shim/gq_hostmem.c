@@ -3,6 +3,7 @@
 #include "gq_hostmem.h"
 
 #include "gq_entries.h"
+#include "gq_fork.h"
 #include "gq_imap.h"
 #include "gq_log.h"
 #include "gq_wtrack.h"
@@ -38,7 +39,10 @@ void gq_hostmem_install(uintptr_t page, const void *contents, int for_write)
         .len = gq_page_size(),
         .mode = for_write ? 0 : UFFDIO_COPY_MODE_WP,
     };
-    if (ioctl(gq_wtrack_fd(), UFFDIO_COPY, &c) != 0 && errno != EEXIST)
+    int fd = gq_wtrack_fd();
+    if (fd < 0)
+        return; /* a fork's child: no descriptor of its own (gq_fork.h) */
+    if (ioctl(fd, UFFDIO_COPY, &c) != 0 && errno != EEXIST)
         gq_warn_capped("cannot install page %#lx: %s", (unsigned long)page, strerror(errno));
 }
 
@@ -148,3 +152,5 @@ void gq_hostmem_release_pages(void *p, size_t len)
     if (hi > lo)
         madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
+
+void gq_hostmem_atfork(enum gq_fork_phase ph) { gq_imap_atfork(&owned, (int)ph); }

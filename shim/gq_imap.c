@@ -8,6 +8,18 @@ void gq_imap_rdlock(struct gq_imap *m) { pthread_rwlock_rdlock(&m->lock); }
 void gq_imap_wrlock(struct gq_imap *m) { pthread_rwlock_wrlock(&m->lock); }
 void gq_imap_unlock(struct gq_imap *m) { pthread_rwlock_unlock(&m->lock); }
 
+void gq_imap_atfork(struct gq_imap *m, int phase)
+{
+    if (phase == 0) {
+        pthread_rwlock_wrlock(&m->lock);
+    } else if (phase == 1) {
+        pthread_rwlock_unlock(&m->lock);
+    } else {
+        pthread_rwlock_t fresh = PTHREAD_RWLOCK_INITIALIZER;
+        m->lock = fresh;
+    }
+}
+
 size_t gq_imap_first_overlap(const struct gq_imap *m, uintptr_t start)
 {
     size_t lo = 0, hi = m->n;

@@ -42,6 +42,9 @@ static inline int gq_imap_may_hold(const struct gq_imap *m, const void *addr, si
 }
 
 void gq_imap_rdlock(struct gq_imap *m);
+/* Fork (gq_fork.h): phase 0 takes the write lock, 1 releases it, 2 (in the
+ * child) makes the lock fresh. */
+void gq_imap_atfork(struct gq_imap *m, int phase);
 void gq_imap_wrlock(struct gq_imap *m);
 void gq_imap_unlock(struct gq_imap *m);
 

@@ -3,6 +3,7 @@
 #include "gq_ktime.h"
 
 #include "gq_driver.h"
+#include "gq_fork.h"
 #include "gq_state.h"
 #include "gq_stats.h"
 
@@ -124,3 +125,5 @@ void gq_ktime_flush(void)
     if (d)
         harvest(d, 1);
 }
+
+void gq_ktime_atfork(enum gq_fork_phase ph) { gq_mutex_atfork(&lock, ph); }

@@ -1,6 +1,7 @@
 /* Registered allocations (see gq_regions.h). */
 #include "gq_regions.h"
 
+#include "gq_fork.h"
 #include "gq_imap.h"
 #include "gq_log.h"
 #include "gq_state.h"
@@ -82,4 +83,10 @@ int gq_regions_lookup(enum gq_on on, const void *p, size_t len, struct gq_region
     }
     gq_imap_unlock(m);
     return found;
+}
+
+void gq_regions_atfork(enum gq_fork_phase ph)
+{
+    gq_imap_atfork(&maps[GQ_ON_DEV], (int)ph);
+    gq_imap_atfork(&maps[GQ_ON_HOST], (int)ph);
 }

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "gq_state.h"
 
+#include "gq_fork.h"
 #include "gq_log.h"
 #include "gq_stats.h"
 #include "gq_store.h"
@@ -23,6 +24,8 @@ static const char *env_get(const char *name) { return getenv(name); }
  * error report alone (GQSHIM_VERIFY). */
 static void at_exit(void)
 {
+    if (gq_forked())
+        return; /* the counters are the parent's, and so is the stats file */
     gq_trace_report();
     gq_stats_report();
 }
@@ -49,7 +52,7 @@ static void load(void)
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     uint64_t ram = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
     gq_store_set_budget((size_t)gq_config_pool_bytes(&config, ram));
-    active = config.enable && config.rules_set;
+    active = config.enable && config.rules_set && !gq_forked();
     gq_trace_configure(config.enable && config.trace);
     if (config.stats != GQ_STATS_OFF || config.verify || config.trace)
         atexit(at_exit);
@@ -70,8 +73,13 @@ int gq_active(void)
 int gq_state_activate(void)
 {
     pthread_once(&config_once, load);
-    if (!config.enable)
+    if (!config.enable || gq_forked())
         return -1;
     __atomic_store_n(&active, 1, __ATOMIC_RELEASE);
     return 0;
+}
+
+void gq_state_atfork_child(void)
+{
+    __atomic_store_n(&active, 0, __ATOMIC_RELEASE);
 }

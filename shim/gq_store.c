@@ -2,6 +2,7 @@
 #include "gq_store.h"
 
 #include "gq_driver.h"
+#include "gq_fork.h"
 #include "gq_log.h"
 
 #include <pthread.h>
@@ -275,3 +276,5 @@ void gq_store_usage(struct gq_store_usage *u)
     *u = usage;
     pthread_mutex_unlock(&store_lock);
 }
+
+void gq_store_atfork(enum gq_fork_phase ph) { gq_mutex_atfork(&store_lock, ph); }

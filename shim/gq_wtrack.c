@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "gq_wtrack.h"
 
+#include "gq_fork.h"
 #include "gq_log.h"
 
 #include <errno.h>
@@ -155,4 +156,16 @@ int gq_wtrack_register_owned(void *addr, size_t len)
         return -1;
     }
     return 0;
+}
+
+void gq_wtrack_atfork_child(void)
+{
+    /* Both descriptors still name the parent's address space: an ioctl on
+     * them from the child would act on the parent's memory. */
+    if (uffd >= 0)
+        close(uffd);
+    if (pagemap_fd >= 0)
+        close(pagemap_fd);
+    uffd = -1;
+    pagemap_fd = -1;
 }
