@@ -3,9 +3,11 @@
 #include "gq_shim.h"
 
 #include "gq_api.h"
+#include "gq_driver.h"
 #include "gq_entries.h"
 #include "gq_hostmem.h"
 #include "gq_regions.h"
+#include "gq_store.h"
 #include "gq_trace.h"
 
 void gq_on_dev_alloc(void *p, size_t size)
@@ -65,6 +67,13 @@ int gq_on_host_free(void *p)
 }
 
 void gq_on_host_range_changed(const void *p, size_t size) { gq_entries_drop(p, size); }
+
+void gq_on_device_reset(void)
+{
+    gq_entries_drop_all();
+    gq_store_drop_idle();
+    gq_drv_forget_context();
+}
 
 int gq_pointer_attributes(struct cudaPointerAttributes *a, const void *p)
 {

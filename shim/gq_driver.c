@@ -106,7 +106,8 @@ CUfunction gq_drv_kernel(enum gq_kfn which)
     if (drv.cuCtxGetCurrent(&ctx) != CUDA_SUCCESS || !ctx)
         return NULL;
     struct ctx_module *m = last_module;
-    if (!m || m->ctx != ctx) {
+    /* Atomic: gq_drv_forget_context may retire the entry meanwhile. */
+    if (!m || __atomic_load_n(&m->ctx, __ATOMIC_ACQUIRE) != ctx) {
         pthread_mutex_lock(&modules_lock);
         for (m = modules; m && m->ctx != ctx; m = m->next)
             ;
@@ -121,3 +122,17 @@ CUfunction gq_drv_kernel(enum gq_kfn which)
 }
 
 void gq_driver_atfork(enum gq_fork_phase ph) { gq_mutex_atfork(&modules_lock, ph); }
+
+void gq_drv_forget_context(void)
+{
+    CUcontext ctx = NULL;
+    if (!gq_drv() || drv.cuCtxGetCurrent(&ctx) != CUDA_SUCCESS || !ctx)
+        return;
+    /* Retired, not freed: other threads' caches may still point at it, and
+     * will see that it no longer names their context. */
+    pthread_mutex_lock(&modules_lock);
+    for (struct ctx_module *m = modules; m; m = m->next)
+        if (m->ctx == ctx)
+            __atomic_store_n(&m->ctx, NULL, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&modules_lock);
+}

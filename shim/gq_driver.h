@@ -70,4 +70,9 @@ enum gq_kfn {
  * the module cannot be loaded there (logged once). */
 CUfunction gq_drv_kernel(enum gq_kfn which);
 
+/* The calling thread's current context is about to be destroyed
+ * (cudaDeviceReset): its kernels are forgotten, so that a new context at
+ * the same address loads them anew. */
+void gq_drv_forget_context(void);
+
 #endif

@@ -290,3 +290,30 @@ void gq_entries_settle(const void *p, size_t len)
 }
 
 void gq_entries_atfork(enum gq_fork_phase ph) { gq_imap_atfork(&entries, (int)ph); }
+
+void gq_entries_drop_all(void)
+{
+    gq_imap_rdlock(&entries);
+    size_t n = entries.n;
+    struct gq_entry **all = n ? malloc(n * sizeof *all) : NULL;
+    for (size_t i = 0; all && i < n; i++) {
+        all[i] = entries.v[i].val;
+        __atomic_add_fetch(&all[i]->refs, 1, __ATOMIC_RELAXED);
+    }
+    gq_imap_unlock(&entries);
+    if (!all) {
+        if (n)
+            gq_warn("cudaDeviceReset: out of memory; %zu compressed entries dropped unread", n);
+        gq_entries_discard((const void *)1, UINTPTR_MAX - 1);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        /* Offloads still queued decode first; the owned ones become plain
+         * memory while their blocks can still be read. */
+        gq_drv()->cuEventSynchronize(all[i]->event);
+        gq_entries_release(all[i]);
+        gq_entry_put(all[i]);
+    }
+    free(all);
+    bury_dead();
+}

@@ -68,6 +68,10 @@ void gq_entries_drop(const void *p, size_t len);
  * the program's host bytes are the truth from now on. */
 void gq_entries_release(struct gq_entry *e);
 
+/* Settle every entry, materialise the owned ones and drop them all: the
+ * blocks are about to die with their context (cudaDeviceReset). */
+void gq_entries_drop_all(void);
+
 /* Drop every entry overlapping [p, p+len) without keeping any of their
  * bytes: the memory itself is going away. */
 void gq_entries_discard(const void *p, size_t len);

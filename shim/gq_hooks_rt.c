@@ -154,6 +154,12 @@ GQ_EXPORT cudaError_t cudaMemcpyAsync_ptsz(void *d, const void *s, size_t n,
     return REAL(cudaMemcpyAsync_ptsz, (d, s, n, k, st));
 }
 
+GQ_EXPORT cudaError_t cudaDeviceReset(void)
+{
+    gq_on_device_reset();
+    return REAL(cudaDeviceReset, ());
+}
+
 GQ_EXPORT cudaError_t cudaPointerGetAttributes(struct cudaPointerAttributes *a, const void *p)
 {
     if (gq_pointer_attributes(a, p))

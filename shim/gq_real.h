@@ -40,7 +40,8 @@
       (void *d, const void *s, size_t n, enum cudaMemcpyKind k, cudaStream_t st),         \
       (d, s, n, k, st))                                                                   \
     X(cudaError_t, cudaPointerGetAttributes,                                              \
-      (struct cudaPointerAttributes *a, const void *p), (a, p))
+      (struct cudaPointerAttributes *a, const void *p), (a, p))                           \
+    X(cudaError_t, cudaDeviceReset, (void), ())
 
 #define GQ_REAL_FIELD(ret, name, params, args) ret(*name) params;
 struct gq_real_rt {

@@ -36,6 +36,12 @@ int gq_host_alloc(void **p, size_t size, unsigned flags, const struct gq_rule **
 void gq_on_host_alloc(void *p, size_t size, const struct gq_rule *rule);
 /* 1 when p was shim-owned (now released): the real free must not run. */
 int gq_on_host_free(void *p);
+/* Before cudaDeviceReset: the context dies with its pinned memory (the
+ * compressed store), events and modules. Every entry is settled and, when
+ * it holds the only copy of a shim-owned buffer's bytes, materialised, then
+ * dropped; idle store chunks go back to the driver; the context's kernels
+ * are forgotten (a new context may come at the same address). */
+void gq_on_device_reset(void);
 /* 1 when p lies in a shim-owned range (then *a is filled as for pinned memory). */
 int gq_pointer_attributes(struct cudaPointerAttributes *a, const void *p);
 /* Host memory whose contents the shim can no longer vouch for (registered or

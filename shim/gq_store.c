@@ -278,3 +278,25 @@ void gq_store_usage(struct gq_store_usage *u)
 }
 
 void gq_store_atfork(enum gq_fork_phase ph) { gq_mutex_atfork(&store_lock, ph); }
+
+void gq_store_drop_idle(void)
+{
+    if (!gq_drv())
+        return;
+    pthread_mutex_lock(&store_lock);
+    reclaim_locked(1);
+    for (struct gq_chunk **pp = &chunks; *pp;) {
+        struct gq_chunk *c = *pp;
+        int idle = !c->dedicated && c->n_free == 1 && c->free[0].len == c->size;
+        if (!idle) {
+            pp = &c->next;
+            continue;
+        }
+        *pp = c->next;
+        usage.pinned -= c->size;
+        c->next = retired;
+        retired = c;
+    }
+    pthread_mutex_unlock(&store_lock);
+    give_back_retired();
+}

@@ -43,6 +43,10 @@ enum gq_store_status gq_store_alloc(size_t size, struct gq_block *out);
  * ownership of the event (destroys it). `done` may be NULL: free now. */
 void gq_store_release(struct gq_block *b, CUevent done);
 
+/* Wait for every block released against an event, and give every chunk
+ * holding no live block back to the driver (before cudaDeviceReset). */
+void gq_store_drop_idle(void);
+
 struct gq_store_usage {
     size_t pinned;    /* bytes obtained from the driver */
     size_t in_blocks; /* bytes inside live blocks */
