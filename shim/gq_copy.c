@@ -117,6 +117,23 @@ static int is_device_memory(const struct gq_drv *d, const void *p)
            type == CU_MEMORYTYPE_DEVICE;
 }
 
+/* 1 when [p, p+count) lies inside one device allocation. The shim's kernels
+ * must never touch more than the program's copy names: a copy past the end
+ * of an allocation, or a device pointer where host memory is due, must go
+ * to the real call and fail there as it would without the shim. */
+static int device_range(const struct gq_drv *d, const void *p, size_t count)
+{
+    CUdeviceptr base = 0;
+    size_t size = 0;
+    uintptr_t a = (uintptr_t)p;
+    return is_device_memory(d, p) &&
+           d->cuPointerGetAttribute(&base, CU_POINTER_ATTRIBUTE_RANGE_START_ADDR, (CUdeviceptr)p) ==
+               CUDA_SUCCESS &&
+           d->cuPointerGetAttribute(&size, CU_POINTER_ATTRIBUTE_RANGE_SIZE, (CUdeviceptr)p) ==
+               CUDA_SUCCESS &&
+           a >= base && a - base <= size && count <= size - (a - base);
+}
+
 /* The GPU's address of host memory when the GPU can reach it (pinned and
  * mapped), else 0. */
 static CUdeviceptr device_view(const struct gq_drv *d, void *host)
@@ -244,13 +261,13 @@ static int offload(void *dst, const void *src, size_t count, CUstream s, unsigne
     struct gq_region reg;
     const struct gq_drv *d = gq_drv();
     gq_entries_drop(dst, count); /* whatever happens next, the old bytes are gone */
-    if (!gq_regions_lookup(GQ_ON_DEV, src, count, &reg)) {
-        if (!gq_regions_lookup(GQ_ON_HOST, dst, count, &reg))
-            return pass(GQ_PASS_NO_RULE, count);
-        /* A wrong kind or a host source: the real call reports it. */
-        if (!d || !is_device_memory(d, src))
-            return pass(GQ_PASS_DRIVER, count);
-    }
+    if (!gq_regions_lookup(GQ_ON_DEV, src, count, &reg) &&
+        !gq_regions_lookup(GQ_ON_HOST, dst, count, &reg))
+        return pass(GQ_PASS_NO_RULE, count);
+    /* A wrong kind, a host source, a device destination, a range past the
+     * source's allocation: the real call reports it. */
+    if (!d || !device_range(d, src, count) || is_device_memory(d, dst))
+        return pass(GQ_PASS_DRIVER, count);
     int owned = gq_hostmem_owned(dst, count);
     struct gq_params p;
     struct gq_layout l;
@@ -393,7 +410,7 @@ static int restore(void *dst, const void *src, size_t count, CUstream s, unsigne
     int state = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
     uintptr_t a = (uintptr_t)src, end = a + count, lo, hi;
     enum gq_pass_reason why = restorable(e, state, a, end, &lo, &hi);
-    if (why == GQ_PASS_COUNT && (!d || !have_context(d) || !is_device_memory(d, dst)))
+    if (why == GQ_PASS_COUNT && (!d || !have_context(d) || !device_range(d, dst, count)))
         why = GQ_PASS_DRIVER;
     else if (why == GQ_PASS_COUNT && capturing(d, s))
         why = GQ_PASS_CAPTURING;
