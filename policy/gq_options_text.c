@@ -8,34 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A bounded appender that keeps counting past the end, like snprintf. */
-struct out {
-    char *buf;
-    size_t cap;
-    size_t len;
-};
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void emit(struct out *o, const char *fmt, ...)
-{
-    char scratch[1];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = o->len < o->cap ? vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap)
-                            : vsnprintf(scratch, 0, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        o->len += (size_t)n;
-}
-
-static int finish(struct out *o)
-{
-    if (o->cap > 0)
-        o->buf[o->len < o->cap ? o->len : o->cap - 1] = '\0';
-    return (int)o->len;
-}
 
 const char *gq_opt_metavar(const struct gq_option *opt)
 {
@@ -53,40 +26,40 @@ const char *gq_opt_metavar(const struct gq_option *opt)
 
 int gq_options_help(char *buf, size_t cap)
 {
-    struct out o = { buf, cap, 0 };
-    emit(&o, "Environment variables (an empty value counts as unset):\n");
+    struct gq_out o = { buf, cap, 0 };
+    gq_out_emit(&o, "Environment variables (an empty value counts as unset):\n");
     for (unsigned i = 0; i < GQ_OPT_COUNT; i++) {
         const struct gq_option *opt = gq_option((enum gq_opt_id)i);
-        emit(&o, "  %s=%s", opt->name, gq_opt_metavar(opt));
+        gq_out_emit(&o, "  %s=%s", opt->name, gq_opt_metavar(opt));
         if (opt->def[0])
-            emit(&o, "  (default %s)", opt->def);
-        emit(&o, "\n      %s\n      accepted: %s\n", opt->help, opt->accepted);
+            gq_out_emit(&o, "  (default %s)", opt->def);
+        gq_out_emit(&o, "\n      %s\n      accepted: %s\n", opt->help, opt->accepted);
     }
-    emit(&o, "\n");
+    gq_out_emit(&o, "\n");
     char *rest = o.len < o.cap ? o.buf + o.len : NULL;
     int n = gq_rules_help(rest, rest ? o.cap - o.len : 0);
     if (n > 0)
         o.len += (size_t)n;
-    return finish(&o);
+    return gq_out_finish(&o);
 }
 
 /* A Markdown table cell: '|' must be escaped, even inside code spans (GFM). */
-static void emit_cell(struct out *o, const char *text, bool code)
+static void emit_cell(struct gq_out *o, const char *text, bool code)
 {
-    emit(o, " %s", code ? "`" : "");
+    gq_out_emit(o, " %s", code ? "`" : "");
     for (const char *p = text; *p; p++)
-        emit(o, *p == '|' ? "\\|" : "%c", *p);
-    emit(o, "%s |", code ? "`" : "");
+        gq_out_emit(o, *p == '|' ? "\\|" : "%c", *p);
+    gq_out_emit(o, "%s |", code ? "`" : "");
 }
 
 int gq_options_markdown(char *buf, size_t cap)
 {
-    struct out o = { buf, cap, 0 };
-    emit(&o, "| Variable | Type | Default | Accepted | Meaning |\n");
-    emit(&o, "|---|---|---|---|---|\n");
+    struct gq_out o = { buf, cap, 0 };
+    gq_out_emit(&o, "| Variable | Type | Default | Accepted | Meaning |\n");
+    gq_out_emit(&o, "|---|---|---|---|---|\n");
     for (unsigned i = 0; i < GQ_OPT_COUNT; i++) {
         const struct gq_option *opt = gq_option((enum gq_opt_id)i);
-        emit(&o, "|");
+        gq_out_emit(&o, "|");
         emit_cell(&o, opt->name, true);
         emit_cell(&o, gq_opt_type_name(opt->type), false);
         if (opt->def[0])
@@ -95,19 +68,19 @@ int gq_options_markdown(char *buf, size_t cap)
             emit_cell(&o, "unset", false);
         emit_cell(&o, opt->accepted, false);
         emit_cell(&o, opt->help, false);
-        emit(&o, "\n");
+        gq_out_emit(&o, "\n");
     }
-    return finish(&o);
+    return gq_out_finish(&o);
 }
 
 int gq_config_describe(const struct gq_config *cfg, char *buf, size_t cap)
 {
-    struct out o = { buf, cap, 0 };
+    struct gq_out o = { buf, cap, 0 };
     for (unsigned i = 0; i < GQ_OPT_COUNT; i++) {
         char value[GQ_PATH_MAX + 8];
         gq_config_value(cfg, (enum gq_opt_id)i, value, sizeof value);
-        emit(&o, "%s=%s%s\n", gq_option((enum gq_opt_id)i)->name, value,
+        gq_out_emit(&o, "%s=%s%s\n", gq_option((enum gq_opt_id)i)->name, value,
              cfg->from_env[i] ? "" : " (default)");
     }
-    return finish(&o);
+    return gq_out_finish(&o);
 }

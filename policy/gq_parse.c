@@ -1,6 +1,8 @@
 /* gq_parse.c — value syntaxes and message quoting; see gq_parse.h. */
 #include "gq_parse.h"
 
+#include <stdarg.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -177,4 +179,23 @@ int gq_format_size(char *dst, size_t cap, uint64_t v)
             return snprintf(dst, cap, "%llu%c", (unsigned long long)(v / unit), units[i].suffix);
     }
     return snprintf(dst, cap, "%llu", (unsigned long long)v);
+}
+
+void gq_out_emit(struct gq_out *o, const char *fmt, ...)
+{
+    char scratch[1];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = o->len < o->cap ? vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap)
+                            : vsnprintf(scratch, 0, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        o->len += (size_t)n;
+}
+
+int gq_out_finish(struct gq_out *o)
+{
+    if (o->cap > 0)
+        o->buf[o->len < o->cap ? o->len : o->cap - 1] = '\0';
+    return (int)o->len;
 }

@@ -54,4 +54,20 @@ size_t gq_quote_max(char *dst, size_t cap, const char *s, size_t n, size_t shown
  * result back to the same value. Returns what snprintf would. */
 int gq_format_size(char *dst, size_t cap, uint64_t v);
 
+/* A bounded text appender that keeps counting past the end, like snprintf:
+ * the renderers report the length they needed even when truncated. */
+struct gq_out {
+    char *buf;
+    size_t cap;
+    size_t len;
+};
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+void gq_out_emit(struct gq_out *o, const char *fmt, ...);
+
+/* NUL-terminates what fits; returns the full length needed. */
+int gq_out_finish(struct gq_out *o);
+
 #endif

@@ -448,38 +448,17 @@ void gq_rules_reset_counts(struct gq_rules *rules)
         atomic_store_explicit(&rules->rule[i].seen, 0, memory_order_relaxed);
 }
 
-/* A bounded appender that keeps counting past the end, like snprintf. */
-struct out {
-    char *buf;
-    size_t cap;
-    size_t len;
-};
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void emit(struct out *o, const char *fmt, ...)
-{
-    char scratch[1];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = o->len < o->cap ? vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap)
-                            : vsnprintf(scratch, 0, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        o->len += (size_t)n;
-}
-
-static void emit_size(struct out *o, const char *prefix, uint64_t v)
+static void emit_size(struct gq_out *o, const char *prefix, uint64_t v)
 {
     char s[32];
     gq_format_size(s, sizeof s, v);
-    emit(o, "%s%s", prefix, s);
+    gq_out_emit(o, "%s%s", prefix, s);
 }
 
-static void format_rule(struct out *o, const struct gq_rule *r)
+static void format_rule(struct gq_out *o, const struct gq_rule *r)
 {
-    emit(o, "on=%s", gq_on_name(r->on));
+    gq_out_emit(o, "on=%s", gq_on_name(r->on));
     if (r->min != 0)
         emit_size(o, ",min=", r->min);
     if (r->max != UINT64_MAX)
@@ -487,57 +466,51 @@ static void format_rule(struct out *o, const struct gq_rule *r)
     for (unsigned i = 0; i < r->nsizes; i++)
         emit_size(o, i == 0 ? ",size=" : "|", r->sizes[i]);
     if (r->nth_lo != 0 && r->nth_lo == r->nth_hi)
-        emit(o, ",nth=%llu", (unsigned long long)r->nth_lo);
+        gq_out_emit(o, ",nth=%llu", (unsigned long long)r->nth_lo);
     else if (r->nth_lo != 0)
-        emit(o, ",nth=%llu-%llu", (unsigned long long)r->nth_lo, (unsigned long long)r->nth_hi);
+        gq_out_emit(o, ",nth=%llu-%llu", (unsigned long long)r->nth_lo, (unsigned long long)r->nth_hi);
     if (r->dtype != GQ_RULE_F16)
-        emit(o, ",dtype=%s", gq_rule_dtype_name(r->dtype));
+        gq_out_emit(o, ",dtype=%s", gq_rule_dtype_name(r->dtype));
     if (r->bits_set)
-        emit(o, ",bits=%u", r->bits);
+        gq_out_emit(o, ",bits=%u", r->bits);
     if (r->group_set)
-        emit(o, ",group=%u", r->group);
+        gq_out_emit(o, ",group=%u", r->group);
     if (r->dim == GQ_RULE_DIM_0)
-        emit(o, ",dim=0,cols=%llu", (unsigned long long)r->cols);
+        gq_out_emit(o, ",dim=0,cols=%llu", (unsigned long long)r->cols);
     if (r->upload_compress)
-        emit(o, ",upload=compress");
+        gq_out_emit(o, ",upload=compress");
     if (r->named)
-        emit(o, ",name=%s", r->name);
+        gq_out_emit(o, ",name=%s", r->name);
 }
 
-static int finish(struct out *o)
-{
-    if (o->cap > 0)
-        o->buf[o->len < o->cap ? o->len : o->cap - 1] = '\0';
-    return (int)o->len;
-}
 
 int gq_rule_format(const struct gq_rule *r, char *buf, size_t cap)
 {
-    struct out o = { buf, cap, 0 };
+    struct gq_out o = { buf, cap, 0 };
     format_rule(&o, r);
-    return finish(&o);
+    return gq_out_finish(&o);
 }
 
 int gq_rules_format(const struct gq_rules *rules, char *buf, size_t cap)
 {
-    struct out o = { buf, cap, 0 };
+    struct gq_out o = { buf, cap, 0 };
     for (unsigned i = 0; i < rules->count; i++) {
         if (i)
-            emit(&o, ";");
+            gq_out_emit(&o, ";");
         format_rule(&o, &rules->rule[i]);
     }
-    return finish(&o);
+    return gq_out_finish(&o);
 }
 
 int gq_rules_help(char *buf, size_t cap)
 {
-    struct out o = { buf, cap, 0 };
-    emit(&o, "GQSHIM_RULES = rule{;rule}, rule = key=value{,key=value}; the first matching "
+    struct gq_out o = { buf, cap, 0 };
+    gq_out_emit(&o, "GQSHIM_RULES = rule{;rule}, rule = key=value{,key=value}; the first matching "
              "rule wins. Keys:\n");
     for (int k = 0; k < KEY_COUNT; k++)
-        emit(&o, "  %-6s %s\n         accepted: %s; default: %s\n", keys[k].key, keys[k].help,
+        gq_out_emit(&o, "  %-6s %s\n         accepted: %s; default: %s\n", keys[k].key, keys[k].help,
              keys[k].accepted, keys[k].def);
-    return finish(&o);
+    return gq_out_finish(&o);
 }
 
 const char *gq_on_name(enum gq_on on)

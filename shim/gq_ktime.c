@@ -62,9 +62,9 @@ static void harvest(const struct gq_drv *d, int wait)
 {
     pthread_mutex_lock(&lock);
     for (struct pending **pp = &head; *pp;) {
-        struct pending *p = *pp;
-        if (fold(d, p, wait))
-            *pp = p->next;
+        struct pending *p = *pp, *next = p->next;
+        if (fold(d, p, wait)) /* frees p */
+            *pp = next;
         else
             pp = &p->next;
     }
