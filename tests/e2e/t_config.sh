@@ -4,6 +4,8 @@
 # (the shim passes everything through); GQSHIM_STRICT=1 exits with status 2.
 . tests/e2e/lib.sh
 RT="$BUILD/e2e/roundtrip f16 4 64 0 262144 async pinned exact"
+RT_EXACT=$RT
+RT_QUANT="$BUILD/e2e/roundtrip f16 4 64 0 262144 async pinned quant"
 
 # bad VAR VALUE [RULES]: invalid VAR=VALUE next to a valid rule set.
 bad_value() {
@@ -41,6 +43,70 @@ for r in "on=gpu" "on=host,bits=3" "on=host,group=7" "on=host,group=2000" "on=ho
 done
 long=$(printf 'on=host,min=1M;%.0s' $(seq 1 400))
 bad_value GQSHIM_RULES "$long" "$long"
+
+# Every variable with a typed value, each kind of hostile value: negative,
+# overflowing, non-numeric, hexadecimal, 100 000 bytes long, control bytes.
+huge=$(printf '1%.0s' $(seq 1 100000))
+for var in GQSHIM_ENABLE GQSHIM_BITS GQSHIM_GROUP GQSHIM_LOG GQSHIM_STATS GQSHIM_TRACE \
+    GQSHIM_POOL_MAX GQSHIM_STRICT GQSHIM_VERIFY; do
+    for val in -1 18446744073709551617 abc 0x10 "$huge" "$(printf '1\t1')"; do
+        bad_value "$var" "$val"
+    done
+done
+bad_value GQSHIM_LOG_FILE "/$huge"
+# Each rule key with the same kinds of values.
+for key in on min max size nth dtype bits group dim cols name upload; do
+    vals='"" -1 18446744073709551617 abc 0x10 "$huge"'
+    [ "$key" = name ] && vals='"" "$huge"' # any short label is a name
+    eval "set -- $vals"
+    for val in "$@"; do
+        r="on=host,$key=$val"
+        [ "$key" = on ] && r="on=$val"
+        [ "$key" = cols ] && r="on=host,dim=0,cols=$val"
+        bad_value GQSHIM_RULES "$r" "$r"
+    done
+done
+for r in "on=host,min=1M,min=2M" "on=host,dim=0,cols=64,cols=128" "on=host,name=a,name=b" \
+    "on=host,size=1M|" "on=host,size=|1M" "on=host,nth=1-" "on=host,nth=-3" "on=host,min=1K1" \
+    "on=host,min=1MM" "on=host,group=1024,group=8" ";" ";;" "=" "on" "on=host,=4"; do
+    bad_value GQSHIM_RULES "$r" "$r"
+done
+
+# Empty means unset: the default, silently (here: rules compress, so the
+# data are the codec's, and no line is printed).
+for var in GQSHIM_ENABLE GQSHIM_BITS GQSHIM_GROUP GQSHIM_LOG GQSHIM_LOG_FILE GQSHIM_STATS \
+    GQSHIM_TRACE GQSHIM_POOL_MAX GQSHIM_STRICT GQSHIM_VERIFY; do
+    if env "$var=" GQSHIM_RULES=on=host LD_PRELOAD=$SHIM $RT_QUANT >"$TMP/o" 2>"$TMP/e" &&
+        ! grep -q "$var" "$TMP/e"; then
+        ok "$var='': the default, silently"
+    else
+        bad "$var='': $(head -c 200 "$TMP/e" "$TMP/o")"
+    fi
+done
+
+# The same variable twice in the environment (execve allows it): the first
+# one counts, as for getenv in the program itself.
+dup() { # WANT NAME=V1 NAME=V2
+    want=$1
+    shift
+    python3 - LD_PRELOAD="$SHIM" "$@" -- $RT_EXACT >"$TMP/o" 2>"$TMP/e" <<'PY'
+import ctypes, os, sys
+i = sys.argv.index('--')
+extra, argv = sys.argv[1:i], sys.argv[i + 1:]
+env = [k + '=' + v for k, v in os.environ.items()] + extra
+libc = ctypes.CDLL(None)
+A, E = ctypes.c_char_p * (len(argv) + 1), ctypes.c_char_p * (len(env) + 1)
+libc.execve(argv[0].encode(), A(*[a.encode() for a in argv], None), E(*[e.encode() for e in env], None))
+sys.exit(127)
+PY
+    rc=$?
+    n=$(grep -c '^gqshim' "$TMP/e")
+    if [ $rc -eq 0 ] && [ "$n" -eq "$want" ]; then ok "duplicated $*: $n line(s), exact"; else
+        bad "duplicated $*: exit $rc, $n lines (want $want)"; sed 's/^/     | /' "$TMP/e" | head -3; fi
+}
+dup 2 GQSHIM_BITS=3 GQSHIM_BITS=8
+dup 0 GQSHIM_RULES=on=host,min=1G GQSHIM_RULES=on=host
+dup 2 GQSHIM_RULES=on=gpu GQSHIM_RULES=on=host
 
 # Strict: exit 2, before the program does anything.
 env GQSHIM_STRICT=1 GQSHIM_RULES=on=nowhere LD_PRELOAD=$SHIM $RT >"$TMP/o" 2>"$TMP/e"
