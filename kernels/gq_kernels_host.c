@@ -6,21 +6,27 @@
 
 #include <string.h>
 
+/* The parameters every kernel struct starts with, in the same order. */
+#define GQ_FILL_COMMON(k, MAGIC, p, n_elems, escape_capacity)          \
+    do {                                                               \
+        memset((k), 0, sizeof *(k));                                   \
+        (k)->magic = (MAGIC);                                          \
+        (k)->bits = (p)->bits;                                         \
+        (k)->group = (p)->group;                                       \
+        (k)->dtype = (p)->dtype;                                       \
+        (k)->axis = (p)->axis;                                         \
+        (k)->escape_capacity = (escape_capacity);                      \
+        (k)->cols = (p)->axis == GQ_DIM_0 ? (p)->cols : 0;             \
+        (k)->n_elems = (n_elems);                                      \
+    } while (0)
+
 int gq_quant_params_init(struct gq_quant_params *k, const struct gq_params *p, uint64_t n_elems,
                          uint32_t escape_capacity, const void *src, void *buf)
 {
     struct gq_layout l;
     if (gq_layout_init(&l, p, n_elems, escape_capacity) != GQ_OK)
         return GQ_ERR_PARAM;
-    memset(k, 0, sizeof *k);
-    k->magic = GQ_QUANT_MAGIC;
-    k->bits = p->bits;
-    k->group = p->group;
-    k->dtype = p->dtype;
-    k->axis = p->axis;
-    k->escape_capacity = escape_capacity;
-    k->cols = p->axis == GQ_DIM_0 ? p->cols : 0;
-    k->n_elems = n_elems;
+    GQ_FILL_COMMON(k, GQ_QUANT_MAGIC, p, n_elems, escape_capacity);
     k->src = src;
     k->dst = buf;
     return GQ_OK;
@@ -35,15 +41,7 @@ int gq_dequant_params_init(struct gq_dequant_params *k, const struct gq_params *
         return GQ_ERR_PARAM;
     if (e0 >= e1 || e1 > n_elems)
         return GQ_ERR_RANGE;
-    memset(k, 0, sizeof *k);
-    k->magic = GQ_DEQUANT_MAGIC;
-    k->bits = p->bits;
-    k->group = p->group;
-    k->dtype = p->dtype;
-    k->axis = p->axis;
-    k->escape_capacity = escape_capacity;
-    k->cols = p->axis == GQ_DIM_0 ? p->cols : 0;
-    k->n_elems = n_elems;
+    GQ_FILL_COMMON(k, GQ_DEQUANT_MAGIC, p, n_elems, escape_capacity);
     k->e0 = e0;
     k->e1 = e1;
     k->g_base = 0;
@@ -61,15 +59,7 @@ int gq_verify_params_init(struct gq_verify_params *k, const struct gq_params *p,
     struct gq_layout l;
     if (gq_layout_init(&l, p, n_elems, escape_capacity) != GQ_OK)
         return GQ_ERR_PARAM;
-    memset(k, 0, sizeof *k);
-    k->magic = GQ_VERIFY_MAGIC;
-    k->bits = p->bits;
-    k->group = p->group;
-    k->dtype = p->dtype;
-    k->axis = p->axis;
-    k->escape_capacity = escape_capacity;
-    k->cols = p->axis == GQ_DIM_0 ? p->cols : 0;
-    k->n_elems = n_elems;
+    GQ_FILL_COMMON(k, GQ_VERIFY_MAGIC, p, n_elems, escape_capacity);
     k->src = src;
     k->buf = buf;
     k->out = out;
