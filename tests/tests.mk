@@ -15,7 +15,7 @@ E2E_SRCS  := $(filter-out tests/e2e/drv_%.c,$(wildcard tests/e2e/*.c))
 E2E_PROGS += $(patsubst tests/e2e/%.c,$(BUILD)/e2e/%,$(E2E_SRCS))
 TEST_SCRIPTS += $(sort $(wildcard tests/e2e/t_*.sh))
 
-$(BUILD)/e2e/%: tests/e2e/%.c tests/e2e/e2e.h $(GQ_CODEC_LIB) | $(BUILD)/.deps-ok
+$(BUILD)/e2e/%: tests/e2e/%.c tests/e2e/e2e.h tests/e2e/e2e_oracle.h $(GQ_CODEC_LIB) | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CUDAPRG $@")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $< $(GQ_CODEC_LIB) -o $@ -L$(CUDA_LIBDIR) -lcudart -lm -pthread $(LDFLAGS)
@@ -25,7 +25,7 @@ $(BUILD)/e2e/%: tests/e2e/%.c tests/e2e/e2e.h $(GQ_CODEC_LIB) | $(BUILD)/.deps-o
 E2E_DRV_SRCS := $(wildcard tests/e2e/drv_*.c)
 E2E_PROGS    += $(patsubst tests/e2e/%.c,$(BUILD)/e2e/%,$(E2E_DRV_SRCS))
 
-$(BUILD)/e2e/drv_%: tests/e2e/drv_%.c tests/e2e/e2e.h $(GQ_CODEC_LIB) | $(BUILD)/.deps-ok
+$(BUILD)/e2e/drv_%: tests/e2e/drv_%.c tests/e2e/e2e.h tests/e2e/e2e_oracle.h $(GQ_CODEC_LIB) | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CUDAPRG $@")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $< $(GQ_CODEC_LIB) -o $@ -L$(CUDA_LIBDIR)/stubs -lcuda -ldl -lm -pthread $(LDFLAGS)
@@ -42,7 +42,7 @@ $(BUILD)/e2e/rtdrv/libcudart.so.13: $(RTDRV_SRC) tests/e2e/rtdrv/libcudart.map |
 	$(Q)$(CC) -shared $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -Wl,-soname,libcudart.so.13 \
 	    -Wl,--version-script=tests/e2e/rtdrv/libcudart.map $< -o $@ -ldl -pthread $(LDFLAGS)
 
-$(BUILD)/e2e/static_roundtrip: tests/e2e/roundtrip.c $(RTDRV_SRC) tests/e2e/e2e.h $(GQ_CODEC_LIB) | $(BUILD)/.deps-ok
+$(BUILD)/e2e/static_roundtrip: tests/e2e/roundtrip.c $(RTDRV_SRC) tests/e2e/e2e.h tests/e2e/e2e_oracle.h $(GQ_CODEC_LIB) | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CUDAPRG $@")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) tests/e2e/roundtrip.c $(RTDRV_SRC) $(GQ_CODEC_LIB) \

@@ -7,7 +7,7 @@
  *   threads EXPECT      EXPECT: exact | quant
  */
 #include "e2e.h"
-#include "gq_codec.h"
+#include "e2e_oracle.h"
 
 #include <pthread.h>
 
@@ -30,16 +30,7 @@ static void *worker(void *arg)
     struct gq_params p = {4, 64, GQ_F16, GQ_DIM_LAST, 0};
     for (int round = 0; round < ROUNDS; round++) {
         e2e_fill(src, BYTES, "f16", 1000u * (uint64_t)id + (uint64_t)round, round == 0);
-        if (quant) {
-            uint32_t cap = gq_default_escape_capacity(&p, BYTES / 2);
-            size_t cs = gq_compressed_size(&p, BYTES / 2, cap);
-            void *c = malloc(cs);
-            if (gq_encode(&p, src, BYTES / 2, cap, c, cs) || gq_decode(c, cs, want, BYTES))
-                FAIL("oracle");
-            free(c);
-        } else {
-            memcpy(want, src, BYTES);
-        }
+        e2e_expect(&p, src, BYTES, quant, want);
         CK(cudaMemcpyAsync(d_a, src, BYTES, cudaMemcpyHostToDevice, s));
         CK(cudaStreamSynchronize(s)); /* src is pageable: keep it alive until staged */
         CK(cudaMemcpyAsync(h, d_a, BYTES, cudaMemcpyDeviceToHost, s));

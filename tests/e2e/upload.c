@@ -8,7 +8,7 @@
  *                           EXPECT: exact | quant
  */
 #include "e2e.h"
-#include "gq_codec.h"
+#include "e2e_oracle.h"
 
 #define BYTES (2u << 20)
 
@@ -21,16 +21,7 @@ int main(int argc, char **argv)
     unsigned char *h, *want = malloc(BYTES), *got = malloc(BYTES);
     CK(cudaMallocHost((void **)&h, BYTES));
     e2e_fill(h, BYTES, "f16", 3, 1);
-    if (strcmp(argv[2], "quant") == 0) {
-        uint32_t cap = gq_default_escape_capacity(&p, BYTES / 2);
-        size_t cs = gq_compressed_size(&p, BYTES / 2, cap);
-        void *c = malloc(cs);
-        if (gq_encode(&p, h, BYTES / 2, cap, c, cs) || gq_decode(c, cs, want, BYTES))
-            FAIL("oracle");
-        free(c);
-    } else {
-        memcpy(want, h, BYTES);
-    }
+    e2e_expect(&p, h, BYTES, strcmp(argv[2], "quant") == 0, want);
     void *d;
     CK(cudaMalloc(&d, BYTES));
     for (int i = 0; i < 5; i++) {
@@ -47,15 +38,7 @@ int main(int argc, char **argv)
     /* New weights written by the CPU: the next upload carries them (compressed
      * again under upload=compress, so the codec's values of the new data). */
     e2e_fill(h, BYTES, "f16", 4, 0);
-    memcpy(want, h, BYTES);
-    if (strcmp(argv[2], "quant") == 0) {
-        uint32_t cap = gq_default_escape_capacity(&p, BYTES / 2);
-        size_t cs = gq_compressed_size(&p, BYTES / 2, cap);
-        void *c = malloc(cs);
-        if (gq_encode(&p, h, BYTES / 2, cap, c, cs) || gq_decode(c, cs, want, BYTES))
-            FAIL("oracle");
-        free(c);
-    }
+    e2e_expect(&p, h, BYTES, strcmp(argv[2], "quant") == 0, want);
     CK(cudaMemcpy(d, h, BYTES, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(got, d, BYTES, cudaMemcpyDeviceToHost));
     at = e2e_diff(got, want, BYTES);
