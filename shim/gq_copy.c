@@ -32,16 +32,8 @@
 /* Copies below this size are not worth a kernel launch. */
 #define GQ_MIN_COPY 4096u
 
-static uintptr_t page_size(void)
-{
-    static uintptr_t ps;
-    if (!ps)
-        ps = (uintptr_t)sysconf(_SC_PAGESIZE);
-    return ps;
-}
-
-static uintptr_t page_up(uintptr_t a) { return (a + page_size() - 1) & ~(page_size() - 1); }
-static uintptr_t page_down(uintptr_t a) { return a & ~(page_size() - 1); }
+static uintptr_t page_up(uintptr_t a) { return (a + gq_page_size() - 1) & ~(gq_page_size() - 1); }
+static uintptr_t page_down(uintptr_t a) { return a & ~(gq_page_size() - 1); }
 
 static int stats_on(void) { return gq_cfg()->stats != GQ_STATS_OFF; }
 
