@@ -27,7 +27,6 @@
 #include "gq_codec.h"
 
 #include <string.h>
-#include <unistd.h>
 
 /* Copies below this size are not worth a kernel launch. */
 #define GQ_MIN_COPY 4096u
