@@ -29,8 +29,10 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -fPIC $(WARN) -ffp-contract=off -fno-fast-math -pthread
 CPPFLAGS += -I. -Iinclude -Ikernels -Ipolicy -Ishim -isystem $(CUDA_HOME)/include
-LDFLAGS  += -pthread
 SANFLAGS ?=
+# Every link gets the sanitizer runtime, also rules that compile without
+# SANFLAGS (their objects link instrumented archives).
+LDFLAGS  += -pthread $(SANFLAGS)
 
 CUDA_LIBDIR := $(CUDA_HOME)/lib64
 CUDASIM_DIR := $(BUILD)/cudasim

@@ -35,6 +35,11 @@
 #if defined(__x86_64__) || defined(__aarch64__)
 
 #define GQ_HIDDEN __attribute__((visibility("hidden")))
+/* dlsym is called by other preloaded libraries' initialisation, before ours
+ * and before a sanitizer's shadow memory exists (ASan resolves its
+ * interceptors through dlsym): the path to the real dlsym must not be
+ * instrumented (check-sanitize crashed here at startup). */
+#define GQ_EARLY __attribute__((no_sanitize_address))
 
 /* Read by the stub; written once (any thread may race to write the same
  * value, which is harmless). */
@@ -42,7 +47,7 @@ GQ_HIDDEN void *gq_dlsym_next;
 
 GQ_HIDDEN void *gq_dlsym_decide(void *handle, const char *name, const void *caller);
 
-static void resolve_next(void)
+GQ_EARLY static void resolve_next(void)
 {
 #if defined(__x86_64__)
     static const char base_version[] = "GLIBC_2.2.5";
@@ -66,7 +71,7 @@ static void resolve_next(void)
 }
 
 /* The shim's own lookups must get the real entry points. */
-static int from_self(const void *caller)
+GQ_EARLY static int from_self(const void *caller)
 {
     static void *self_base;
     Dl_info me, them;
@@ -80,7 +85,7 @@ static int from_self(const void *caller)
     return !dladdr(caller, &them) || them.dli_fbase == base;
 }
 
-static int is_libcuda(void *handle)
+GQ_EARLY static int is_libcuda(void *handle)
 {
     /* A loaded library has one handle however it was named (soname, path,
      * symlink): the program's handle is the one NOLOAD answers. */
@@ -91,7 +96,7 @@ static int is_libcuda(void *handle)
     return h == handle;
 }
 
-void *gq_dlsym_decide(void *handle, const char *name, const void *caller)
+GQ_EARLY void *gq_dlsym_decide(void *handle, const char *name, const void *caller)
 {
     if (!__atomic_load_n(&gq_dlsym_next, __ATOMIC_ACQUIRE))
         resolve_next();
