@@ -479,7 +479,7 @@ CUresult cudasim_stream_begin_capture(CUstream h, int ptds, int mode)
 {
     if (mode < 0 || mode > 2)
         return CUDA_ERROR_INVALID_VALUE;
-    CUresult r;
+    CUresult r = CUDA_SUCCESS; /* sim_stream_get sets it on failure only */
     pthread_mutex_lock(&sim_lock);
     struct sim_stream *s = sim_stream_get(h, ptds, &r);
     if (s) {
@@ -498,7 +498,7 @@ CUresult cudasim_stream_end_capture(CUstream h, int ptds, CUgraph *graph)
 {
     if (!graph)
         return CUDA_ERROR_INVALID_VALUE;
-    CUresult r;
+    CUresult r = CUDA_SUCCESS; /* sim_stream_get sets it on failure only */
     pthread_mutex_lock(&sim_lock);
     struct sim_stream *s = sim_stream_get(h, ptds, &r);
     if (!s)
