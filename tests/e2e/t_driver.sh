@@ -41,6 +41,14 @@ dlsym libm cos -> libm.so.6 ?
 EOF
 # Without the shim every driver lookup is libcuda's own.
 sed -e 's/-> libgqshim.so /-> libcuda.so.1 /' "$TMP/probe.want" >"$TMP/probe.plain"
+# Under a sanitizer (make check-sanitize) malloc is the sanitizer runtime's:
+# linked by its soname without the shim, preloaded by its path with it.
+if [ -n "${GQ_PRELOAD_PREFIX:-}" ]; then
+    san=${GQ_PRELOAD_PREFIX%:}
+    soname=$(objdump -p "$san" | awk '/SONAME/ {print $2}')
+    sed -i "s/^dlsym next malloc -> libc.so.6 /dlsym next malloc -> $soname /" "$TMP/probe.plain"
+    sed -i "s/^dlsym next malloc -> libc.so.6 /dlsym next malloc -> ${san##*/} /" "$TMP/probe.want"
+fi
 
 same_lines() { # NAME WANT COMMAND...
     name=$1 want=$2
