@@ -39,7 +39,7 @@
  * and before a sanitizer's shadow memory exists (ASan resolves its
  * interceptors through dlsym): the path to the real dlsym must not be
  * instrumented (check-sanitize crashed here at startup). */
-#define GQ_EARLY __attribute__((no_sanitize_address))
+#define GQ_EARLY __attribute__((no_sanitize("address", "thread")))
 
 /* Read by the stub; written once (any thread may race to write the same
  * value, which is harmless). */

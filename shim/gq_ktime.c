@@ -64,7 +64,7 @@ static void harvest(const struct gq_drv *d, int wait)
     for (struct pending **pp = &head; *pp;) {
         struct pending *p = *pp, *next = p->next;
         if (fold(d, p, wait)) /* frees p */
-            *pp = next;
+            __atomic_store_n(pp, next, __ATOMIC_RELAXED); /* `head` is peeked without the lock */
         else
             pp = &p->next;
     }
@@ -109,7 +109,7 @@ void gq_ktime_end(struct gq_ktimer *t, CUstream s, CUresult r)
             p->which = t->which;
             pthread_mutex_lock(&lock);
             p->next = head;
-            head = p;
+            __atomic_store_n(&head, p, __ATOMIC_RELAXED);
             pthread_mutex_unlock(&lock);
             return;
         }

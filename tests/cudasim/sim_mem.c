@@ -60,8 +60,15 @@ void sim_mem_init(void)
         if (m->fd < 0 || ftruncate(m->fd, (off_t)m->size) != 0)
             sim_fatal("cannot create device memory (memfd of %zu bytes)", m->size);
         void *want = (void *)(DEV_BASE + (uintptr_t)d * DEV_STRIDE);
-        void *view = mmap(want, m->size, PROT_NONE, MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_NORESERVE,
-                          m->fd, 0);
+#if defined(__SANITIZE_THREAD__)
+        /* ThreadSanitizer keeps its shadow where DEV_BASE lies, and turns a
+         * hint outside application memory into address 0 (mapped, as root,
+         * then fatal): let the kernel choose. */
+        want = NULL;
+#endif
+        void *view = want ? mmap(want, m->size, PROT_NONE,
+                                 MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_NORESERVE, m->fd, 0)
+                          : MAP_FAILED;
         if (view == MAP_FAILED)
             view = mmap(NULL, m->size, PROT_NONE, MAP_SHARED | MAP_NORESERVE, m->fd, 0);
         void *alias = mmap(NULL, m->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
