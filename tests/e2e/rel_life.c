@@ -120,7 +120,7 @@ static int do_capture(void)
     return 0;
 }
 
-static volatile int stop;
+static int stop; /* atomic */
 
 /* Offloads and restores (allocations too) on its own stream until told to
  * stop: at any fork, this thread may hold one of the shim's locks. */
@@ -129,7 +129,7 @@ static void *churn(void *arg)
     (void)arg;
     cudaStream_t s;
     CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-    for (uint64_t i = 0; !stop; i++) {
+    for (uint64_t i = 0; !__atomic_load_n(&stop, __ATOMIC_RELAXED); i++) {
         struct tensor t;
         tensor_new(&t, 100 + i);
         roundtrip(&t, s, "churn");
@@ -180,7 +180,7 @@ static int do_fork(void)
             FAIL("fork %d: child %s %d", i, WIFEXITED(st) ? "exited with" : "killed by signal",
                  WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
     }
-    stop = 1;
+    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
     pthread_join(th, NULL);
     /* The parent goes on as if nothing happened. */
     roundtrip(&t, s, "parent after the forks");
