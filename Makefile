@@ -79,6 +79,10 @@ $(BUILD)/.deps-ok: mk/deps.sh
 test: all
 	$(Q)sh tests/run.sh $(BUILD) "$(UNIT_TESTS)" "$(TEST_SCRIPTS)"
 
+# ASan+UBSan (build-asan) and TSan (build-tsan) builds and runs: tests/sanitize.sh.
+check-sanitize: $(BUILD)/.deps-ok
+	$(Q)sh tests/sanitize.sh
+
 clean:
 	rm -rf $(BUILD)
 

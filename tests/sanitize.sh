@@ -1,0 +1,57 @@
+#!/bin/sh
+# make check-sanitize: the suites again, with everything (shim, cudasim,
+# codec, the tests' programs) built under sanitizers in build folders of
+# their own.
+#
+#   1. AddressSanitizer + UBSan ($ASAN_BUILD, default build-asan): every unit
+#      test and the cudasim and e2e scripts. Where the shim is preloaded, the
+#      ASan runtime is preloaded before it (GQ_PRELOAD_PREFIX, tests/e2e/lib.sh).
+#   2. ThreadSanitizer ($TSAN_BUILD, default build-tsan): the concurrent e2e
+#      tests (threads x streams x devices, forks under load, faults under load).
+#
+# Left out of the ASan run, each for a reason of its own:
+#   tests/e2e/t_gqrun.sh, tests/t_install.sh  gqrun puts the shim first in
+#       LD_PRELOAD, where the sanitizer runtime must be
+#   tests/gpu/t_gpu_kit_builds.sh  the GPU kit links uninstrumented objects,
+#       the runtime last; it is a build check of the real-GPU kit
+#   tests/fuzz/t_fuzz_short.sh  the fuzz targets are ASan+UBSan builds already
+#   tests/t_readme.sh  documentation
+# Leak detection is off: cudasim and the test programs keep their CUDA
+# objects until exit, as CUDA programs do.
+set -u
+jobs=${JOBS:-$(nproc)}
+cc=${CC:-gcc}
+asan_build=${ASAN_BUILD:-build-asan}
+tsan_build=${TSAN_BUILD:-build-tsan}
+asan_flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+tsan_flags="-fsanitize=thread"
+libasan=$($cc -print-file-name=libasan.so)
+libtsan=$($cc -print-file-name=libtsan.so)
+[ -f "$libasan" ] && [ -f "$libtsan" ] || {
+    echo "check-sanitize: $cc has no libasan.so / libtsan.so (apt-get install libasan8 libtsan2)"
+    exit 1
+}
+start=$(date +%s)
+fail=0
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer ($asan_build)"
+make -s -j"$jobs" BUILD="$asan_build" SANFLAGS="$asan_flags" all || exit 1
+units=$(for t in tests/unit/test_*.c; do n=${t##*/}; echo "$asan_build/tests/unit/${n%.c}"; done)
+scripts=$(ls tests/cudasim/t_*.sh tests/e2e/t_*.sh | grep -v -e '/t_gqrun.sh$')
+GQ_PRELOAD_PREFIX="$libasan:" REL_SCALE=small \
+    ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:halt_on_error=1" \
+    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+    sh tests/run.sh "$asan_build" "$units" "$scripts" || fail=1
+
+echo "== ThreadSanitizer ($tsan_build)"
+t=$tsan_build
+make -s -j"$jobs" BUILD="$t" SANFLAGS="$tsan_flags" "$t/libgqshim.so" "$t/cudasim/libcuda.so.1" \
+    "$t/cudasim/libcudart.so.13" "$t/cudasim/libcuda.so" "$t/cudasim/libcudart.so" \
+    "$t/e2e/rel_stress" "$t/e2e/threads" "$t/e2e/rel_life" "$t/e2e/roundtrip" || exit 1
+GQ_PRELOAD_PREFIX="$libtsan:" REL_SCALE=small TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
+    sh tests/run.sh "$t" "" \
+    "tests/e2e/t_threads.sh tests/e2e/t_rel_concurrency.sh tests/e2e/t_rel_life.sh tests/e2e/t_rel_faults.sh" \
+    || fail=1
+
+echo "check-sanitize: $(( $(date +%s) - start )) s, $([ $fail -eq 0 ] && echo passed || echo FAILED)"
+exit $fail
