@@ -58,18 +58,12 @@ static int pass(enum gq_pass_reason why, size_t count)
     return 0;
 }
 
-static cudaError_t to_cuda_error(CUresult r)
-{
-    switch (r) {
-    case CUDA_SUCCESS: return cudaSuccess;
-    case CUDA_ERROR_INVALID_VALUE: return cudaErrorInvalidValue;
-    case CUDA_ERROR_OUT_OF_MEMORY: return cudaErrorMemoryAllocation;
-    case CUDA_ERROR_INVALID_HANDLE: return cudaErrorInvalidResourceHandle;
-    case CUDA_ERROR_ILLEGAL_ADDRESS: return cudaErrorIllegalAddress;
-    case CUDA_ERROR_LAUNCH_FAILED: return cudaErrorLaunchFailure;
-    default: return cudaErrorUnknown;
-    }
-}
+/* Since CUDA 10.1 the runtime's error codes carry the driver's numbers for
+ * every error a stream synchronisation can report (1 invalid value, 2 out of
+ * memory, 400 invalid handle, 700 illegal address, 710 assert, 719 launch
+ * failure, ...): pass the number through rather than flatten what we do not
+ * list into cudaErrorUnknown. */
+static cudaError_t to_cuda_error(CUresult r) { return (cudaError_t)r; }
 
 /* The driver's handle for the program's stream: 0 means the legacy default
  * stream, or the per-thread one in a per-thread-default-stream build. */

@@ -16,20 +16,9 @@ void gq_layer_enter(void) { depth++; }
 void gq_layer_leave(void) { depth--; }
 int gq_layer_inside(void) { return depth != 0; }
 
-/* gq_copy reports in runtime statuses; its own failures are few (the copy
- * is either done or not taken), so these cover what it can answer. */
-static CUresult to_cu(cudaError_t e)
-{
-    switch (e) {
-    case cudaSuccess: return CUDA_SUCCESS;
-    case cudaErrorInvalidValue: return CUDA_ERROR_INVALID_VALUE;
-    case cudaErrorMemoryAllocation: return CUDA_ERROR_OUT_OF_MEMORY;
-    case cudaErrorInvalidResourceHandle: return CUDA_ERROR_INVALID_HANDLE;
-    case cudaErrorIllegalAddress: return CUDA_ERROR_ILLEGAL_ADDRESS;
-    case cudaErrorLaunchFailure: return CUDA_ERROR_LAUNCH_FAILED;
-    default: return CUDA_ERROR_UNKNOWN;
-    }
-}
+/* gq_copy reports in runtime statuses, whose numbers are the driver's for
+ * every error it can pass on (see to_cuda_error in gq_copy.c). */
+static CUresult to_cu(cudaError_t e) { return (CUresult)e; }
 
 int gq_copy_drv(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind, CUstream s,
                 unsigned flags, CUresult *status)
