@@ -52,19 +52,44 @@ void gq_on_host_alloc(void *p, size_t size, const struct gq_rule *rule)
         gq_trace_alloc(GQ_ON_HOST, p, size, rule);
 }
 
-int gq_on_host_free(void *p)
+static void forget_host(void *p, size_t extent)
 {
-    struct gq_region r;
-    if (gq_regions_lookup(GQ_ON_HOST, p, 1, &r) && r.start == (uintptr_t)p)
-        gq_entries_discard(p, r.size);
-    else
-        gq_entries_discard(p, 1);
+    gq_entries_discard(p, extent ? extent : 1);
     if (GQ_TRACING())
         gq_trace_free(GQ_ON_HOST, p);
     gq_api_on_free(GQ_ON_HOST, p);
     gq_regions_on_free(GQ_ON_HOST, p);
+}
+
+int gq_host_free_owned(void *p)
+{
+    size_t extent = gq_hostmem_extent(p);
+    if (!extent)
+        return 0;
+    forget_host(p, extent);
     return gq_hostmem_free(p);
 }
+
+size_t gq_host_extent(const void *p)
+{
+    struct gq_region r;
+    if (gq_regions_lookup(GQ_ON_HOST, p, 1, &r) && r.start == (uintptr_t)p)
+        return r.size;
+    /* Pinned memory no rule took: ask the driver how far it reaches. */
+    const struct gq_drv *d = gq_drv();
+    CUdeviceptr base = 0;
+    size_t size = 0;
+    if (p && d &&
+        d->cuPointerGetAttribute(&base, CU_POINTER_ATTRIBUTE_RANGE_START_ADDR, (CUdeviceptr)p) ==
+            CUDA_SUCCESS &&
+        d->cuPointerGetAttribute(&size, CU_POINTER_ATTRIBUTE_RANGE_SIZE, (CUdeviceptr)p) ==
+            CUDA_SUCCESS &&
+        base == (CUdeviceptr)p)
+        return size;
+    return 1;
+}
+
+void gq_on_host_freed(void *p, size_t extent) { forget_host(p, extent); }
 
 void gq_on_host_range_changed(const void *p, size_t size) { gq_entries_drop(p, size); }
 

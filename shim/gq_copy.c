@@ -102,16 +102,24 @@ static int is_device_memory(const struct gq_drv *d, const void *p)
            type == CU_MEMORYTYPE_DEVICE;
 }
 
-/* 1 when [p, p+count) lies inside one device allocation. The shim's kernels
- * must never touch more than the program's copy names: a copy past the end
- * of an allocation, or a device pointer where host memory is due, must go
- * to the real call and fail there as it would without the shim. */
+/* 1 when [p, p+count) lies inside one device allocation of the current
+ * context's device. The shim's kernels must never touch more than the
+ * program's copy names: a copy past the end of an allocation, or a device
+ * pointer where host memory is due, must go to the real call and fail there
+ * as it would without the shim. And they run in the current context: memory
+ * of another device (legal for cudaMemcpy under unified addressing) would be
+ * an illegal address there, so such copies go to the real call too. */
 static int device_range(const struct gq_drv *d, const void *p, size_t count)
 {
     CUdeviceptr base = 0;
     size_t size = 0;
+    int ordinal = -1;
+    CUdevice current = -1;
     uintptr_t a = (uintptr_t)p;
     return is_device_memory(d, p) &&
+           d->cuPointerGetAttribute(&ordinal, CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL,
+                                    (CUdeviceptr)p) == CUDA_SUCCESS &&
+           d->cuCtxGetDevice(&current) == CUDA_SUCCESS && ordinal == (int)current &&
            d->cuPointerGetAttribute(&base, CU_POINTER_ATTRIBUTE_RANGE_START_ADDR, (CUdeviceptr)p) ==
                CUDA_SUCCESS &&
            d->cuPointerGetAttribute(&size, CU_POINTER_ATTRIBUTE_RANGE_SIZE, (CUdeviceptr)p) ==
@@ -139,6 +147,18 @@ static void params_of(const struct gq_rule *r, struct gq_params *p)
     p->dtype = dtype_map[r->dtype];
     p->axis = r->dim == GQ_RULE_DIM_0 ? GQ_DIM_0 : GQ_DIM_LAST;
     p->cols = r->dim == GQ_RULE_DIM_0 ? r->cols : 0;
+}
+
+/* A store block; when the budget is spent, first let go of the blocks whose
+ * buffers are gone, then try once more. */
+static enum gq_store_status store_alloc(size_t size, struct gq_block *b)
+{
+    enum gq_store_status st = gq_store_alloc(size, b);
+    if (st == GQ_STORE_OVER_BUDGET) {
+        gq_entries_reap();
+        st = gq_store_alloc(size, b);
+    }
+    return st;
 }
 
 /* The codec parameters and layout for a copy of `count` bytes under `rule`,
@@ -176,7 +196,7 @@ static int finish_program_owned(const struct gq_drv *d, struct gq_entry *e, CUst
     /* Restores on other streams wait for this event before reading the
      * block, and settles wait for it before reading the host buffer: when it
      * cannot be recorded, the work must be over before the entry is seen. */
-    if (d->cuEventRecord(e->event, s) != CUDA_SUCCESS)
+    if (d->cuEventRecord(e->ready, s) != CUDA_SUCCESS)
         d->cuStreamSynchronize(s);
     gq_entries_publish(e);
     *status = cudaSuccess;
@@ -203,6 +223,8 @@ static int finish_program_owned(const struct gq_drv *d, struct gq_entry *e, CUst
 static void hold_owned(struct gq_entry *e)
 {
     uintptr_t lo = e->start, hi = e->start + e->len, es = e->layout.esize;
+    /* Older entries overlapping this range: keep their bytes outside it. */
+    gq_entries_drop((void *)lo, e->len);
     uintptr_t plo = page_up(lo) < hi ? page_up(lo) : hi, phi = page_down(hi) > plo ? page_down(hi) : plo;
     if (plo > lo)
         gq_decode_range(e->block.host, e->block.size, 0, (plo - lo) / es, (void *)lo);
@@ -221,7 +243,7 @@ static void hold_owned(struct gq_entry *e)
 static int finish_owned(const struct gq_drv *d, struct gq_entry *e, CUstream s,
                         cudaError_t *status)
 {
-    CUresult r = d->cuEventRecord(e->event, s);
+    CUresult r = d->cuEventRecord(e->ready, s);
     /* Wait even when the record failed: the block goes back to the store
      * on return, and the quantize kernel must be done writing it. */
     CUresult rs = d->cuStreamSynchronize(s);
@@ -245,15 +267,23 @@ static int offload(void *dst, const void *src, size_t count, CUstream s, unsigne
 {
     struct gq_region reg;
     const struct gq_drv *d = gq_drv();
-    gq_entries_drop(dst, count); /* whatever happens next, the old bytes are gone */
+    int owned = gq_hostmem_owned(dst, count);
+    /* The copy replaces these bytes. A buffer the program owns may be written
+     * by DMA, which write tracking cannot see: forget its entries now (its
+     * host bytes hold the decoded data, so nothing is lost even if the real
+     * call then fails). In a shim-owned buffer the entries may hold the only
+     * copy: they stay until a compressed offload replaces them (hold_owned),
+     * and a real copy writes through page faults, which tracking sees. */
+    if (!owned)
+        gq_entries_drop(dst, count);
     if (!gq_regions_lookup(GQ_ON_DEV, src, count, &reg) &&
         !gq_regions_lookup(GQ_ON_HOST, dst, count, &reg))
         return pass(GQ_PASS_NO_RULE, count);
     /* A wrong kind, a host source, a device destination, a range past the
-     * source's allocation: the real call reports it. */
-    if (!d || !device_range(d, src, count) || is_device_memory(d, dst))
+     * source's allocation, memory of another device: the real call handles
+     * it (and reports what is wrong). */
+    if (!d || !have_context(d) || !device_range(d, src, count) || is_device_memory(d, dst))
         return pass(GQ_PASS_DRIVER, count);
-    int owned = gq_hostmem_owned(dst, count);
     struct gq_params p;
     struct gq_layout l;
     /* An owned offload completes before returning and falls back to the
@@ -263,8 +293,6 @@ static int offload(void *dst, const void *src, size_t count, CUstream s, unsigne
     if (why != GQ_PASS_COUNT)
         return pass(why, count);
 
-    if (!d || !have_context(d))
-        return pass(GQ_PASS_DRIVER, count);
     if (capturing(d, s))
         return pass(GQ_PASS_CAPTURING, count);
     /* No kernels in this context (their load failed, and said so once). */
@@ -273,7 +301,7 @@ static int offload(void *dst, const void *src, size_t count, CUstream s, unsigne
     CUdeviceptr dst_dev = owned ? 0 : device_view(d, dst);
 
     struct gq_block b;
-    enum gq_store_status st = gq_store_alloc((size_t)l.total, &b);
+    enum gq_store_status st = store_alloc((size_t)l.total, &b);
     if (st == GQ_STORE_OVER_BUDGET)
         gq_warn_once("the compressed store is full (GQSHIM_POOL_MAX): offloads that do not "
                      "fit are copied uncompressed (GQSHIM_STATS counts them)");
@@ -355,7 +383,7 @@ static int compress_upload(const void *src, size_t count)
     if (plan(reg.rule, src, src, count, 1, &p, &l) != GQ_PASS_COUNT || !gq_drv())
         return 0;
     struct gq_block b;
-    if (gq_store_alloc((size_t)l.total, &b) != GQ_STORE_OK)
+    if (store_alloc((size_t)l.total, &b) != GQ_STORE_OK)
         return 0;
     if (gq_encode(&p, src, l.n_elems, l.escape_capacity, b.host, b.size) != GQ_OK) {
         gq_store_release(&b, NULL); /* escapes overflowed: upload raw */
@@ -387,9 +415,13 @@ static int restore(void *dst, const void *src, size_t count, CUstream s, unsigne
     if (found == GQ_LOOKUP_NONE && compress_upload(src, count))
         found = gq_entries_lookup(src, count, &e);
     const struct gq_drv *d = gq_drv();
+    /* A raw copy from pinned memory reads it when it runs, in stream order:
+     * the stream can wait for a queued offload's decode. From pageable
+     * memory the runtime reads at the call: then the caller waits. */
+    CUstream settle_on = d && device_view(d, (void *)src) ? s : NULL;
     if (found != GQ_LOOKUP_ONE) {
         /* Raw bytes are right once every overlapping offload has decoded. */
-        gq_entries_settle(src, count);
+        gq_entries_settle(src, count, settle_on);
         return pass(found == GQ_LOOKUP_SPANS ? GQ_PASS_SPANS : GQ_PASS_NOT_HELD, count);
     }
     int state = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
@@ -405,7 +437,7 @@ static int restore(void *dst, const void *src, size_t count, CUstream s, unsigne
         if (why == GQ_PASS_WRITTEN)
             gq_entries_release(e); /* the host bytes are the truth now */
         else if (state == GQ_ENTRY_PENDING && d)
-            d->cuEventSynchronize(e->event); /* raw bytes must be decoded first */
+            gq_entries_settle(src, count, settle_on); /* raw bytes: decoded first */
         gq_entry_put(e);
         /* New weights written into an upload=compress range: compress them
          * now, so this upload already moves the new block. */
@@ -416,8 +448,7 @@ static int restore(void *dst, const void *src, size_t count, CUstream s, unsigne
 
     uint32_t es = e->layout.esize;
     CUdeviceptr dd = (CUdeviceptr)dst;
-    pthread_mutex_lock(&e->lock);
-    CUresult r = d->cuStreamWaitEvent(s, e->event, 0);
+    CUresult r = gq_entry_wait_ready(e, s);
     if (r == CUDA_SUCCESS && lo > a)
         r = d->cuMemcpyHtoDAsync_v2(dd, src, lo - a, s);
     if (r == CUDA_SUCCESS)
@@ -426,8 +457,7 @@ static int restore(void *dst, const void *src, size_t count, CUstream s, unsigne
     if (r == CUDA_SUCCESS && hi < end)
         r = d->cuMemcpyHtoDAsync_v2(dd + (hi - a), (const void *)hi, end - hi, s);
     if (r == CUDA_SUCCESS)
-        r = d->cuEventRecord(e->event, s);
-    pthread_mutex_unlock(&e->lock);
+        r = gq_entry_used(e, s);
     if (r != CUDA_SUCCESS) {
         /* Possibly half queued: whatever ran wrote the right bytes, and the
          * real copy queued after it on the same stream rewrites them all. */
@@ -436,7 +466,7 @@ static int restore(void *dst, const void *src, size_t count, CUstream s, unsigne
          * may go back to the driver once the entry is gone; and the raw copy
          * must read the host bytes once the offload has decoded them. */
         d->cuStreamSynchronize(s);
-        d->cuEventSynchronize(e->event);
+        d->cuEventSynchronize(e->ready);
         gq_entry_put(e);
         return pass(GQ_PASS_LAUNCH, count);
     }
@@ -478,7 +508,7 @@ static int decide(void *dst, const void *src, size_t count, enum cudaMemcpyKind 
     case cudaMemcpyHostToDevice:
         return restore(dst, src, count, s, flags, status);
     case cudaMemcpyHostToHost:
-        gq_entries_settle(src, count);
+        gq_entries_settle(src, count, NULL); /* a host copy reads now */
         gq_entries_drop(dst, count);
         return pass(GQ_PASS_DIRECTION, count);
     default:

@@ -23,7 +23,7 @@ struct gq_entry *gq_entry_new(uintptr_t start, size_t len, const struct gq_param
     struct gq_entry *e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
-    if (gq_drv()->cuEventCreate(&e->event, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS) {
+    if (gq_drv()->cuEventCreate(&e->ready, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS) {
         free(e);
         return NULL;
     }
@@ -41,11 +41,69 @@ struct gq_entry *gq_entry_new(uintptr_t start, size_t len, const struct gq_param
 
 static void entry_destroy(struct gq_entry *e)
 {
-    /* The store frees the block once the last GPU use has completed, and
-     * destroys the event then. */
-    gq_store_release(&e->block, e->event);
+    /* The store frees the block once every GPU use has completed, and
+     * destroys the events then. */
+    CUevent all[1 + 64];
+    CUevent *evs = e->n_uses < 64 ? all : malloc((1 + e->n_uses) * sizeof *evs);
+    if (evs) {
+        evs[0] = e->ready;
+        memcpy(evs + 1, e->uses, e->n_uses * sizeof *evs);
+        gq_store_release_after(&e->block, evs, 1 + e->n_uses);
+        if (evs != all)
+            free(evs);
+    } else { /* no memory to defer: wait */
+        for (unsigned i = 0; i < e->n_uses; i++) {
+            gq_drv()->cuEventSynchronize(e->uses[i]);
+            gq_drv()->cuEventDestroy_v2(e->uses[i]);
+        }
+        gq_store_release(&e->block, e->ready);
+    }
+    free(e->uses);
     pthread_mutex_destroy(&e->lock);
     free(e);
+}
+
+CUresult gq_entry_wait_ready(struct gq_entry *e, CUstream s)
+{
+    return gq_drv()->cuStreamWaitEvent(s, e->ready, 0);
+}
+
+CUresult gq_entry_used(struct gq_entry *e, CUstream s)
+{
+    const struct gq_drv *d = gq_drv();
+    CUevent ev;
+    CUresult r = d->cuEventCreate(&ev, CU_EVENT_DISABLE_TIMING);
+    if (r != CUDA_SUCCESS)
+        return r;
+    if ((r = d->cuEventRecord(ev, s)) != CUDA_SUCCESS) {
+        d->cuEventDestroy_v2(ev);
+        return r;
+    }
+    pthread_mutex_lock(&e->lock);
+    /* Forget uses that have completed, so the list stays short. */
+    unsigned j = 0;
+    for (unsigned i = 0; i < e->n_uses; i++) {
+        if (d->cuEventQuery(e->uses[i]) == CUDA_ERROR_NOT_READY)
+            e->uses[j++] = e->uses[i];
+        else
+            d->cuEventDestroy_v2(e->uses[i]);
+    }
+    e->n_uses = j;
+    if (e->n_uses == e->cap_uses) {
+        unsigned cap = e->cap_uses ? 2 * e->cap_uses : 4;
+        CUevent *v = realloc(e->uses, cap * sizeof *v);
+        if (!v) {
+            pthread_mutex_unlock(&e->lock);
+            d->cuEventSynchronize(ev); /* cannot keep it: let the use finish */
+            d->cuEventDestroy_v2(ev);
+            return CUDA_SUCCESS;
+        }
+        e->uses = v;
+        e->cap_uses = cap;
+    }
+    e->uses[e->n_uses++] = ev;
+    pthread_mutex_unlock(&e->lock);
+    return CUDA_SUCCESS;
 }
 
 static void bury_dead(void)
@@ -128,9 +186,48 @@ static void put_chain(struct gq_entry *e)
     }
 }
 
+/* 1 when e can never serve a copy-back again: its program-owned buffer was
+ * written, freed or unmapped since (write tracking says so), or it was
+ * never trackable. Its block is only memory held for nothing. */
+static int useless(struct gq_entry *e)
+{
+    switch (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE)) {
+    case GQ_ENTRY_UNTRACKED:
+    case GQ_ENTRY_FAILED:
+        return 1;
+    case GQ_ENTRY_TRACKED:
+        return !gq_wtrack_clean((const void *)e->start, e->len);
+    default:
+        return 0; /* pending, or the only copy of an owned buffer's bytes */
+    }
+}
+
+void gq_entries_reap(void)
+{
+    gq_imap_wrlock(&entries);
+    struct gq_entry *dropped = NULL;
+    for (size_t i = 0; i < entries.n;) {
+        struct gq_entry *e = entries.v[i].val;
+        if (!useless(e)) {
+            i++;
+            continue;
+        }
+        gq_imap_remove_at(&entries, i);
+        e->next_dead = dropped;
+        dropped = e;
+    }
+    gq_imap_unlock(&entries);
+    put_chain(dropped);
+}
+
 void gq_entries_publish(struct gq_entry *e)
 {
     bury_dead();
+    /* Now and then, let go of blocks whose buffers are gone: programs free
+     * host buffers (free, munmap) without telling CUDA. */
+    static unsigned published;
+    if (__atomic_add_fetch(&published, 1, __ATOMIC_RELAXED) % 64 == 0)
+        gq_entries_reap();
     __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);
     gq_imap_wrlock(&entries);
     struct gq_entry *dropped = unlink_overlapping(e->start, e->start + e->len);
@@ -262,31 +359,43 @@ enum gq_lookup gq_entries_lookup(const void *p, size_t len, struct gq_entry **ou
     return res;
 }
 
-void gq_entries_settle(const void *p, size_t len)
+void gq_entries_settle(const void *p, size_t len, CUstream s)
 {
     if (!gq_imap_may_hold(&entries, p, len))
         return;
-    enum { BATCH = 16 };
-    struct gq_entry *pending[BATCH];
-    size_t n = 0;
     uintptr_t a = (uintptr_t)p;
+    struct gq_entry *few[16], **pending = few;
+    size_t n = 0, cap = 16;
     gq_imap_rdlock(&entries);
     for (size_t i = gq_imap_first_overlap(&entries, a);
-         i < entries.n && entries.v[i].start < a + len && n < BATCH; i++) {
+         i < entries.n && entries.v[i].start < a + len; i++) {
         struct gq_entry *e = entries.v[i].val;
-        if (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == GQ_ENTRY_PENDING) {
-            __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);
-            pending[n++] = e;
+        if (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != GQ_ENTRY_PENDING)
+            continue;
+        if (n == cap) {
+            struct gq_entry **v = malloc(2 * cap * sizeof *v);
+            if (!v)
+                break; /* the rest are waited for by the caller's stream order */
+            memcpy(v, pending, n * sizeof *v);
+            if (pending != few)
+                free(pending);
+            pending = v;
+            cap *= 2;
         }
+        __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);
+        pending[n++] = e;
     }
     gq_imap_unlock(&entries);
     for (size_t i = 0; i < n; i++) {
-        /* The decode callback runs before the event, on the same stream. */
-        gq_drv()->cuEventSynchronize(pending[i]->event);
+        /* The decode callback runs before `ready`, on the offload's stream. */
+        if (s)
+            gq_entry_wait_ready(pending[i], s);
+        else
+            gq_drv()->cuEventSynchronize(pending[i]->ready);
         gq_entry_put(pending[i]);
     }
-    if (n == BATCH)
-        gq_entries_settle(p, len);
+    if (pending != few)
+        free(pending);
 }
 
 void gq_entries_atfork(enum gq_fork_phase ph) { gq_imap_atfork(&entries, (int)ph); }
@@ -310,7 +419,7 @@ void gq_entries_drop_all(void)
     for (size_t i = 0; i < n; i++) {
         /* Offloads still queued decode first; the owned ones become plain
          * memory while their blocks can still be read. */
-        gq_drv()->cuEventSynchronize(all[i]->event);
+        gq_drv()->cuEventSynchronize(all[i]->ready);
         gq_entries_release(all[i]);
         gq_entry_put(all[i]);
     }

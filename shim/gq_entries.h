@@ -10,7 +10,9 @@
  *
  * Lifetime: the map holds one reference; lookups take their own. The block
  * returns to the store once the last reference is gone and every GPU use of
- * it (tracked by `event`) has completed. Stream callbacks never take a lock
+ * it has completed: the offload's (`ready`) and each restore's (`uses`).
+ * Restores wait for `ready` only, never for one another, so restores of one
+ * buffer on independent streams stay independent. Stream callbacks never take a lock
  * of the shim: a callback that drops the last reference hands the entry to a
  * graveyard that application threads empty.
  */
@@ -41,8 +43,10 @@ struct gq_entry {
     struct gq_layout layout;
     struct gq_block block;
     const struct gq_rule *rule;
-    CUevent event;        /* after the last queued GPU use of the block */
-    pthread_mutex_t lock; /* orders re-records of `event` */
+    CUevent ready;        /* recorded once, after the offload wrote the block */
+    pthread_mutex_t lock; /* guards uses */
+    CUevent *uses;        /* one per restore that may still read the block */
+    unsigned n_uses, cap_uses;
     int refs;             /* atomic */
     int state;            /* atomic, enum gq_entry_state */
     struct gq_entry *next_dead;
@@ -86,14 +90,27 @@ enum gq_lookup { GQ_LOOKUP_NONE, GQ_LOOKUP_ONE, GQ_LOOKUP_SPANS };
  * GQ_LOOKUP_SPANS when entries overlap the range without one holding it. */
 enum gq_lookup gq_entries_lookup(const void *p, size_t len, struct gq_entry **out);
 
+/* Drop the entries that can never serve a copy-back again (their buffer
+ * was written, freed or unmapped; or never trackable). One scan of pagemap
+ * per entry: called now and then, and when the store runs out of budget. */
+void gq_entries_reap(void);
+
 /* Lock-free: 0 when no entry can overlap [p, p+len). */
 int gq_entries_may_hold(const void *p, size_t len);
 
 void gq_entry_put(struct gq_entry *e);
 
-/* Wait until every entry overlapping [p, p+len) has decoded into its host
- * range, so raw reads of those bytes see the data. */
-void gq_entries_settle(const void *p, size_t len);
+/* Make raw reads of [p, p+len) see the data of every overlapping offload
+ * still queued: with a stream, the stream waits for them (a copy queued on
+ * it next reads after their decode); with none (a read at call time, as of
+ * pageable memory), the calling thread waits. */
+void gq_entries_settle(const void *p, size_t len, CUstream s);
+
+/* A restore on stream s is about to read e's block: queue s behind the
+ * offload that writes it. Then, after queueing the reads, gq_entry_used
+ * records that s uses the block (the block outlives that work). */
+CUresult gq_entry_wait_ready(struct gq_entry *e, CUstream s);
+CUresult gq_entry_used(struct gq_entry *e, CUstream s);
 
 /* Stream callback (cuLaunchHostFunc): decode the block into the host range,
  * arm tracking, drop the callback's reference. Takes no shim lock. */

@@ -96,9 +96,13 @@ static CUresult do_cuMemHostAlloc(void **p, size_t n, unsigned f)
 }
 static CUresult do_cuMemFreeHost(void *p)
 {
-    if (gq_on_host_free(p))
+    if (gq_host_free_owned(p))
         return CUDA_SUCCESS;
-    return REAL(cuMemFreeHost, (p));
+    size_t extent = gq_host_extent(p);
+    CUresult r = REAL(cuMemFreeHost, (p));
+    if (r == CUDA_SUCCESS)
+        gq_on_host_freed(p, extent);
+    return r;
 }
 static CUresult do_cuMemHostRegister_v2(void *p, size_t n, unsigned f)
 {
@@ -106,8 +110,11 @@ static CUresult do_cuMemHostRegister_v2(void *p, size_t n, unsigned f)
 }
 static CUresult do_cuMemHostUnregister(void *p)
 {
-    gq_on_host_range_changed(p, 1);
-    return REAL(cuMemHostUnregister, (p));
+    size_t extent = gq_host_extent(p);
+    CUresult r = REAL(cuMemHostUnregister, (p));
+    if (r == CUDA_SUCCESS)
+        gq_on_host_range_changed(p, extent);
+    return r;
 }
 
 /* A copy: the shim's decision, else the real call unchanged. */

@@ -100,9 +100,13 @@ GQ_EXPORT cudaError_t cudaHostAlloc(void **p, size_t n, unsigned f)
 
 GQ_EXPORT cudaError_t cudaFreeHost(void *p)
 {
-    if (gq_on_host_free(p))
+    if (gq_host_free_owned(p))
         return cudaSuccess;
-    return REAL(cudaFreeHost, (p));
+    size_t extent = gq_host_extent(p);
+    cudaError_t r = REAL(cudaFreeHost, (p));
+    if (r == cudaSuccess)
+        gq_on_host_freed(p, extent);
+    return r;
 }
 
 GQ_EXPORT cudaError_t cudaHostRegister(void *p, size_t n, unsigned f)
@@ -112,8 +116,11 @@ GQ_EXPORT cudaError_t cudaHostRegister(void *p, size_t n, unsigned f)
 
 GQ_EXPORT cudaError_t cudaHostUnregister(void *p)
 {
-    gq_on_host_range_changed(p, 1);
-    return REAL(cudaHostUnregister, (p));
+    size_t extent = gq_host_extent(p);
+    cudaError_t r = REAL(cudaHostUnregister, (p));
+    if (r == cudaSuccess)
+        gq_on_host_range_changed(p, extent);
+    return r;
 }
 
 GQ_EXPORT cudaError_t cudaMemcpy(void *d, const void *s, size_t n, enum cudaMemcpyKind k)

@@ -139,6 +139,17 @@ int gq_hostmem_free(void *p)
     return 1;
 }
 
+size_t gq_hostmem_extent(const void *p)
+{
+    if (!p || !gq_imap_may_hold(&owned, p, 1))
+        return 0;
+    gq_imap_rdlock(&owned);
+    struct gq_ival *iv = gq_imap_find(&owned, (uintptr_t)p);
+    size_t len = iv && iv->start == (uintptr_t)p ? (size_t)(iv->end - iv->start) : 0;
+    gq_imap_unlock(&owned);
+    return len;
+}
+
 int gq_hostmem_owned(const void *p, size_t len)
 {
     if (!gq_imap_may_hold(&owned, p, len))

@@ -29,6 +29,9 @@ void *gq_hostmem_alloc(size_t size);
 /* 1 when p is the start of an owned range (then it is released), else 0. */
 int gq_hostmem_free(void *p);
 
+/* The length of the owned range starting exactly at p, else 0. */
+size_t gq_hostmem_extent(const void *p);
+
 /* 1 when all of [p, p+len) lies in one owned range. Lock-free. */
 int gq_hostmem_owned(const void *p, size_t len);
 

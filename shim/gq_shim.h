@@ -34,8 +34,14 @@ void gq_on_dev_free(void *p);
  * (returns 0) and reports the result with gq_on_host_alloc. */
 int gq_host_alloc(void **p, size_t size, unsigned flags, const struct gq_rule **rule);
 void gq_on_host_alloc(void *p, size_t size, const struct gq_rule *rule);
-/* 1 when p was shim-owned (now released): the real free must not run. */
-int gq_on_host_free(void *p);
+/* Freeing pinned host memory, in three steps so that a free the runtime
+ * refuses loses nothing: gq_host_free_owned releases a shim-owned range (1:
+ * the real free must not run); else gq_host_extent says, before the real
+ * free, how far the allocation at p reaches, and gq_on_host_freed drops what
+ * the shim held there once the real free has succeeded. */
+int gq_host_free_owned(void *p);
+size_t gq_host_extent(const void *p);
+void gq_on_host_freed(void *p, size_t extent);
 /* Before cudaDeviceReset: the context dies with its pinned memory (the
  * compressed store), events and modules. Every entry is settled and, when
  * it holds the only copy of a shim-owned buffer's bytes, materialised, then
@@ -44,8 +50,8 @@ int gq_on_host_free(void *p);
 void gq_on_device_reset(void);
 /* 1 when p lies in a shim-owned range (then *a is filled as for pinned memory). */
 int gq_pointer_attributes(struct cudaPointerAttributes *a, const void *p);
-/* Host memory whose contents the shim can no longer vouch for (registered or
- * unregistered with the driver, handed to an API that writes it). */
+/* Host memory whose contents the shim can no longer vouch for (unregistered
+ * from the driver, handed to an API that writes it). */
 void gq_on_host_range_changed(const void *p, size_t size);
 
 /* The driver-API entry to gq_copy (gq_hooks_drv.c): the direction comes from

@@ -33,10 +33,17 @@ struct gq_chunk {
     struct gq_chunk *next;
 };
 
+/* A block waiting for the GPU work that may still use it. */
 struct gq_pending {
     struct gq_block block;
-    CUevent done;
+    CUevent *done; /* all must complete; completed ones are destroyed early */
+    unsigned n;
 };
+
+/* Dedicated chunks kept for reuse: a program offloads the same tensor sizes
+ * again and again, and pinning / unpinning a chunk per copy costs more than
+ * the copy. Bounded, and given back first when the budget is short. */
+#define GQ_CACHE_MAX 8
 
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct gq_chunk *chunks;
@@ -45,6 +52,8 @@ static struct gq_store_usage usage;
 static struct gq_pending *pending;
 static size_t n_pending, cap_pending;
 static struct gq_chunk *retired; /* dedicated chunks to give back, outside the lock */
+static struct gq_chunk *cached;  /* idle dedicated chunks, still pinned */
+static unsigned n_cached;
 
 void gq_store_set_budget(size_t bytes)
 {
@@ -123,6 +132,28 @@ static enum gq_store_status chunk_new(size_t want, struct gq_chunk **out)
         return GQ_STORE_DRIVER_FAILED;
     int dedicated = want >= GQ_DEDICATED;
     size_t size = dedicated ? round_up(want, GQ_CHUNK_ROUND) : GQ_CHUNK_SHARED;
+    if (dedicated) {
+        /* A cached chunk that fits without wasting more than an eighth. */
+        for (struct gq_chunk **pp = &cached; *pp; pp = &(*pp)->next) {
+            struct gq_chunk *c = *pp;
+            if (c->size >= size && c->size - size <= size / 8) {
+                *pp = c->next;
+                n_cached--;
+                c->next = chunks;
+                chunks = c;
+                *out = c;
+                return GQ_STORE_OK;
+            }
+        }
+    }
+    while (usage.pinned + size > budget && cached) {
+        struct gq_chunk *c = cached; /* make room: the cache goes first */
+        cached = c->next;
+        n_cached--;
+        usage.pinned -= c->size;
+        c->next = retired;
+        retired = c;
+    }
     if (usage.pinned + size > budget)
         return GQ_STORE_OVER_BUDGET;
     struct gq_chunk *c = calloc(1, sizeof *c);
@@ -171,6 +202,14 @@ static void block_free_locked(struct gq_block *b)
             break;
         }
     }
+    c->n_free = 0;
+    extent_insert(c, 0, (struct gq_extent){0, c->size}); /* cannot fail: capacity kept */
+    if (n_cached < GQ_CACHE_MAX) {
+        c->next = cached;
+        cached = c;
+        n_cached++;
+        return;
+    }
     usage.pinned -= c->size;
     c->next = retired;
     retired = c;
@@ -193,21 +232,34 @@ static void give_back_retired(void)
     }
 }
 
-/* Free the blocks whose events have completed; with `wait`, wait for all. */
+/* 1 when every event of p has completed (or broke: a dead context runs no
+ * more work); `wait`: wait for them. Completed events are destroyed. */
+static int pending_done(const struct gq_drv *d, struct gq_pending *p, int wait)
+{
+    unsigned j = 0;
+    for (unsigned i = 0; i < p->n; i++) {
+        CUresult r = wait ? d->cuEventSynchronize(p->done[i]) : d->cuEventQuery(p->done[i]);
+        if (r == CUDA_ERROR_NOT_READY)
+            p->done[j++] = p->done[i];
+        else
+            d->cuEventDestroy_v2(p->done[i]);
+    }
+    p->n = j;
+    return j == 0;
+}
+
+/* Free the blocks whose GPU work has completed; with `wait`, wait for all. */
 static void reclaim_locked(int wait)
 {
     const struct gq_drv *d = gq_drv();
     size_t j = 0;
     for (size_t i = 0; i < n_pending; i++) {
         struct gq_pending *p = &pending[i];
-        CUresult r = wait ? d->cuEventSynchronize(p->done) : d->cuEventQuery(p->done);
-        if (r == CUDA_ERROR_NOT_READY) {
+        if (!pending_done(d, p, wait)) {
             pending[j++] = *p;
             continue;
         }
-        /* Done, or the event is broken (context gone): either way no GPU
-         * work can still be using the block. */
-        d->cuEventDestroy_v2(p->done);
+        free(p->done);
         block_free_locked(&p->block);
     }
     n_pending = j;
@@ -218,20 +270,19 @@ enum gq_store_status gq_store_alloc(size_t size, struct gq_block *out)
     size = round_up(size ? size : 1, GQ_STORE_ALIGN);
     pthread_mutex_lock(&store_lock);
     enum gq_store_status st = GQ_STORE_OK;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (n_pending)
-            reclaim_locked(attempt > 0);
-        if (size < GQ_DEDICATED)
-            for (struct gq_chunk *c = chunks; c; c = c->next)
-                if (!c->dedicated && chunk_take(c, size, out) == 0)
-                    goto got;
-        struct gq_chunk *c = NULL;
-        st = chunk_new(size, &c);
-        if (st == GQ_STORE_OK && chunk_take(c, size, out) == 0)
-            goto got;
-        if (st == GQ_STORE_DRIVER_FAILED || n_pending == 0)
-            break;
-    }
+    /* Never wait for the GPU here (under the lock, inside the program's
+     * copy): a block still in use is simply not free yet, and a copy that
+     * finds no room goes through uncompressed. */
+    if (n_pending)
+        reclaim_locked(0);
+    if (size < GQ_DEDICATED)
+        for (struct gq_chunk *c = chunks; c; c = c->next)
+            if (!c->dedicated && chunk_take(c, size, out) == 0)
+                goto got;
+    struct gq_chunk *c = NULL;
+    st = chunk_new(size, &c);
+    if (st == GQ_STORE_OK && chunk_take(c, size, out) == 0)
+        goto got;
     pthread_mutex_unlock(&store_lock);
     give_back_retired();
     return st == GQ_STORE_OK ? GQ_STORE_OVER_BUDGET : st;
@@ -242,12 +293,20 @@ got:
     return GQ_STORE_OK;
 }
 
-void gq_store_release(struct gq_block *b, CUevent done)
+void gq_store_release_after(struct gq_block *b, const CUevent *done, unsigned n)
 {
     if (!b->chunk)
         return;
+    struct gq_pending p = {*b, NULL, 0};
+    if (n) {
+        p.done = malloc(n * sizeof *p.done);
+        if (p.done) {
+            memcpy(p.done, done, n * sizeof *done);
+            p.n = n;
+        }
+    }
     pthread_mutex_lock(&store_lock);
-    if (done && n_pending == cap_pending) {
+    if (n && n_pending == cap_pending) {
         size_t cap = cap_pending ? 2 * cap_pending : 64;
         struct gq_pending *v = realloc(pending, cap * sizeof *v);
         if (v) {
@@ -255,24 +314,35 @@ void gq_store_release(struct gq_block *b, CUevent done)
             cap_pending = cap;
         }
     }
-    if (!done) {
-        block_free_locked(b);
-    } else if (n_pending < cap_pending) {
-        pending[n_pending++] = (struct gq_pending){*b, done};
-    } else {
-        /* No room to defer: wait for the GPU to let go, then free. */
-        gq_drv()->cuEventSynchronize(done);
-        gq_drv()->cuEventDestroy_v2(done);
-        block_free_locked(b);
+    if (n && (!p.done || n_pending == cap_pending)) {
+        /* No memory to defer: wait for the GPU to let go (rare; outside
+         * every other path's way, since the lock is the store's alone). */
+        for (unsigned i = 0; i < n; i++) {
+            gq_drv()->cuEventSynchronize(done[i]);
+            gq_drv()->cuEventDestroy_v2(done[i]);
+        }
+        free(p.done);
+        p.n = 0;
     }
+    if (p.n == 0)
+        block_free_locked(b);
+    else
+        pending[n_pending++] = p;
     pthread_mutex_unlock(&store_lock);
     b->chunk = NULL;
     give_back_retired();
 }
 
+void gq_store_release(struct gq_block *b, CUevent done)
+{
+    gq_store_release_after(b, &done, done ? 1 : 0);
+}
+
 void gq_store_usage(struct gq_store_usage *u)
 {
     pthread_mutex_lock(&store_lock);
+    if (n_pending && gq_drv())
+        reclaim_locked(0); /* blocks whose GPU work is over are not held */
     *u = usage;
     pthread_mutex_unlock(&store_lock);
 }
@@ -285,6 +355,14 @@ void gq_store_drop_idle(void)
         return;
     pthread_mutex_lock(&store_lock);
     reclaim_locked(1);
+    while (cached) {
+        struct gq_chunk *c = cached;
+        cached = c->next;
+        n_cached--;
+        usage.pinned -= c->size;
+        c->next = retired;
+        retired = c;
+    }
     for (struct gq_chunk **pp = &chunks; *pp;) {
         struct gq_chunk *c = *pp;
         int idle = !c->dedicated && c->n_free == 1 && c->free[0].len == c->size;

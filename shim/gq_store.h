@@ -43,6 +43,10 @@ enum gq_store_status gq_store_alloc(size_t size, struct gq_block *out);
  * ownership of the event (destroys it). `done` may be NULL: free now. */
 void gq_store_release(struct gq_block *b, CUevent done);
 
+/* The same once every one of done[0..n) has completed (GPU work on several
+ * streams read the block); the store takes ownership of the events. */
+void gq_store_release_after(struct gq_block *b, const CUevent *done, unsigned n);
+
 /* Wait for every block released against an event, and give every chunk
  * holding no live block back to the driver (before cudaDeviceReset). */
 void gq_store_drop_idle(void);

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Review findings, each a case that failed before its fix (tests/e2e/regress.c).
+. tests/e2e/lib.sh
+P=$BUILD/e2e/regress
+for c in badcopy badfree unreg; do
+    check "$c, no shim" $P $c exact
+    check "$c, shim-owned buffer" with_shim "on=host" $P $c quant
+    check "$c, program-owned buffer" with_shim "on=dev,nth=1" $P $c quant
+done
+check "leak: freed pinned buffers" with_shim "on=dev,nth=1" $P leak exact
+expect_stat "leak: freed pinned buffers" offloads -eq 40
+expect_stat "leak: freed pinned buffers" host_bytes_held -eq 0
+check "async H2D behind a queued offload, no shim" $P async exact
+check "async H2D behind a queued offload" with_shim "on=dev,nth=1" $P async quant
+check "independent restores, no shim" $P indep exact
+check "independent restores, program-owned" with_shim "on=dev,nth=1" $P indep quant
+check "independent restores, shim-owned" with_shim "on=host" $P indep quant
+expect_stat "independent restores, shim-owned" restores -eq 2
+check "cross-device copies" with_shim "on=dev" $P xdev exact
+expect_stat "cross-device copies" offloads -eq 0
+finish
