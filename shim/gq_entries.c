@@ -47,7 +47,8 @@ static void entry_destroy(struct gq_entry *e)
     CUevent *evs = e->n_uses < 64 ? all : malloc((1 + e->n_uses) * sizeof *evs);
     if (evs) {
         evs[0] = e->ready;
-        memcpy(evs + 1, e->uses, e->n_uses * sizeof *evs);
+        if (e->n_uses) /* uses is NULL then: memcpy from NULL is undefined (UBSan) */
+            memcpy(evs + 1, e->uses, e->n_uses * sizeof *evs);
         gq_store_release_after(&e->block, evs, 1 + e->n_uses);
         if (evs != all)
             free(evs);
