@@ -32,12 +32,24 @@ static void *lookup(const char *name)
     return NULL;
 }
 
+/* The shim keeps pointers into the runtime for the life of the process: a
+ * program that dlcloses it and opens it again must not leave them pointing
+ * at unmapped code (or at whatever is mapped there next). RTLD_NODELETE on
+ * the loaded runtime keeps it loaded; its handle is never closed. */
+static void pin(const void *sym)
+{
+    Dl_info info;
+    if (sym && dladdr(sym, &info) && info.dli_fname)
+        dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 static void resolve(void)
 {
 #define GQ_RESOLVE(ret, name, params, args) \
     *(void **)&real_rt.name = lookup(#name);
     GQ_RT_HOOKS(GQ_RESOLVE)
 #undef GQ_RESOLVE
+    pin((const void *)real_rt.cudaMalloc);
 }
 
 const struct gq_real_rt *gq_real(void)

@@ -39,4 +39,50 @@ for rule in on=host,size=1M on=dev,size=1M; do
     expect_stat "reset, $rule" offloads -eq 7
     expect_stat "reset, $rule" restores -eq 4
 done
+# dlclose and re-open of the runtime: a program that loads libcudart itself
+# (not linked to it) and calls through the global scope, which under the
+# shim means the shim's hooks holding pointers into the first load.
+cat >"$TMP/reopen.c" <<'PROG'
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+typedef int (*malloc_fn)(void **, size_t);
+typedef int (*free_fn)(void *);
+typedef int (*copy_fn)(void *, const void *, size_t, int);
+int main(void)
+{
+    static char a[65536], b[65536];
+    for (int i = 0; i < 4; i++) {
+        void *h = dlopen("libcudart.so.13", RTLD_NOW | RTLD_GLOBAL);
+        if (!h)
+            return 2;
+        malloc_fn m = (malloc_fn)dlsym(RTLD_DEFAULT, "cudaMalloc");
+        copy_fn c = (copy_fn)dlsym(RTLD_DEFAULT, "cudaMemcpy");
+        free_fn f = (free_fn)dlsym(RTLD_DEFAULT, "cudaFree");
+        memset(a, 7 + i, sizeof a);
+        void *d = NULL;
+        int r = m(&d, sizeof a) | c(d, a, sizeof a, 1) | c(b, d, sizeof a, 2) | f(d);
+        if (r || memcmp(a, b, sizeof a)) {
+            printf("open %d: status %d or wrong data\n", i, r);
+            return 1;
+        }
+        dlclose(h);
+    }
+    printf("4 opens: ok\n");
+    return 0;
+}
+PROG
+if ${CC:-cc} ${SANFLAGS:-} "$TMP/reopen.c" -o "$TMP/reopen" -ldl 2>"$TMP/cc.err"; then
+    # (A sanitizer runtime, when the suites run under one, must still come first.)
+    san=${GQ_PRELOAD_PREFIX:-}
+    check "dlclose and re-open of libcudart, no shim" env ${san:+LD_PRELOAD=${san%:}} \
+        timeout 60 "$TMP/reopen"
+    # Without the runtime pinned, the hooks' pointers outlived the first load:
+    # the third open hung (cudasim) — on a GPU, a jump into unmapped code.
+    check "dlclose and re-open of libcudart, shim" env LD_PRELOAD="$SHIM" timeout 60 "$TMP/reopen"
+    check "dlclose and re-open of libcudart, shim with rules" env LD_PRELOAD="$SHIM" \
+        GQSHIM_RULES=on=dev timeout 60 "$TMP/reopen"
+else
+    bad "compile the re-open probe: $(head -1 "$TMP/cc.err")"
+fi
 finish
