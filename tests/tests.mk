@@ -4,10 +4,12 @@
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS += $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 
-$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIBS_STATIC)
+# The kernels' image comes along: the shim's driver code refers to it.
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIBS_STATIC) $(GQ_KERNEL_IMAGE_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $< -Wl,--start-group $(LIBS_STATIC) -Wl,--end-group -lcmocka -lm -ldl $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $< -Wl,--start-group $(LIBS_STATIC) -Wl,--end-group \
+	    $(GQ_KERNEL_IMAGE_OBJ) -lcmocka -lm -ldl $(LDFLAGS) -o $@
 
 # End-to-end programs: plain CUDA programs, unaware of the shim, compiled
 # against the real headers and linked with -lcudart (cudasim at run time).
