@@ -16,11 +16,12 @@
  *   host_rss_ratio=<shim / plain>          target <= 0.30
  */
 #define _GNU_SOURCE
+#include "bench_child.h"
+
 #include <cuda_runtime_api.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define TENSORS 16
@@ -86,36 +87,16 @@ static int child(void)
 
 static long run(const char *self, const char *shim)
 {
-    int fd[2];
-    if (pipe(fd) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fd[1], 1);
-        close(fd[0]);
-        if (shim) {
-            setenv("LD_PRELOAD", shim, 1);
-            setenv("GQSHIM_RULES", "on=host,min=1M", 1);
-        } else {
-            unsetenv("LD_PRELOAD");
-        }
-        execl(self, self, "--child", (char *)NULL);
-        _exit(127);
-    }
-    close(fd[1]);
-    char buf[64] = {0};
-    ssize_t got = read(fd[0], buf, sizeof buf - 1);
-    close(fd[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    if (got <= 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        return -1;
-    return atol(buf);
+    char pre[4200];
+    snprintf(pre, sizeof pre, "LD_PRELOAD=%s", shim ? shim : "");
+    const char *with[] = {pre, "GQSHIM_RULES=on=host,min=1M", NULL};
+    const char *without[] = {"LD_PRELOAD", NULL};
+    return (long)bench_child(self, "", shim ? with : without);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && strcmp(argv[1], "--child") == 0)
+    if (argc >= 2 && strcmp(argv[1], "--child") == 0)
         return child();
     const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
     char self[4096], shim[4096];

@@ -16,11 +16,12 @@
  * larger than the difference, so the second is printed only for reference.
  */
 #define _GNU_SOURCE
+#include "bench_child.h"
+
 #include <cuda_runtime_api.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,37 +51,17 @@ static int child(long iters)
     return 0;
 }
 
-/* ns per call of one child run under the given environment. */
+/* ns per call of one child run: on the runtime in libdir, with or without
+ * the shim. */
 static double run(const char *self, const char *libdir, const char *preload, long iters)
 {
-    int fd[2];
-    if (pipe(fd) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fd[1], 1);
-        close(fd[0]);
-        setenv("LD_LIBRARY_PATH", libdir, 1);
-        if (preload) {
-            setenv("LD_PRELOAD", preload, 1);
-            setenv("GQSHIM_RULES", "on=dev,min=1G", 1);
-        } else {
-            unsetenv("LD_PRELOAD");
-        }
-        char n[32];
-        snprintf(n, sizeof n, "%ld", iters);
-        execl(self, self, "--child", n, (char *)NULL);
-        _exit(127);
-    }
-    close(fd[1]);
-    char buf[64] = {0};
-    ssize_t got = read(fd[0], buf, sizeof buf - 1);
-    close(fd[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    if (got <= 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        return -1;
-    return atof(buf);
+    char lib[4200], pre[4200], n[32];
+    snprintf(lib, sizeof lib, "LD_LIBRARY_PATH=%s", libdir);
+    snprintf(pre, sizeof pre, "LD_PRELOAD=%s", preload ? preload : "");
+    snprintf(n, sizeof n, "%ld", iters);
+    const char *with[] = {lib, pre, "GQSHIM_RULES=on=dev,min=1G", NULL};
+    const char *without[] = {lib, "LD_PRELOAD", NULL};
+    return bench_child(self, n, preload ? with : without);
 }
 
 static double overhead(const char *self, const char *libdir, const char *shim, long iters,

@@ -18,7 +18,7 @@
  * EXPECT: exact | quant (what an offloaded tensor reads back as).
  */
 #include "e2e.h"
-#include "gq_codec.h"
+#include "e2e_oracle.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -32,18 +32,8 @@ static enum cudaMemcpyKind D2H = cudaMemcpyDeviceToHost, H2D = cudaMemcpyHostToD
 
 static void expected(const unsigned char *src, unsigned char *want)
 {
-    if (!quant) {
-        memcpy(want, src, TENSOR);
-        return;
-    }
     struct gq_params p = {4, 64, GQ_F16, GQ_DIM_LAST, 0};
-    uint64_t n = TENSOR / 2;
-    uint32_t cap = gq_default_escape_capacity(&p, n);
-    size_t cs = gq_compressed_size(&p, n, cap);
-    void *c = malloc(cs);
-    if (!c || gq_encode(&p, src, n, cap, c, cs) || gq_decode(c, cs, want, TENSOR))
-        FAIL("oracle codec");
-    free(c);
+    e2e_expect(&p, src, TENSOR, quant, want);
 }
 
 static void device_equals(const void *d, const unsigned char *want, size_t n, const char *what)
