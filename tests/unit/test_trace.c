@@ -16,11 +16,6 @@
 
 #include "gq_trace.h"
 
-/* The shim's core archive reaches the kernel image through its driver
- * loader, which these tests never call: an empty image stands in. */
-const unsigned char gq_kernel_image[1];
-const size_t gq_kernel_image_size = 0;
-
 #define KiB 1024u
 #define MiB (1024u * 1024u)
 #define MAXA 64
