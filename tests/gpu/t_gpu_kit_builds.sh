@@ -4,26 +4,10 @@
 # test runs after) and linked as the kit needs them, and run.sh on a machine
 # without a GPU says so and exits 0. Where cudasim is built, the programs also
 # run on it, small: a self-test of their logic, not a proof of the GPU.
-BUILD=${BUILD:-build}
+# The e2e helpers (ok, bad, check, finish, $TMP), without cudasim on the
+# library path: the programs below name it where they want it.
+E2E_REAL=1 . tests/e2e/lib.sh
 G=$BUILD/gpu
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-failures=0
-
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; failures=$((failures + 1)); }
-
-# check NAME COMMAND...: the command must exit 0.
-check() {
-    name=$1
-    shift
-    if "$@" >"$TMP/out" 2>&1; then
-        ok "$name"
-    else
-        bad "$name (exit $?)"
-        tail -20 "$TMP/out" | sed 's/^/     | /'
-    fi
-}
 
 check "run.sh parses" bash -n tests/gpu/run.sh
 check "torch_offload.py parses" python3 -c \
@@ -77,4 +61,4 @@ else
     echo "skip the cudasim runs: $BUILD/cudasim or $BUILD/libgqshim.so is not built"
 fi
 
-[ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
+finish
