@@ -38,6 +38,8 @@ CUDA_LIBDIR := $(CUDA_HOME)/lib64
 CUDASIM_DIR := $(BUILD)/cudasim
 
 .PHONY: all test demo bench fuzz check-sanitize install clean deps
+# Objects are intermediate files of pattern chains: keep them (no rebuilds, no "rm" noise).
+.SECONDARY:
 all:
 
 deps:
