@@ -76,33 +76,15 @@ static CUresult do_cuMemFreeAsync_ptsz(CUdeviceptr d, CUstream s)
 
 static CUresult do_cuMemAllocHost_v2(void **p, size_t n)
 {
-    const struct gq_rule *rule;
-    if (gq_host_alloc(p, n, 0, &rule))
-        return CUDA_SUCCESS;
-    CUresult r = REAL(cuMemAllocHost_v2, (p, n));
-    if (r == CUDA_SUCCESS && p)
-        gq_on_host_alloc(*p, n, rule);
-    return r;
+    GQ_HOST_ALLOC_BODY(CUDA_SUCCESS, p, n, 0, REAL(cuMemAllocHost_v2, (p, n)));
 }
 static CUresult do_cuMemHostAlloc(void **p, size_t n, unsigned f)
 {
-    const struct gq_rule *rule;
-    if (gq_host_alloc(p, n, f, &rule))
-        return CUDA_SUCCESS;
-    CUresult r = REAL(cuMemHostAlloc, (p, n, f));
-    if (r == CUDA_SUCCESS && p)
-        gq_on_host_alloc(*p, n, rule);
-    return r;
+    GQ_HOST_ALLOC_BODY(CUDA_SUCCESS, p, n, f, REAL(cuMemHostAlloc, (p, n, f)));
 }
 static CUresult do_cuMemFreeHost(void *p)
 {
-    if (gq_host_free_owned(p))
-        return CUDA_SUCCESS;
-    size_t extent = gq_host_extent(p);
-    CUresult r = REAL(cuMemFreeHost, (p));
-    if (r == CUDA_SUCCESS)
-        gq_on_host_freed(p, extent);
-    return r;
+    GQ_HOST_FREE_BODY(CUDA_SUCCESS, p, REAL(cuMemFreeHost, (p)));
 }
 static CUresult do_cuMemHostRegister_v2(void *p, size_t n, unsigned f)
 {
@@ -110,11 +92,7 @@ static CUresult do_cuMemHostRegister_v2(void *p, size_t n, unsigned f)
 }
 static CUresult do_cuMemHostUnregister(void *p)
 {
-    size_t extent = gq_host_extent(p);
-    CUresult r = REAL(cuMemHostUnregister, (p));
-    if (r == CUDA_SUCCESS)
-        gq_on_host_range_changed(p, extent);
-    return r;
+    GQ_HOST_UNREGISTER_BODY(CUDA_SUCCESS, p, REAL(cuMemHostUnregister, (p)));
 }
 
 /* A copy: the shim's decision, else the real call unchanged. */

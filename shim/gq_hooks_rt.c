@@ -77,36 +77,18 @@ GQ_EXPORT cudaError_t cudaFreeAsync_ptsz(void *p, cudaStream_t s)
 GQ_EXPORT cudaError_t cudaMallocHost(void **p, size_t n)
 {
     GQ_TRACE_SITE("cudaMallocHost");
-    const struct gq_rule *rule;
-    if (gq_host_alloc(p, n, cudaHostAllocDefault, &rule))
-        return cudaSuccess;
-    cudaError_t r = REAL(cudaMallocHost, (p, n));
-    if (r == cudaSuccess && p)
-        gq_on_host_alloc(*p, n, rule);
-    return r;
+    GQ_HOST_ALLOC_BODY(cudaSuccess, p, n, cudaHostAllocDefault, REAL(cudaMallocHost, (p, n)));
 }
 
 GQ_EXPORT cudaError_t cudaHostAlloc(void **p, size_t n, unsigned f)
 {
     GQ_TRACE_SITE("cudaHostAlloc");
-    const struct gq_rule *rule;
-    if (gq_host_alloc(p, n, f, &rule))
-        return cudaSuccess;
-    cudaError_t r = REAL(cudaHostAlloc, (p, n, f));
-    if (r == cudaSuccess && p)
-        gq_on_host_alloc(*p, n, rule);
-    return r;
+    GQ_HOST_ALLOC_BODY(cudaSuccess, p, n, f, REAL(cudaHostAlloc, (p, n, f)));
 }
 
 GQ_EXPORT cudaError_t cudaFreeHost(void *p)
 {
-    if (gq_host_free_owned(p))
-        return cudaSuccess;
-    size_t extent = gq_host_extent(p);
-    cudaError_t r = REAL(cudaFreeHost, (p));
-    if (r == cudaSuccess)
-        gq_on_host_freed(p, extent);
-    return r;
+    GQ_HOST_FREE_BODY(cudaSuccess, p, REAL(cudaFreeHost, (p)));
 }
 
 GQ_EXPORT cudaError_t cudaHostRegister(void *p, size_t n, unsigned f)
@@ -116,11 +98,7 @@ GQ_EXPORT cudaError_t cudaHostRegister(void *p, size_t n, unsigned f)
 
 GQ_EXPORT cudaError_t cudaHostUnregister(void *p)
 {
-    size_t extent = gq_host_extent(p);
-    cudaError_t r = REAL(cudaHostUnregister, (p));
-    if (r == cudaSuccess)
-        gq_on_host_range_changed(p, extent);
-    return r;
+    GQ_HOST_UNREGISTER_BODY(cudaSuccess, p, REAL(cudaHostUnregister, (p)));
 }
 
 GQ_EXPORT cudaError_t cudaMemcpy(void *d, const void *s, size_t n, enum cudaMemcpyKind k)

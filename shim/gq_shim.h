@@ -42,6 +42,40 @@ void gq_on_host_alloc(void *p, size_t size, const struct gq_rule *rule);
 int gq_host_free_owned(void *p);
 size_t gq_host_extent(const void *p);
 void gq_on_host_freed(void *p, size_t extent);
+
+/* The pinned-host protocol around the real call, written once for both
+ * entry layers (runtime and driver hooks): OK is the layer's success status,
+ * REAL_CALL the real function's call. Each expands to a function body. */
+#define GQ_HOST_ALLOC_BODY(OK, p, n, flags, REAL_CALL)                  \
+    do {                                                                \
+        const struct gq_rule *rule_;                                    \
+        if (gq_host_alloc(p, n, flags, &rule_))                         \
+            return OK;                                                  \
+        int r_ = (int)(REAL_CALL);                                      \
+        if (r_ == (int)(OK) && (p))                                     \
+            gq_on_host_alloc(*(p), n, rule_);                           \
+        return r_;                                                      \
+    } while (0)
+
+#define GQ_HOST_FREE_BODY(OK, p, REAL_CALL)                             \
+    do {                                                                \
+        if (gq_host_free_owned(p))                                      \
+            return OK;                                                  \
+        size_t extent_ = gq_host_extent(p);                             \
+        int r_ = (int)(REAL_CALL);                                      \
+        if (r_ == (int)(OK))                                            \
+            gq_on_host_freed(p, extent_);                               \
+        return r_;                                                      \
+    } while (0)
+
+#define GQ_HOST_UNREGISTER_BODY(OK, p, REAL_CALL)                       \
+    do {                                                                \
+        size_t extent_ = gq_host_extent(p);                             \
+        int r_ = (int)(REAL_CALL);                                      \
+        if (r_ == (int)(OK))                                            \
+            gq_on_host_range_changed(p, extent_);                       \
+        return r_;                                                      \
+    } while (0)
 /* Before cudaDeviceReset: the context dies with its pinned memory (the
  * compressed store), events and modules. Every entry is settled and, when
  * it holds the only copy of a shim-owned buffer's bytes, materialised, then
