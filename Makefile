@@ -39,7 +39,7 @@ CUDASIM_DIR := $(BUILD)/cudasim
 
 .PHONY: all test demo bench fuzz check-sanitize install clean deps
 # Objects are intermediate files of pattern chains: keep them (no rebuilds, no "rm" noise).
-.SECONDARY:
+.PRECIOUS: $(BUILD)/obj/%.o
 all:
 
 deps:
