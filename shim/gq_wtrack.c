@@ -109,7 +109,10 @@ int gq_wtrack_arm(void *addr, size_t len)
     return 0;
 }
 
-static int none_in(const void *addr, size_t len, uint64_t categories)
+/* 1 when no page overlapping [addr, addr+len) matches: all of `all_of`
+ * (mask), or any of `any_of`, after flipping the categories in `inverted`. */
+static int none_in(const void *addr, size_t len, uint64_t all_of, uint64_t any_of,
+                   uint64_t inverted)
 {
     if (!gq_wtrack_available() || len == 0)
         return 0;
@@ -122,22 +125,27 @@ static int none_in(const void *addr, size_t len, uint64_t categories)
         .end = end,
         .vec = (uintptr_t)&hit,
         .vec_len = 1,
-        .max_pages = 1, /* one written page is enough to answer */
-        .category_mask = categories,
-        .return_mask = categories,
+        .max_pages = 1, /* one page is enough to answer */
+        .category_inverted = inverted,
+        .category_mask = all_of,
+        .category_anyof_mask = any_of,
+        .return_mask = all_of | any_of,
     };
     long n = ioctl(pagemap_fd, GQ_PAGEMAP_SCAN, &a);
     return n == 0;
 }
 
+/* A program-owned buffer was decoded into (every page present, then armed):
+ * a page written since, or no longer present (discarded, unmapped, a new
+ * mapping in its place), is not clean. */
 int gq_wtrack_clean(const void *addr, size_t len)
 {
-    return none_in(addr, len, GQ_PAGE_IS_WRITTEN);
+    return none_in(addr, len, 0, GQ_PAGE_IS_WRITTEN | GQ_PAGE_IS_PRESENT, GQ_PAGE_IS_PRESENT);
 }
 
 int gq_wtrack_clean_owned(const void *addr, size_t len)
 {
-    return none_in(addr, len, GQ_PAGE_IS_WRITTEN | GQ_PAGE_IS_PRESENT);
+    return none_in(addr, len, GQ_PAGE_IS_WRITTEN | GQ_PAGE_IS_PRESENT, 0, 0);
 }
 
 int gq_wtrack_fd(void)
