@@ -1,9 +1,11 @@
 # libgqshim.so: the preloaded library. Never linked against libcudart.
-# The exported hooks (gq_hooks_*.c) are thin; everything else is the core
-# archive, which unit tests link directly without any preloading.
-SHIM_SRCS      := $(wildcard shim/*.c)
-SHIM_HOOK_SRCS := $(wildcard shim/gq_hooks_*.c)
-SHIM_CORE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out $(SHIM_HOOK_SRCS),$(SHIM_SRCS)))
+# One folder per layer (shim/README.md); entry/ (the exported hooks and
+# start-up) goes into the library directly, every layer below it into the
+# core archive, which unit tests link without any preloading.
+SHIM_LAYERS    := base gpu host store xfer core
+SHIM_CORE_SRCS := $(foreach l,$(SHIM_LAYERS),$(wildcard shim/$(l)/*.c))
+SHIM_HOOK_SRCS := $(wildcard shim/entry/*.c)
+SHIM_CORE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(SHIM_CORE_SRCS))
 SHIM_HOOK_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(SHIM_HOOK_SRCS))
 GQ_SHIM_CORE_LIB := $(BUILD)/shim/libgqshim_core.a
 LIBS_STATIC    += $(GQ_SHIM_CORE_LIB)
@@ -21,3 +23,9 @@ $(LIBGQSHIM): $(SHIM_HOOK_OBJS) $(GQ_SHIM_CORE_LIB) $(GQ_POLICY_LIB) $(GQ_CODEC_
 	$(Q)$(CC) -shared $(CFLAGS) $(SANFLAGS) -Wl,--no-undefined -Wl,-z,defs $(SHIM_HOOK_OBJS) \
 	    $(GQ_KERNEL_IMAGE_OBJ) -Wl,--start-group $(GQ_SHIM_CORE_LIB) $(GQ_POLICY_LIB) \
 	    $(GQ_CODEC_LIB) -Wl,--end-group -ldl -lm $(LDFLAGS) -o $@
+
+# No layer calls a layer above it, gpu/ and host/ never call each other, and
+# no two files call each other in a circle: checked on the objects' symbols.
+check-layers: $(SHIM_CORE_OBJS) $(SHIM_HOOK_OBJS)
+	$(Q)sh shim/check-layers.sh $(BUILD)/obj/shim
+.PHONY: check-layers

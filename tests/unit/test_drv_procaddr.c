@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "gq_real_drv.h"
+#include "gpu/gq_real_drv.h"
 
 #define PTDS CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM
 #define LEGACY CU_GET_PROC_ADDRESS_LEGACY_STREAM

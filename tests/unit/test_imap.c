@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "gq_imap.h"
+#include "base/gq_imap.h"
 
 #include <stdlib.h>
 

@@ -9,7 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "gq_regions.h"
+#include "base/gq_regions.h"
 
 static struct gq_rule rule_a, rule_b;
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gq_trace.h"
+#include "base/gq_trace.h"
 
 #define KiB 1024u
 #define MiB (1024u * 1024u)

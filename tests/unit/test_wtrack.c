@@ -12,7 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "gq_wtrack.h"
+#include "host/gq_wtrack.h"
 
 #define PAGES 16
 

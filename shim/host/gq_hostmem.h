@@ -1,0 +1,56 @@
+/*
+ * gq_hostmem.h — host memory the shim owns, so that offloaded tensors really
+ * shrink.
+ *
+ * A cudaHostAlloc / cudaMallocHost that an on=host rule takes (and whose flags
+ * do not promise the GPU direct access: no cudaHostAllocMapped) is answered
+ * with an address range that has no pages behind it: anonymous memory
+ * registered with userfaultfd for missing pages. An offload into it keeps
+ * only the compressed block (in the pinned store) and drops the range's
+ * pages. When the program — or the kernel on its behalf (write(2), send(2))
+ * — touches such a page, the fault thread decodes the bytes of that page
+ * from the block and installs it: the program sees what a restore would
+ * deliver. A page nobody offloaded reads as the program wrote it (zero when
+ * never written). A written page is plain memory from then on; write
+ * tracking tells restores not to trust the block for it.
+ *
+ * Nothing is taken over where userfaultfd cannot serve faults of system calls
+ * too (no privilege, old kernel): such allocations stay real pinned memory.
+ */
+#ifndef GQ_HOSTMEM_H
+#define GQ_HOSTMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Fills the page at `page` (page-aligned, owned) with what the program must
+ * see there: called by the fault thread. The store registers it at start-up
+ * (store/gq_entries.h: gq_entries_fill_page), so that this layer, below the
+ * store, never calls up into it. Until one is registered nothing is owned. */
+typedef void (*gq_page_filler)(uintptr_t page, unsigned char *buf);
+void gq_hostmem_set_filler(gq_page_filler fn);
+
+/* A range for an allocation of `size` bytes, or NULL (then allocate for real). */
+void *gq_hostmem_alloc(size_t size);
+
+/* 1 when p is the start of an owned range (then it is released), else 0. */
+int gq_hostmem_free(void *p);
+
+/* The length of the owned range starting exactly at p, else 0. */
+size_t gq_hostmem_extent(const void *p);
+
+/* 1 when all of [p, p+len) lies in one owned range. Lock-free. */
+int gq_hostmem_owned(const void *p, size_t len);
+
+/* Drop the pages that lie wholly inside [p, p+len): their bytes now live
+ * compressed (the caller has published the entry that holds them). */
+void gq_hostmem_release_pages(void *p, size_t len);
+
+/* Install `page` (page-aligned, owned) with the given contents unless it is
+ * already present; write-protected (tracked) unless `for_write`. */
+void gq_hostmem_install(uintptr_t page, const void *contents, int for_write);
+
+#include "base/gq_fork.h"
+void gq_hostmem_atfork(enum gq_fork_phase ph);
+
+#endif

@@ -1,0 +1,56 @@
+/* Planning a compressed copy (see gq_plan.h). */
+#include "xfer/gq_plan.h"
+
+#include "base/gq_log.h"
+#include "gpu/gq_driver.h"
+#include "store/gq_entries.h"
+
+void gq_plan_warn_refused(const char *what, size_t count, CUresult r)
+{
+    static int said;
+    if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+        gq_warn("%s of %zu bytes: %s; copying it, and any later one the driver refuses, "
+                "uncompressed (GQSHIM_STATS counts them)", what, count, gq_drv_errname(r));
+}
+
+void gq_plan_params(const struct gq_rule *r, struct gq_params *p)
+{
+    static const uint32_t dtype_map[] = {[GQ_RULE_F16] = GQ_F16, [GQ_RULE_BF16] = GQ_BF16,
+                                         [GQ_RULE_F32] = GQ_F32};
+    p->bits = r->bits;
+    p->group = r->group;
+    p->dtype = dtype_map[r->dtype];
+    p->axis = r->dim == GQ_RULE_DIM_0 ? GQ_DIM_0 : GQ_DIM_LAST;
+    p->cols = r->dim == GQ_RULE_DIM_0 ? r->cols : 0;
+}
+
+enum gq_store_status gq_plan_block(size_t size, struct gq_block *b)
+{
+    enum gq_store_status st = gq_store_alloc(size, b);
+    if (st == GQ_STORE_OVER_BUDGET) {
+        gq_entries_reap();
+        st = gq_store_alloc(size, b);
+    }
+    return st;
+}
+
+int gq_plan(const struct gq_rule *rule, const void *src, const void *dst, size_t count,
+            int few_escapes, struct gq_params *p, struct gq_layout *l, enum gq_pass_reason *why)
+{
+    gq_plan_params(rule, p);
+    uint32_t esize = gq_dtype_size(p->dtype);
+    if (count < GQ_MIN_COPY) {
+        *why = GQ_PASS_SMALL;
+        return 0;
+    }
+    *why = GQ_PASS_ALIGN;
+    if (count % esize || (uintptr_t)src % esize || (uintptr_t)dst % esize ||
+        (p->axis == GQ_DIM_0 && count % (p->cols * esize)))
+        return 0;
+    uint64_t n = count / esize;
+    if (gq_layout_init(l, p, n, 0) != GQ_OK)
+        return 0;
+    uint64_t few = l->n_groups / 1024 + 8 < l->n_groups ? l->n_groups / 1024 + 8 : l->n_groups;
+    gq_layout_init(l, p, n, few_escapes ? (uint32_t)few : gq_default_escape_capacity(p, n));
+    return 1;
+}

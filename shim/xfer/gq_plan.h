@@ -1,0 +1,45 @@
+/*
+ * gq_plan.h — what an offload or a restore needs before it queues work:
+ * the codec parameters and layout for a copy, a block of the store, and the
+ * one warning for the driver's refusals. Used by gq_offload.c and
+ * gq_restore.c only.
+ */
+#ifndef GQ_PLAN_H
+#define GQ_PLAN_H
+
+#include "base/gq_counters.h"
+#include "store/gq_store.h"
+
+#include "gq_format.h"
+#include "gq_rules.h"
+
+#include <cuda.h>
+#include <stddef.h>
+
+/* Copies below this size are not worth a kernel launch. */
+#define GQ_MIN_COPY 4096u
+
+/* The codec parameters a rule asks for. */
+void gq_plan_params(const struct gq_rule *r, struct gq_params *p);
+
+/* The parameters and layout for a copy of `count` bytes under `rule`: 1, or
+ * 0 and why the copy cannot be compressed. `few_escapes`: the caller can
+ * fall back to the raw data when escapes overflow, so a small escape area
+ * will do. */
+int gq_plan(const struct gq_rule *rule, const void *src, const void *dst, size_t count,
+            int few_escapes, struct gq_params *p, struct gq_layout *l, enum gq_pass_reason *why);
+
+/* A store block; when the budget is spent, first let go of the blocks whose
+ * buffers are gone, then try once more. */
+enum gq_store_status gq_plan_block(size_t size, struct gq_block *b);
+
+/* The driver refused the shim's work for a copy, which then goes through
+ * uncompressed. Said once per process, whichever copy it was: a refusal
+ * tends to repeat on every copy, and the stats count each one. */
+void gq_plan_warn_refused(const char *what, size_t count, CUresult r);
+
+/* upload=compress (gq_offload.c): compress [src, src+count) on the CPU at
+ * its first upload, when a rule asks for it; 1 when an entry now holds it. */
+int gq_upload_compress(const void *src, size_t count);
+
+#endif
