@@ -78,7 +78,7 @@ $(BUILD)/.deps-ok: mk/deps.sh
 	$(Q)sh mk/deps.sh
 	@mkdir -p $(BUILD) && touch $@
 
-test: all
+test: all check-layers
 	$(Q)sh tests/run.sh $(BUILD) "$(UNIT_TESTS)" "$(TEST_SCRIPTS)"
 
 # ASan+UBSan (build-asan) and TSan (build-tsan) builds and runs: tests/sanitize.sh.

@@ -76,13 +76,13 @@
  *   For every finite element x of a non-escaped group (min_s == min here,
  *   ulp in the dtype):
  *       |x' - x| <= step_s / 2 + |min_s - min| + ulp(x') + 2^(b-22) * step_s
- *   The first three terms are DESIGN.md's bound. The last (3.8e-6 step_s at
+ *   The first three terms are the bound for data of a realistic range. The last (3.8e-6 step_s at
  *   4 bits) is what evaluating the code in fp32 costs: x - min_s and 1/step_s
  *   are rounded, so an element a hair above a half-step can round down. It
  *   exceeds ulp(x') only when x' is tiny next to the step, i.e. when the
  *   group spans more than 2^24 in magnitude around its min (found by the
  *   fuzzer: a bf16 group with min -131072 and an element 2^65). Data of a
- *   realistic dynamic range meets DESIGN.md's bound; the unit tests assert
+ *   realistic dynamic range meets the three-term bound; the unit tests assert
  *   it, the fuzzer asserts this one. Escaped groups decode exactly.
  *
  * ===== CPU / GPU agreement =================================================

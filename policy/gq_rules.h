@@ -1,4 +1,4 @@
-/* gq_rules.h — the GQSHIM_RULES grammar (DESIGN.md, "Policy") and matching.
+/* gq_rules.h — the GQSHIM_RULES grammar (README.md, "Rules") and matching.
  *
  *   GQSHIM_RULES = rule { ';' rule } [ ';' ]
  *   rule  = key=value { ',' key=value }

@@ -4,7 +4,6 @@
 
 #include "base/gq_fork.h"
 #include "base/gq_log.h"
-#include "base/gq_trace.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -42,7 +41,6 @@ static void load(void)
         gq_info("GQSHIM_RULES is unset: nothing will be compressed; run with GQSHIM_TRACE=1 "
                 "to see the offloads and a suggested rule");
     __atomic_store_n(&active, config.enable && config.rules_set && !gq_forked(), __ATOMIC_RELEASE);
-    gq_trace_configure(config.enable && config.trace);
     __atomic_store_n(&loaded, 1, __ATOMIC_RELEASE);
     pthread_mutex_lock(&hook_lock);
     void (*fn)(const struct gq_config *) = on_load;

@@ -65,13 +65,13 @@ static int on(void)
 {
     int f = __atomic_load_n(&gq_trace_flag_, __ATOMIC_RELAXED);
     if (f < 0) {
-        gq_cfg(); /* reading the configuration sets the flag */
-        f = __atomic_load_n(&gq_trace_flag_, __ATOMIC_RELAXED);
+        const struct gq_config *cfg = gq_cfg();
+        f = cfg->enable && cfg->trace;
+        __atomic_store_n(&gq_trace_flag_, f, __ATOMIC_RELAXED);
     }
     return f > 0;
 }
 
-void gq_trace_configure(int enable) { __atomic_store_n(&gq_trace_flag_, enable ? 1 : 0, __ATOMIC_RELAXED); }
 
 void gq_trace_site(const char *api, const void *caller)
 {

@@ -29,8 +29,8 @@
 #include <cuda_runtime_api.h>
 #include <stddef.h>
 
-/* -1 until the configuration is read, then 1 when tracing, else 0. Only
- * gq_trace.c writes it; read it through GQ_TRACING(). */
+/* -1 until the first trace call reads the configuration, then 1 when
+ * tracing, else 0. Only gq_trace.c writes it; read it through GQ_TRACING(). */
 extern int gq_trace_flag_;
 
 #define GQ_TRACING() __builtin_expect(__atomic_load_n(&gq_trace_flag_, __ATOMIC_RELAXED) != 0, 0)
@@ -42,9 +42,6 @@ extern int gq_trace_flag_;
         if (GQ_TRACING())                                         \
             gq_trace_site(api, __builtin_return_address(0));      \
     } while (0)
-
-/* Set once the configuration is read (base/gq_config.c). */
-void gq_trace_configure(int on);
 
 /* The calling thread's current entry point; see GQ_TRACE_SITE. */
 void gq_trace_site(const char *api, const void *caller);

@@ -39,7 +39,8 @@ int gq_hostmem_free(void *p);
 /* The length of the owned range starting exactly at p, else 0. */
 size_t gq_hostmem_extent(const void *p);
 
-/* 1 when all of [p, p+len) lies in one owned range. Lock-free. */
+/* 1 when all of [p, p+len) lies in one owned range. Lock-free when p lies
+ * outside every owned range; inside, a read lock. */
 int gq_hostmem_owned(const void *p, size_t len);
 
 /* Drop the pages that lie wholly inside [p, p+len): their bytes now live

@@ -56,7 +56,7 @@ reasons = {
     "copy-back of a range not held compressed": "NOT_HELD",
     "copy-back of a buffer written since offload": "WRITTEN",
     "copy-back spanning several entries or plain memory": "SPANS",
-    "kernel launch failed": "LAUNCH",
+    "kernel launch failed": "LAUNCH", "too many NaN/Inf groups (copied raw)": "ESCAPES",
 }
 section = None
 seen_reasons = set()
