@@ -11,6 +11,10 @@
  *                             restores; the child must not hang on a lock,
  *                             gets errors (not crashes) from CUDA, and sees
  *                             the pages the parent had read
+ *   rel_life forktrace EXPECT fork while another thread makes traced calls
+ *                             as fast as it can (run with GQSHIM_TRACE=1):
+ *                             a child's copy must not hang on the trace's
+ *                             locks
  *   rel_life exit EXPECT      exit() with offloads queued on delayed streams
  *                             and a thread reading the host buffers
  *   rel_life reset EXPECT     offload, cudaDeviceReset, then everything anew:
@@ -21,6 +25,7 @@
 #include "e2e_oracle.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -240,10 +245,60 @@ static int do_reset(void)
     return 0;
 }
 
+/* Allocations and small copies in a tight loop: under GQSHIM_TRACE=1 each
+ * one takes the trace's locks, so this thread holds them much of the time. */
+static uint64_t churned; /* atomic: iterations so far */
+
+static void *trace_churn(void *arg)
+{
+    unsigned char *h = arg;
+    for (uint64_t i = 0; !__atomic_load_n(&stop, __ATOMIC_RELAXED); i++) {
+        __atomic_store_n(&churned, i, __ATOMIC_RELAXED);
+        void *d = NULL;
+        CK(cudaMalloc(&d, 4096));
+        CK(cudaMemcpy(h, d, 4096, D2H));
+        CK(cudaFree(d));
+    }
+    return NULL;
+}
+
+static int do_forktrace(void)
+{
+    static unsigned char h[4096], child_buf[4096];
+    void *d = NULL;
+    CK(cudaMalloc(&d, 4096));
+    pthread_t th;
+    pthread_create(&th, NULL, trace_churn, h);
+    while (__atomic_load_n(&churned, __ATOMIC_RELAXED) < 10)
+        sched_yield();
+    for (int i = 0; i < 2000; i++) {
+        pid_t pid = fork();
+        if (pid < 0)
+            FAIL("fork");
+        if (pid == 0) {
+            alarm(10); /* a child stuck on an inherited lock dies, and fails the test */
+            /* Fails (CUDA is unusable in a child), but must return. */
+            cudaMemcpy(child_buf, d, 4096, D2H);
+            _exit(0);
+        }
+        int st = 0;
+        if (waitpid(pid, &st, 0) != pid)
+            FAIL("waitpid");
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            FAIL("forktrace %d: child %s %d", i, WIFEXITED(st) ? "exited with" : "killed by signal",
+                 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+    }
+    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+    pthread_join(th, NULL);
+    CK(cudaFree(d));
+    printf("rel_life forktrace: ok\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: rel_life capture|fork|exit|reset exact|quant\n");
+        fprintf(stderr, "usage: rel_life capture|fork|forktrace|exit|reset exact|quant\n");
         return 2;
     }
     quant = strcmp(argv[2], "quant") == 0;
@@ -251,6 +306,8 @@ int main(int argc, char **argv)
         return do_capture();
     if (strcmp(argv[1], "fork") == 0)
         return do_fork();
+    if (strcmp(argv[1], "forktrace") == 0)
+        return do_forktrace();
     if (strcmp(argv[1], "exit") == 0)
         return do_exit();
     if (strcmp(argv[1], "reset") == 0)

@@ -21,6 +21,11 @@ n=$(reason CAPTURING)
 [ "$n" != missing ] && [ "$n" -ge 1 ] && ok "capture: CAPTURING=$n" || bad "capture: CAPTURING=$n"
 expect_stat "capture, on=dev" offloads -eq 1
 
+# Forks while another thread is inside traced calls: the trace's locks are
+# in the fork handlers, so a child's traced copy cannot hang on them.
+check "fork under GQSHIM_TRACE=1" env LD_PRELOAD="$SHIM" GQSHIM_RULES=on=dev,size=1M \
+    GQSHIM_TRACE=1 GQSHIM_LOG_FILE=/dev/null timeout 120 $L forktrace exact
+
 for rule in on=host,size=1M on=dev,size=1M; do
     # 20 forks while another thread offloads, restores, allocates and frees:
     # no child may hang on a lock (alarm) or get anything but errors from CUDA.
