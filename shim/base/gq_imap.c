@@ -41,10 +41,28 @@ struct gq_ival *gq_imap_find(struct gq_imap *m, uintptr_t addr)
     return NULL;
 }
 
+uintptr_t gq_imap_union_lo_ = UINTPTR_MAX, gq_imap_union_hi_ = 0;
+
+/* Widen the bounds of every map together to hold [lo, hi). Never narrowed:
+ * a stale, wider bound only sends a copy on to the per-map checks. */
+static void widen_union(uintptr_t lo, uintptr_t hi)
+{
+    uintptr_t cur = __atomic_load_n(&gq_imap_union_lo_, __ATOMIC_RELAXED);
+    while (lo < cur && !__atomic_compare_exchange_n(&gq_imap_union_lo_, &cur, lo, 0,
+                                                    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+        ;
+    cur = __atomic_load_n(&gq_imap_union_hi_, __ATOMIC_RELAXED);
+    while (hi > cur && !__atomic_compare_exchange_n(&gq_imap_union_hi_, &cur, hi, 0,
+                                                    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+        ;
+}
+
 static void publish_bounds(struct gq_imap *m)
 {
     uintptr_t lo = m->n ? m->v[0].start : UINTPTR_MAX;
     uintptr_t hi = m->n ? m->v[m->n - 1].end : 0;
+    if (m->n)
+        widen_union(lo, hi); /* before the map's own: a reader passing this map's check passes the union's */
     __atomic_store_n(&m->lo, lo, __ATOMIC_RELEASE);
     __atomic_store_n(&m->hi, hi, __ATOMIC_RELEASE);
 }

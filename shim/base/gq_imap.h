@@ -41,6 +41,17 @@ static inline int gq_imap_may_hold(const struct gq_imap *m, const void *addr, si
            a + len > __atomic_load_n(&m->lo, __ATOMIC_ACQUIRE);
 }
 
+/* Lock-free: 0 when no range of any map can contain any byte of
+ * [addr, addr+len): one check before all the per-map ones, for the copies
+ * (most of a program's) that touch nothing the shim registered. */
+extern uintptr_t gq_imap_union_lo_, gq_imap_union_hi_;
+static inline int gq_imap_any_may_hold(const void *addr, size_t len)
+{
+    uintptr_t a = (uintptr_t)addr;
+    return a < __atomic_load_n(&gq_imap_union_hi_, __ATOMIC_ACQUIRE) &&
+           a + len > __atomic_load_n(&gq_imap_union_lo_, __ATOMIC_ACQUIRE);
+}
+
 void gq_imap_rdlock(struct gq_imap *m);
 /* Fork (gq_fork.h): phase 0 takes the write lock, 1 releases it, 2 (in the
  * child) makes the lock fresh. */

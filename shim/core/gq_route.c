@@ -2,6 +2,7 @@
 #include "core/gq_route.h"
 
 #include "base/gq_config.h"
+#include "base/gq_imap.h"
 #include "base/gq_regions.h"
 #include "base/gq_trace.h"
 #include "gpu/gq_driver.h"
@@ -10,13 +11,11 @@
 
 static int stats_on(void) { return gq_cfg()->stats != GQ_STATS_OFF; }
 
-/* A copy the real call makes: counted with its reason. */
+/* A copy the real call makes: counted with its reason (GQSHIM_STATS). */
 static struct gq_verdict passed(struct gq_verdict v, size_t count)
 {
     if (v.done)
         return v;
-    if (GQ_TRACING())
-        gq_trace_pass(v.why);
     if (stats_on()) {
         GQ_STAT_ADD(passed[v.why], 1);
         GQ_STAT_ADD(passthrough_bytes, count);
@@ -38,11 +37,11 @@ static CUstream drv_stream(CUstream s, unsigned flags)
     return s;
 }
 
-static struct gq_verdict decide(void *dst, const void *src, size_t count,
-                                enum cudaMemcpyKind kind, CUstream stream, unsigned flags)
+/* A copy that may concern a registered range: the full decision. */
+__attribute__((noinline)) static struct gq_verdict decide(void *dst, const void *src, size_t count,
+                                                          enum cudaMemcpyKind kind,
+                                                          CUstream stream, unsigned flags)
 {
-    if (!gq_active() || count == 0 || !dst || !src)
-        return gq_verdict_pass(GQ_PASS_NO_RULE); /* not offered: not counted */
     if (stats_on())
         GQ_STAT_ADD(copies, 1);
     int may_offload = gq_regions_may_hold(GQ_ON_DEV, src, count) ||
@@ -75,11 +74,25 @@ static struct gq_verdict decide(void *dst, const void *src, size_t count,
     }
 }
 
+/* The hot path: most copies of a program touch nothing the shim registered.
+ * They cost one flag (active), one combined bounds check and one trace flag;
+ * counting them (GQSHIM_STATS) and tracing them stay off this path. */
 struct gq_verdict gq_copy(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind,
                           CUstream stream, unsigned flags)
 {
-    struct gq_verdict v = decide(dst, src, count, kind, stream, flags);
-    if (GQ_TRACING())
+    struct gq_verdict v = gq_verdict_pass(GQ_PASS_NO_RULE);
+    if (__builtin_expect(!gq_active() || count == 0 || !dst || !src, 0)) {
+        /* not offered: not counted */
+    } else if (gq_imap_any_may_hold(src, count) || gq_imap_any_may_hold(dst, count)) {
+        v = decide(dst, src, count, kind, stream, flags);
+    } else if (stats_on()) {
+        GQ_STAT_ADD(copies, 1);
+        v = pass(GQ_PASS_NO_RULE, count);
+    }
+    if (GQ_TRACING()) {
+        if (!v.done && gq_active())
+            gq_trace_pass(v.why);
         gq_trace_copy(dst, src, count, kind, (cudaStream_t)stream, flags, v.done);
+    }
     return v;
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 static struct gq_real_rt real_rt;
+static int resolved; /* set (release) once real_rt is complete */
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
 
 /* Sonames a program may have loaded, newest first. */
@@ -52,10 +53,13 @@ static void resolve(void)
     GQ_RT_HOOKS(GQ_RESOLVE)
 #undef GQ_RESOLVE
     pin((const void *)real_rt.cudaMalloc);
+    __atomic_store_n(&resolved, 1, __ATOMIC_RELEASE);
 }
 
+/* On every intercepted call: one acquire-load once resolved. */
 const struct gq_real_rt *gq_real(void)
 {
-    pthread_once(&real_once, resolve);
+    if (__builtin_expect(!__atomic_load_n(&resolved, __ATOMIC_ACQUIRE), 0))
+        pthread_once(&real_once, resolve);
     return &real_rt;
 }

@@ -24,6 +24,7 @@ static union {
 _Static_assert(sizeof(struct gq_real_drv) == GQ_DH_COUNT * sizeof(void *),
                "one pointer per hooked symbol");
 
+static int resolved; /* set (release) once `real` is complete */
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
 
 static void resolve(void)
@@ -38,15 +39,27 @@ static void resolve(void)
         real.at[i] = gq_sym(h, hooks[i].name);
 }
 
+static void resolve_once(void)
+{
+    resolve();
+    __atomic_store_n(&resolved, 1, __ATOMIC_RELEASE);
+}
+
+static void ensure(void)
+{
+    if (__builtin_expect(!__atomic_load_n(&resolved, __ATOMIC_ACQUIRE), 0))
+        pthread_once(&real_once, resolve_once);
+}
+
 const struct gq_real_drv *gq_real_drv(void)
 {
-    pthread_once(&real_once, resolve);
+    ensure();
     return &real.fn;
 }
 
 void *gq_real_drv_at(enum gq_drv_hook i)
 {
-    pthread_once(&real_once, resolve);
+    ensure();
     return (unsigned)i < GQ_DH_COUNT ? real.at[i] : NULL;
 }
 

@@ -24,23 +24,27 @@
 
 #include <cuda.h>
 #include <stddef.h>
+#include <stdint.h>
 
-/* What became of a copy. */
+/* What became of a copy. Eight bytes, so that it travels in one register
+ * (a 12-byte struct was assembled on the stack and read back across the
+ * store, a stall on every pass-through call). */
 struct gq_verdict {
-    int done;                /* 1: the shim made the copy, `status` is its status */
-    CUresult status;
-    enum gq_pass_reason why; /* done == 0: why the real call must make it */
+    CUresult status; /* done: the copy's status */
+    uint16_t why;    /* not done: why the real call must make it (enum gq_pass_reason) */
+    uint8_t done;    /* 1: the shim made the copy */
 };
+_Static_assert(sizeof(struct gq_verdict) == 8, "a verdict fits one register");
 
 static inline struct gq_verdict gq_verdict_done(CUresult status)
 {
-    struct gq_verdict v = {1, status, GQ_PASS_NO_RULE};
+    struct gq_verdict v = {status, GQ_PASS_NO_RULE, 1};
     return v;
 }
 
 static inline struct gq_verdict gq_verdict_pass(enum gq_pass_reason why)
 {
-    struct gq_verdict v = {0, CUDA_SUCCESS, why};
+    struct gq_verdict v = {CUDA_SUCCESS, (uint16_t)why, 0};
     return v;
 }
 
