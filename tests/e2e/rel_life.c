@@ -271,7 +271,8 @@ static int do_forktrace(void)
     pthread_create(&th, NULL, trace_churn, h);
     while (__atomic_load_n(&churned, __ATOMIC_RELAXED) < 10)
         sched_yield();
-    for (int i = 0; i < 2000; i++) {
+    int forks = getenv("REL_FORKS") ? atoi(getenv("REL_FORKS")) : 2000;
+    for (int i = 0; i < forks; i++) {
         pid_t pid = fork();
         if (pid < 0)
             FAIL("fork");
