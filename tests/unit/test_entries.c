@@ -21,6 +21,7 @@
 
 #include "store/gq_entries.h"
 #include "host/gq_hostmem.h"
+#include "host/gq_wtrack.h"
 #include "gq_codec.h"
 #include "test_sim_util.h"
 
@@ -112,13 +113,34 @@ static int group_setup(void **state)
     return 0;
 }
 
-static int no_entries(void **state)
+/* Blocks held when a test starts: none, unless an earlier test failed
+ * holding some (then each later test is still checked on its own). */
+static size_t blocks_before;
+
+/* Bytes in the blocks of this test's entries. */
+static size_t held(void) { return in_blocks() - blocks_before; }
+
+static void drop_everything(void)
 {
-    (void)state;
+    ts_gates_open_all();
     gq_entries_discard((const void *)1, UINTPTR_MAX - 1);
     gq_store_drop_idle();
     assert_false(gq_entries_may_hold((const void *)1, UINTPTR_MAX - 1));
-    assert_int_equal(in_blocks(), 0);
+}
+
+static int no_entries(void **state)
+{
+    (void)state;
+    drop_everything();
+    blocks_before = in_blocks();
+    return 0;
+}
+
+static int no_entries_left(void **state)
+{
+    (void)state;
+    drop_everything();
+    assert_int_equal(held(), 0); /* every entry was destroyed */
     return 0;
 }
 
@@ -138,9 +160,9 @@ static void putting_the_last_reference_returns_the_block(void **state)
 {
     (void)state;
     struct gq_entry *e = entry(AT(0), 4 * KiB);
-    assert_int_equal(in_blocks(), BLOCK);
+    assert_int_equal(held(), BLOCK);
     gq_entry_put(e);
-    assert_int_equal(in_blocks(), 0);
+    assert_int_equal(held(), 0);
 }
 
 static void publishing_adds_the_maps_reference(void **state)
@@ -150,9 +172,9 @@ static void publishing_adds_the_maps_reference(void **state)
     gq_entries_publish(e);
     assert_int_equal(refs(e), 2);
     gq_entry_put(e); /* the map's keeps it */
-    assert_int_equal(in_blocks(), BLOCK);
+    assert_int_equal(held(), BLOCK);
     gq_entries_discard((const void *)AT(0), 4 * KiB);
-    assert_int_equal(in_blocks(), 0);
+    assert_int_equal(held(), 0);
 }
 
 static void an_entry_dropped_from_the_map_lives_while_referenced(void **state)
@@ -166,9 +188,9 @@ static void an_entry_dropped_from_the_map_lives_while_referenced(void **state)
     assert_int_equal(lookup(AT(0), 4 * KiB, &found), GQ_LOOKUP_NONE);
     assert_int_equal(refs(e), 1); /* the lookup's */
     assert_int_equal(e->start, AT(0));
-    assert_int_equal(in_blocks(), BLOCK);
+    assert_int_equal(held(), BLOCK);
     gq_entry_put(e);
-    assert_int_equal(in_blocks(), 0);
+    assert_int_equal(held(), 0);
 }
 
 /* ---- lookups and bounds ----------------------------------------------- */
@@ -258,7 +280,7 @@ static void publishing_replaces_every_overlapping_entry(void **state)
     gq_entry_put(found);
     gq_entry_put(a);
     gq_entry_put(b);
-    assert_int_equal(in_blocks(), 2 * BLOCK); /* a's and b's are back */
+    assert_int_equal(held(), 2 * BLOCK); /* a's and b's are back */
     gq_entry_put(c);
     gq_entry_put(over);
 }
@@ -270,7 +292,7 @@ static void publishing_the_same_range_again_replaces_the_older_entry(void **stat
     gq_entries_publish(old);
     gq_entry_put(old);
     gq_entries_publish(new);
-    assert_int_equal(in_blocks(), BLOCK); /* old's went back */
+    assert_int_equal(held(), BLOCK); /* old's went back */
     assert_int_equal(lookup(AT(0), 4 * KiB, &found), GQ_LOOKUP_ONE);
     assert_ptr_equal(found, new);
     gq_entry_put(found);
@@ -410,57 +432,89 @@ static void an_owned_page_faults_in_decoded_from_the_entry(void **state)
     assert_true(gq_hostmem_free(p));
 }
 
+static void an_owned_page_no_entry_covers_reads_zero_after_one_that_did(void **state)
+{
+    (void)state;
+    size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+    struct gq_entry *e;
+    unsigned char *expect, *p = owned_entry(&e, &expect);
+    if (!p)
+        skip();
+    unsigned char *other = gq_hostmem_alloc(ps);
+    assert_non_null(other);
+    assert_memory_equal(p, expect, ps); /* faulted in: decoded bytes */
+    assert_true(all_zero(other, ps));   /* faulted in: nobody's */
+    gq_entry_put(e);
+    gq_entries_discard(p, 3 * ps);
+    free(expect);
+    assert_true(gq_hostmem_free(p));
+    assert_true(gq_hostmem_free(other));
+}
+
+static void an_owned_page_never_faults_in_from_an_entry_that_is_not_owned(void **state)
+{
+    (void)state;
+    size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+    struct gq_entry *e;
+    unsigned char *expect, *p = owned_entry(&e, &expect);
+    if (!p)
+        skip();
+    e->state = GQ_ENTRY_UNTRACKED; /* made plain memory: no longer the page's source */
+    assert_true(all_zero(p, ps));
+    gq_entry_put(e);
+    gq_entries_discard(p, 3 * ps);
+    free(expect);
+    assert_true(gq_hostmem_free(p));
+}
+
 /* ---- GPU work on the block ------------------------------------------- */
 
 static void the_block_outlives_the_offload_writing_it(void **state)
 {
     (void)state;
     CUstream s = ts_stream();
-    struct ts_gate gate;
     struct gq_entry *e = entry(AT(0), 4 * KiB);
-    ts_gate_close(&gate, s);
+    struct ts_gate *gate = ts_gate_close(s);
     assert_int_equal(gq_drv()->cuEventRecord(e->ready, s), CUDA_SUCCESS);
     gq_entry_put(e);
-    assert_int_equal(in_blocks(), BLOCK);
-    ts_gate_open(&gate);
+    assert_int_equal(held(), BLOCK);
+    ts_gate_open(gate);
     ts_stream_done(s);
-    assert_int_equal(in_blocks(), 0);
+    assert_int_equal(held(), 0);
 }
 
 static void the_block_outlives_a_restore_still_reading_it(void **state)
 {
     (void)state;
     CUstream s = ts_stream();
-    struct ts_gate gate;
     struct gq_entry *e = entry(AT(0), 4 * KiB);
     gq_entries_publish(e);
-    ts_gate_close(&gate, s);
+    struct ts_gate *gate = ts_gate_close(s);
     assert_int_equal(gq_entry_used(e, s), CUDA_SUCCESS);
     gq_entries_discard((const void *)AT(0), 4 * KiB);
     gq_entry_put(e);
-    assert_int_equal(in_blocks(), BLOCK);
-    ts_gate_open(&gate);
+    assert_int_equal(held(), BLOCK);
+    ts_gate_open(gate);
     ts_stream_done(s);
-    assert_int_equal(in_blocks(), 0);
+    assert_int_equal(held(), 0);
 }
 
 static void the_block_outlives_every_restore_on_independent_streams(void **state)
 {
     (void)state;
     CUstream s1 = ts_stream(), s2 = ts_stream();
-    struct ts_gate g1, g2;
     struct gq_entry *e = entry(AT(0), 4 * KiB);
-    ts_gate_close(&g1, s1);
-    ts_gate_close(&g2, s2);
+    struct ts_gate *g1 = ts_gate_close(s1);
+    struct ts_gate *g2 = ts_gate_close(s2);
     assert_int_equal(gq_entry_used(e, s1), CUDA_SUCCESS);
     assert_int_equal(gq_entry_used(e, s2), CUDA_SUCCESS);
     gq_entry_put(e);
-    ts_gate_open(&g2);
+    ts_gate_open(g2);
     assert_int_equal(gq_drv()->cuStreamSynchronize(s2), CUDA_SUCCESS);
-    assert_int_equal(in_blocks(), BLOCK);
-    ts_gate_open(&g1);
+    assert_int_equal(held(), BLOCK);
+    ts_gate_open(g1);
     ts_stream_done(s1);
-    assert_int_equal(in_blocks(), 0);
+    assert_int_equal(held(), 0);
     ts_stream_done(s2);
 }
 
@@ -468,18 +522,18 @@ static void wait_ready_queues_a_stream_behind_the_offload(void **state)
 {
     (void)state;
     CUstream offload = ts_stream(), restore = ts_stream();
-    struct ts_gate gate;
+    struct ts_seen seen;
     struct gq_entry *e = entry(AT(0), 4 * KiB);
-    ts_gate_close(&gate, offload);
+    struct ts_gate *gate = ts_gate_close(offload);
     assert_int_equal(gq_drv()->cuEventRecord(e->ready, offload), CUDA_SUCCESS);
     assert_int_equal(gq_entry_wait_ready(e, restore), CUDA_SUCCESS);
-    CUevent after = ts_event_on(restore);
-    assert_int_equal(gq_drv()->cuEventQuery(after), CUDA_ERROR_NOT_READY);
-    ts_gate_open(&gate);
-    ts_stream_done(restore);
-    assert_int_equal(gq_drv()->cuEventQuery(after), CUDA_SUCCESS);
-    gq_drv()->cuEventDestroy_v2(after);
+    ts_note_gate(&seen, gate, restore);
+    ts_gate_open_later(gate, 20);
+    assert_int_equal(gq_drv()->cuStreamSynchronize(restore), CUDA_SUCCESS);
+    assert_true(seen.ran);
+    assert_true(seen.gate_was_open); /* the restore's work came after the offload */
     gq_entry_put(e);
+    ts_stream_done(restore);
     ts_stream_done(offload);
 }
 
@@ -501,16 +555,13 @@ static void settle_without_a_stream_waits_for_pending_offloads(void **state)
 {
     (void)state;
     CUstream s = ts_stream();
-    struct ts_gate gate;
-    struct ts_later later;
     struct gq_entry *e = entry(AT(0), 4 * KiB);
     gq_entries_publish(e);
-    ts_gate_close(&gate, s);
+    struct ts_gate *gate = ts_gate_close(s);
     assert_int_equal(gq_drv()->cuEventRecord(e->ready, s), CUDA_SUCCESS);
-    ts_gate_open_later(&later, &gate, 20);
+    ts_gate_open_later(gate, 20);
     gq_entries_settle((const void *)AT(1), 1, NULL);
     assert_int_equal(gq_drv()->cuEventQuery(e->ready), CUDA_SUCCESS);
-    ts_later_join(&later);
     gq_entry_put(e);
     ts_stream_done(s);
 }
@@ -519,18 +570,56 @@ static void settle_on_a_stream_queues_it_behind_pending_offloads(void **state)
 {
     (void)state;
     CUstream offload = ts_stream(), reader = ts_stream();
-    struct ts_gate gate;
+    struct ts_seen seen;
     struct gq_entry *e = entry(AT(0), 4 * KiB);
     gq_entries_publish(e);
-    ts_gate_close(&gate, offload);
+    struct ts_gate *gate = ts_gate_close(offload);
+    assert_int_equal(gq_drv()->cuEventRecord(e->ready, offload), CUDA_SUCCESS);
+    ts_gate_open_later(gate, 20);
+    gq_entries_settle((const void *)AT(1), 1, reader);
+    ts_note_gate(&seen, gate, reader);
+    assert_int_equal(gq_drv()->cuStreamSynchronize(reader), CUDA_SUCCESS);
+    assert_true(seen.ran);
+    assert_true(seen.gate_was_open);
+    gq_entry_put(e);
+    ts_stream_done(reader);
+    ts_stream_done(offload);
+}
+
+static void settle_on_a_stream_does_not_wait_in_the_calling_thread(void **state)
+{
+    (void)state;
+    CUstream offload = ts_stream(), reader = ts_stream();
+    struct gq_entry *e = entry(AT(0), 4 * KiB);
+    gq_entries_publish(e);
+    struct ts_gate *gate = ts_gate_close(offload);
+    assert_int_equal(gq_drv()->cuEventRecord(e->ready, offload), CUDA_SUCCESS);
+    ts_gate_open_later(gate, 1000); /* should settle wait here after all */
+    gq_entries_settle((const void *)AT(1), 1, reader);
+    assert_false(ts_gate_is_open(gate));
+    ts_gate_open(gate);
+    gq_entry_put(e);
+    ts_stream_done(reader);
+    ts_stream_done(offload);
+}
+
+static void settle_leaves_a_stream_free_of_offloads_already_decoded(void **state)
+{
+    (void)state;
+    CUstream offload = ts_stream(), reader = ts_stream();
+    struct ts_seen seen;
+    struct gq_entry *e = entry(AT(0), 4 * KiB);
+    e->state = GQ_ENTRY_TRACKED; /* decoded: nothing to wait for */
+    gq_entries_publish(e);
+    struct ts_gate *gate = ts_gate_close(offload);
     assert_int_equal(gq_drv()->cuEventRecord(e->ready, offload), CUDA_SUCCESS);
     gq_entries_settle((const void *)AT(1), 1, reader);
-    CUevent after = ts_event_on(reader);
-    assert_int_equal(gq_drv()->cuEventQuery(after), CUDA_ERROR_NOT_READY);
-    ts_gate_open(&gate);
-    ts_stream_done(reader);
-    gq_drv()->cuEventDestroy_v2(after);
+    ts_note_gate(&seen, gate, reader);
+    assert_int_equal(gq_drv()->cuStreamSynchronize(reader), CUDA_SUCCESS);
+    assert_false(seen.gate_was_open);
+    ts_gate_open(gate);
     gq_entry_put(e);
+    ts_stream_done(reader);
     ts_stream_done(offload);
 }
 
@@ -549,10 +638,10 @@ static void the_decode_callback_fills_the_host_range_and_the_next_publish_frees_
     size_t block = e->block.size;
     gq_entry_decode_cb(e); /* the callback owns the only reference */
     assert_memory_equal(host, expect, len);
-    assert_int_equal(in_blocks(), block); /* a callback never frees */
+    assert_int_equal(held(), block); /* a callback never frees */
     struct gq_entry *next = entry(AT(0), 4 * KiB);
     gq_entries_publish(next);
-    assert_int_equal(in_blocks(), BLOCK);
+    assert_int_equal(held(), BLOCK);
     gq_entry_put(next);
     free(expect);
     munmap(host, len);
@@ -593,7 +682,52 @@ static void reap_drops_the_entries_that_cannot_serve_a_copy_back(void **state)
         gq_entry_put(all[i]);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, no_entries, no_entries)
+/* len bytes of fresh pages, armed: write tracking sees writes to them. */
+static unsigned char *tracked_pages(size_t len)
+{
+    unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(p != MAP_FAILED);
+    memset(p, 1, len);
+    assert_int_equal(gq_wtrack_arm(p, len), 0);
+    return p;
+}
+
+static void reap_keeps_a_tracked_entry_until_its_buffer_is_written(void **state)
+{
+    (void)state;
+    if (!gq_wtrack_available())
+        skip();
+    size_t len = 3 * (size_t)sysconf(_SC_PAGESIZE);
+    unsigned char *p = tracked_pages(len);
+    struct gq_entry *e = entry((uintptr_t)p, len);
+    e->state = GQ_ENTRY_TRACKED;
+    gq_entries_publish(e);
+    gq_entries_reap();
+    assert_int_equal(refs(e), 2);
+    p[len - 1] = 2;
+    gq_entries_reap();
+    assert_int_equal(refs(e), 1);
+    gq_entry_put(e);
+    munmap(p, len);
+}
+
+static void reap_drops_a_failed_entry_even_where_its_buffer_is_unchanged(void **state)
+{
+    (void)state;
+    if (!gq_wtrack_available())
+        skip();
+    size_t len = 3 * (size_t)sysconf(_SC_PAGESIZE);
+    unsigned char *p = tracked_pages(len);
+    struct gq_entry *e = entry((uintptr_t)p, len);
+    e->state = GQ_ENTRY_FAILED; /* the buffer holds the raw copy, the block nothing */
+    gq_entries_publish(e);
+    gq_entries_reap();
+    assert_int_equal(refs(e), 1);
+    gq_entry_put(e);
+    munmap(p, len);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, no_entries, no_entries_left)
 
 int main(void)
 {
@@ -615,6 +749,8 @@ int main(void)
         T(discard_forgets_an_owned_entrys_bytes),
         T(release_makes_all_of_an_owned_entry_plain_memory),
         T(an_owned_page_faults_in_decoded_from_the_entry),
+        T(an_owned_page_no_entry_covers_reads_zero_after_one_that_did),
+        T(an_owned_page_never_faults_in_from_an_entry_that_is_not_owned),
         T(the_block_outlives_the_offload_writing_it),
         T(the_block_outlives_a_restore_still_reading_it),
         T(the_block_outlives_every_restore_on_independent_streams),
@@ -622,9 +758,13 @@ int main(void)
         T(used_forgets_the_uses_that_have_completed),
         T(settle_without_a_stream_waits_for_pending_offloads),
         T(settle_on_a_stream_queues_it_behind_pending_offloads),
+        T(settle_on_a_stream_does_not_wait_in_the_calling_thread),
+        T(settle_leaves_a_stream_free_of_offloads_already_decoded),
         T(the_decode_callback_fills_the_host_range_and_the_next_publish_frees_it),
         T(the_decode_callback_marks_an_overflowed_block_failed),
         T(reap_drops_the_entries_that_cannot_serve_a_copy_back),
+        T(reap_keeps_a_tracked_entry_until_its_buffer_is_written),
+        T(reap_drops_a_failed_entry_even_where_its_buffer_is_unchanged),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -79,6 +79,12 @@ struct ts_gate {
     int open; /* atomic */
 };
 
+/* Gates live as long as the process: a host function may still look at one
+ * after a failed test has left it. */
+#define TS_GATES 128
+static struct ts_gate ts_gates[TS_GATES];
+static unsigned ts_n_gates;
+
 static void ts_gate_wait(void *arg)
 {
     struct ts_gate *g = arg;
@@ -87,11 +93,13 @@ static void ts_gate_wait(void *arg)
         nanosleep(&tick, NULL);
 }
 
-/* Hold back everything queued on s after this call until ts_gate_open(g). */
-static __attribute__((unused)) void ts_gate_close(struct ts_gate *g, CUstream s)
+/* Hold back everything queued on s after this call until ts_gate_open. */
+static __attribute__((unused)) struct ts_gate *ts_gate_close(CUstream s)
 {
-    __atomic_store_n(&g->open, 0, __ATOMIC_RELEASE);
+    assert_true(ts_n_gates < TS_GATES);
+    struct ts_gate *g = &ts_gates[ts_n_gates++];
     assert_int_equal(gq_drv()->cuLaunchHostFunc(s, ts_gate_wait, g), CUDA_SUCCESS);
+    return g;
 }
 
 static __attribute__((unused)) void ts_gate_open(struct ts_gate *g)
@@ -99,34 +107,65 @@ static __attribute__((unused)) void ts_gate_open(struct ts_gate *g)
     __atomic_store_n(&g->open, 1, __ATOMIC_RELEASE);
 }
 
+/* Teardown: a failed test must not leave work stuck behind its gates. */
+static __attribute__((unused)) void ts_gates_open_all(void)
+{
+    for (unsigned i = 0; i < ts_n_gates; i++)
+        ts_gate_open(&ts_gates[i]);
+}
+
 struct ts_later {
     struct ts_gate *gate;
     unsigned ms;
-    pthread_t thread;
 };
 
 static void *ts_open_later_main(void *arg)
 {
     struct ts_later *l = arg;
-    const struct timespec wait = {0, (long)l->ms * 1000000L};
+    const struct timespec wait = {(time_t)(l->ms / 1000), (long)(l->ms % 1000) * 1000000L};
     nanosleep(&wait, NULL);
     ts_gate_open(l->gate);
+    free(l);
     return NULL;
 }
 
-/* Open g from another thread after `ms` milliseconds: for a call that must
- * wait for the GPU. ts_later_join when done. */
-static __attribute__((unused)) void ts_gate_open_later(struct ts_later *l, struct ts_gate *g,
-                                                       unsigned ms)
+/* Open g from another thread after `ms` milliseconds (unless opened
+ * before): for a call that must wait for the GPU, or one that must not. */
+static __attribute__((unused)) void ts_gate_open_later(struct ts_gate *g, unsigned ms)
 {
+    struct ts_later *l = malloc(sizeof *l);
+    pthread_t t;
+    assert_non_null(l);
     l->gate = g;
     l->ms = ms;
-    assert_int_equal(pthread_create(&l->thread, NULL, ts_open_later_main, l), 0);
+    assert_int_equal(pthread_create(&t, NULL, ts_open_later_main, l), 0);
+    pthread_detach(t);
 }
 
-static __attribute__((unused)) void ts_later_join(struct ts_later *l)
+static __attribute__((unused)) int ts_gate_is_open(struct ts_gate *g)
 {
-    pthread_join(l->thread, NULL);
+    return __atomic_load_n(&g->open, __ATOMIC_ACQUIRE);
+}
+
+/* Whether work queued on a stream ran after a gate (on another stream)
+ * opened: queue ts_note_gate, open the gate later, synchronise, look. */
+struct ts_seen {
+    struct ts_gate *gate;
+    int ran, gate_was_open;
+};
+
+static void ts_seen_fn(void *arg)
+{
+    struct ts_seen *seen = arg;
+    seen->gate_was_open = __atomic_load_n(&seen->gate->open, __ATOMIC_ACQUIRE);
+    __atomic_store_n(&seen->ran, 1, __ATOMIC_RELEASE);
+}
+
+static __attribute__((unused)) void ts_note_gate(struct ts_seen *seen, struct ts_gate *g, CUstream s)
+{
+    seen->gate = g;
+    seen->ran = seen->gate_was_open = 0;
+    assert_int_equal(gq_drv()->cuLaunchHostFunc(s, ts_seen_fn, seen), CUDA_SUCCESS);
 }
 
 /* An event recorded on s now (after whatever s holds). */
