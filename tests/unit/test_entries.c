@@ -41,21 +41,30 @@ static size_t in_blocks(void)
     return u.in_blocks;
 }
 
+/* An entry's state is atomic: other threads read it (gq_entries.h). */
+static void set_state(struct gq_entry *e, enum gq_entry_state st)
+{
+    __atomic_store_n(&e->state, (int)st, __ATOMIC_RELEASE);
+}
+
+static int state_of(const struct gq_entry *e)
+{
+    return __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+}
+
 static int refs(const struct gq_entry *e) { return __atomic_load_n(&e->refs, __ATOMIC_ACQUIRE); }
 
-/* An entry for [start, start+len) with a block of `block` bytes. */
-static struct gq_entry *entry_sized(uintptr_t start, size_t len, size_t block)
+/* An entry for [start, start+len) with a block of BLOCK bytes. */
+static struct gq_entry *entry(uintptr_t start, size_t len)
 {
     struct gq_layout l;
     struct gq_block b;
     assert_int_equal(gq_layout_init(&l, &f32_4bit, len / 4, 0), GQ_OK);
-    assert_int_equal(gq_store_alloc(block, &b), GQ_STORE_OK);
+    assert_int_equal(gq_store_alloc(BLOCK, &b), GQ_STORE_OK);
     struct gq_entry *e = gq_entry_new(start, len, &f32_4bit, &l, &b, NULL);
     assert_non_null(e);
     return e;
 }
-
-static struct gq_entry *entry(uintptr_t start, size_t len) { return entry_sized(start, len, BLOCK); }
 
 /* An entry whose block holds [src, src+len) compressed (f32, 4 bits). */
 static struct gq_entry *entry_holding(uintptr_t start, const float *src, size_t len)
@@ -151,7 +160,7 @@ static void a_new_entry_holds_one_reference_and_is_not_published(void **state)
     (void)state;
     struct gq_entry *e = entry(AT(0), 4 * KiB), *found;
     assert_int_equal(refs(e), 1);
-    assert_int_equal(e->state, GQ_ENTRY_PENDING);
+    assert_int_equal(state_of(e), GQ_ENTRY_PENDING);
     assert_int_equal(lookup(AT(0), 4 * KiB, &found), GQ_LOOKUP_NONE);
     gq_entry_put(e);
 }
@@ -358,7 +367,7 @@ static unsigned char *owned_entry(struct gq_entry **out, unsigned char **expect)
     float *src = ramp(3 * ps);
     struct gq_entry *e = entry_holding((uintptr_t)p, src, 3 * ps);
     free(src);
-    e->state = GQ_ENTRY_OWNED;
+    set_state(e, GQ_ENTRY_OWNED);
     gq_entries_publish(e);
     *expect = decoded(e);
     assert_false(all_zero(*expect, ps));
@@ -410,7 +419,7 @@ static void release_makes_all_of_an_owned_entry_plain_memory(void **state)
         skip();
     gq_entries_release(e);
     assert_int_equal(refs(e), 1);
-    assert_int_equal(e->state, GQ_ENTRY_UNTRACKED);
+    assert_int_equal(state_of(e), GQ_ENTRY_UNTRACKED);
     assert_memory_equal(p, expect, 3 * ps);
     gq_entry_put(e);
     free(expect);
@@ -459,7 +468,7 @@ static void an_owned_page_never_faults_in_from_an_entry_that_is_not_owned(void *
     unsigned char *expect, *p = owned_entry(&e, &expect);
     if (!p)
         skip();
-    e->state = GQ_ENTRY_UNTRACKED; /* made plain memory: no longer the page's source */
+    set_state(e, GQ_ENTRY_UNTRACKED); /* made plain memory: no longer the page's source */
     assert_true(all_zero(p, ps));
     gq_entry_put(e);
     gq_entries_discard(p, 3 * ps);
@@ -609,7 +618,7 @@ static void settle_leaves_a_stream_free_of_offloads_already_decoded(void **state
     CUstream offload = ts_stream(), reader = ts_stream();
     struct ts_seen seen;
     struct gq_entry *e = entry(AT(0), 4 * KiB);
-    e->state = GQ_ENTRY_TRACKED; /* decoded: nothing to wait for */
+    set_state(e, GQ_ENTRY_TRACKED); /* decoded: nothing to wait for */
     gq_entries_publish(e);
     struct ts_gate *gate = ts_gate_close(offload);
     assert_int_equal(gq_drv()->cuEventRecord(e->ready, offload), CUDA_SUCCESS);
@@ -657,7 +666,7 @@ static void the_decode_callback_marks_an_overflowed_block_failed(void **state)
     ((struct gq_header *)e->block.host)->overflow = 1; /* the raw data went to the host */
     __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED); /* keep it to look at */
     gq_entry_decode_cb(e);
-    assert_int_equal(e->state, GQ_ENTRY_FAILED);
+    assert_int_equal(state_of(e), GQ_ENTRY_FAILED);
     assert_true(all_zero(arena, len)); /* nothing decoded into the range */
     gq_entry_put(e);
 }
@@ -667,9 +676,9 @@ static void reap_drops_the_entries_that_cannot_serve_a_copy_back(void **state)
     (void)state;
     struct gq_entry *untracked = entry(AT(0), 4 * KiB), *failed = entry(AT(4), 4 * KiB);
     struct gq_entry *pending = entry(AT(8), 4 * KiB), *owned = entry(AT(12), 4 * KiB);
-    untracked->state = GQ_ENTRY_UNTRACKED;
-    failed->state = GQ_ENTRY_FAILED;
-    owned->state = GQ_ENTRY_OWNED;
+    set_state(untracked, GQ_ENTRY_UNTRACKED);
+    set_state(failed, GQ_ENTRY_FAILED);
+    set_state(owned, GQ_ENTRY_OWNED);
     struct gq_entry *all[4] = {untracked, failed, pending, owned};
     for (int i = 0; i < 4; i++)
         gq_entries_publish(all[i]);
@@ -700,7 +709,7 @@ static void reap_keeps_a_tracked_entry_until_its_buffer_is_written(void **state)
     size_t len = 3 * (size_t)sysconf(_SC_PAGESIZE);
     unsigned char *p = tracked_pages(len);
     struct gq_entry *e = entry((uintptr_t)p, len);
-    e->state = GQ_ENTRY_TRACKED;
+    set_state(e, GQ_ENTRY_TRACKED);
     gq_entries_publish(e);
     gq_entries_reap();
     assert_int_equal(refs(e), 2);
@@ -719,7 +728,7 @@ static void reap_drops_a_failed_entry_even_where_its_buffer_is_unchanged(void **
     size_t len = 3 * (size_t)sysconf(_SC_PAGESIZE);
     unsigned char *p = tracked_pages(len);
     struct gq_entry *e = entry((uintptr_t)p, len);
-    e->state = GQ_ENTRY_FAILED; /* the buffer holds the raw copy, the block nothing */
+    set_state(e, GQ_ENTRY_FAILED); /* the buffer holds the raw copy, the block nothing */
     gq_entries_publish(e);
     gq_entries_reap();
     assert_int_equal(refs(e), 1);

@@ -48,6 +48,12 @@ static struct planned plan(const struct gq_rule *r, const void *s, const void *d
     return x;
 }
 
+/* An entry's state is atomic: other threads read it (gq_entries.h). */
+static void set_state(struct gq_entry *e, enum gq_entry_state st)
+{
+    __atomic_store_n(&e->state, (int)st, __ATOMIC_RELEASE);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -206,7 +212,7 @@ static void a_spent_budget_first_reaps_entries_that_serve_no_copy_back(void **st
     assert_int_equal(gq_plan_block(2 * MiB, &held), GQ_STORE_OK);
     struct gq_entry *e = gq_entry_new((uintptr_t)range, sizeof range, &p, &l, &held, NULL);
     assert_non_null(e);
-    e->state = GQ_ENTRY_UNTRACKED; /* its buffer can no longer be trusted */
+    set_state(e, GQ_ENTRY_UNTRACKED); /* its buffer can no longer be trusted */
     gq_entries_publish(e);
     gq_entry_put(e);
     assert_int_equal(gq_plan_block(2 * MiB, &b), GQ_STORE_OK);
