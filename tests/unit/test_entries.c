@@ -5,8 +5,8 @@
  * work that reads or writes them, the decode callback, reaping.
  *
  * Each entry's block comes from the real store, so the store's count of
- * bytes in blocks shows whether an entry still exists. Each test starts and
- * ends with no entry and no block.
+ * bytes in blocks shows whether an entry still exists. Each test starts with
+ * no entry published and must end having destroyed every entry it made.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
