@@ -1,8 +1,13 @@
 # Unit tests: each tests/unit/test_*.c is one cmocka binary linked with the
-# library's archives (no preloading, no CUDA). A folder that owns a test adds
-# its extra objects with TEST_DEPS_<name>.
+# library's archives (no preloading, no libcudart). A folder that owns a test
+# adds its extra objects with TEST_DEPS_<name>.
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS += $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+
+# Tests of modules that reach the driver (gpu/gq_driver.c) load cudasim's
+# libcuda.so.1 by path at run time (tests/unit/test_sim_util.h).
+UNIT_SIM_TESTS := $(patsubst %,$(BUILD)/tests/unit/%,test_entries test_store test_plan)
+$(UNIT_SIM_TESTS): | $(CUDASIM_LIBCUDA)
 
 # The kernels' image comes along: the shim's driver code refers to it.
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIBS_STATIC) $(GQ_KERNEL_IMAGE_OBJ)

@@ -1,0 +1,264 @@
+/*
+ * test_plan.c — planning a compressed copy (xfer/gq_plan.c): the codec
+ * parameters a rule asks for, why a copy cannot be compressed (SMALL,
+ * ALIGN), the layout and its escape area, and the store block taken when
+ * the budget is spent (on cudasim's driver).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "store/gq_entries.h"
+#include "xfer/gq_plan.h"
+#include "test_sim_util.h"
+
+#define KiB ((size_t)1 << 10)
+#define MiB ((size_t)1 << 20)
+
+static struct gq_rules rules; /* rule() parses into it: one at a time */
+
+static const struct gq_rule *rule(const char *text)
+{
+    char err[GQ_RULES_ERR_MAX];
+    if (gq_rules_parse(text, &rules, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(rules.count, 1);
+    return &rules.rule[0];
+}
+
+/* Aligned buffers' addresses: gq_plan only looks at them. */
+static _Alignas(64) unsigned char src[64], dst[64];
+
+struct planned {
+    int ok;
+    enum gq_pass_reason why;
+    struct gq_params p;
+    struct gq_layout l;
+};
+
+static struct planned plan(const struct gq_rule *r, const void *s, const void *d, size_t count,
+                           int few_escapes)
+{
+    struct planned x;
+    memset(&x, 0, sizeof x);
+    x.why = GQ_PASS_COUNT; /* not a reason: shows whether one was given */
+    x.ok = gq_plan(r, s, d, count, few_escapes, &x.p, &x.l, &x.why);
+    return x;
+}
+
+/* An entry's state is atomic: other threads read it (gq_entries.h). */
+static void set_state(struct gq_entry *e, enum gq_entry_state st)
+{
+    __atomic_store_n(&e->state, (int)st, __ATOMIC_RELEASE);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (ts_load_cudasim() != 0) /* gq_plan_block takes store blocks */
+        return -1;
+    gq_store_set_budget(0);
+    return 0;
+}
+
+/* ---- parameters ------------------------------------------------------- */
+
+static void params_take_bits_group_and_dtype_from_the_rule(void **state)
+{
+    (void)state;
+    struct gq_params p;
+    gq_plan_params(rule("on=host,dtype=bf16,bits=8,group=32"), &p);
+    assert_int_equal(p.bits, 8);
+    assert_int_equal(p.group, 32);
+    assert_int_equal(p.dtype, GQ_BF16);
+    assert_int_equal(p.axis, GQ_DIM_LAST);
+    assert_int_equal(p.cols, 0);
+    gq_plan_params(rule("on=dev,dtype=f32,bits=2,group=128"), &p);
+    assert_int_equal(p.bits, 2);
+    assert_int_equal(p.group, 128);
+    assert_int_equal(p.dtype, GQ_F32);
+}
+
+static void params_default_to_f16(void **state)
+{
+    (void)state;
+    struct gq_params p;
+    gq_plan_params(rule("on=host,bits=4,group=64"), &p);
+    assert_int_equal(p.dtype, GQ_F16);
+}
+
+static void params_of_a_dim_0_rule_group_down_columns(void **state)
+{
+    (void)state;
+    struct gq_params p;
+    gq_plan_params(rule("on=host,bits=4,group=64,dim=0,cols=128"), &p);
+    assert_int_equal(p.axis, GQ_DIM_0);
+    assert_int_equal(p.cols, 128);
+}
+
+/* ---- reasons ---------------------------------------------------------- */
+
+static void a_copy_below_GQ_MIN_COPY_is_SMALL(void **state)
+{
+    (void)state;
+    const struct gq_rule *r = rule("on=host,bits=4,group=64");
+    struct planned x = plan(r, src, dst, GQ_MIN_COPY - 2, 0);
+    assert_false(x.ok);
+    assert_int_equal(x.why, GQ_PASS_SMALL);
+    x = plan(r, src, dst, GQ_MIN_COPY, 0);
+    assert_true(x.ok);
+}
+
+static void a_size_that_is_no_whole_number_of_elements_is_ALIGN(void **state)
+{
+    (void)state;
+    struct planned x = plan(rule("on=host,dtype=f32,bits=4,group=64"), src, dst, 8192 + 2, 0);
+    assert_false(x.ok);
+    assert_int_equal(x.why, GQ_PASS_ALIGN);
+}
+
+static void a_source_or_destination_off_element_alignment_is_ALIGN(void **state)
+{
+    (void)state;
+    const struct gq_rule *r = rule("on=host,dtype=f32,bits=4,group=64");
+    struct planned x = plan(r, src + 2, dst, 8192, 0);
+    assert_false(x.ok);
+    assert_int_equal(x.why, GQ_PASS_ALIGN);
+    x = plan(r, src, dst + 2, 8192, 0);
+    assert_false(x.ok);
+    assert_int_equal(x.why, GQ_PASS_ALIGN);
+    x = plan(r, src + 4, dst + 4, 8192, 0); /* f32 needs 4 bytes, not more */
+    assert_true(x.ok);
+}
+
+static void a_dim_0_copy_of_no_whole_number_of_rows_is_ALIGN(void **state)
+{
+    (void)state;
+    const struct gq_rule *r = rule("on=host,bits=4,group=64,dim=0,cols=100"); /* 200-byte rows */
+    struct planned x = plan(r, src, dst, 8192, 0);
+    assert_false(x.ok);
+    assert_int_equal(x.why, GQ_PASS_ALIGN);
+    x = plan(r, src, dst, 8200, 0); /* 41 rows */
+    assert_true(x.ok);
+    assert_int_equal(x.l.rows, 41);
+    assert_int_equal(x.l.cols, 100);
+}
+
+static void a_copy_the_codec_cannot_lay_out_is_ALIGN(void **state)
+{
+    (void)state;
+    /* More elements than the format addresses (gq_params_check). */
+    size_t huge = (((size_t)1 << 52) + 1) * 2;
+    struct planned x = plan(rule("on=host,bits=4,group=64"), src, dst, huge, 0);
+    assert_false(x.ok);
+    assert_int_equal(x.why, GQ_PASS_ALIGN);
+}
+
+/* ---- layouts ---------------------------------------------------------- */
+
+static void the_layout_covers_the_copy_with_the_default_escape_area(void **state)
+{
+    (void)state;
+    /* 1 MiB of f16 in groups of 64: 8192 groups, 8192 / 128 + 8 escapes. */
+    struct planned x = plan(rule("on=host,bits=4,group=64"), src, dst, MiB, 0);
+    assert_true(x.ok);
+    assert_int_equal(x.l.n_elems, MiB / 2);
+    assert_int_equal(x.l.n_groups, 8192);
+    assert_int_equal(x.l.escape_capacity, 8192 / 128 + 8);
+    assert_int_equal(x.l.escape_capacity, gq_default_escape_capacity(&x.p, MiB / 2));
+    assert_int_equal(x.l.total, gq_compressed_size(&x.p, MiB / 2, x.l.escape_capacity));
+}
+
+static void few_escapes_when_the_caller_can_fall_back_to_raw_data(void **state)
+{
+    (void)state;
+    struct planned x = plan(rule("on=host,bits=4,group=64"), src, dst, MiB, 1);
+    assert_true(x.ok);
+    assert_int_equal(x.l.escape_capacity, 8192 / 1024 + 8);
+    assert_int_equal(x.l.total, gq_compressed_size(&x.p, MiB / 2, 8192 / 1024 + 8));
+}
+
+static void the_escape_area_never_exceeds_the_groups(void **state)
+{
+    (void)state;
+    /* 4 KiB of f32 in groups of 1024: one group. */
+    const struct gq_rule *r = rule("on=host,dtype=f32,bits=4,group=1024");
+    assert_int_equal(plan(r, src, dst, 4 * KiB, 1).l.escape_capacity, 1);
+    assert_int_equal(plan(r, src, dst, 4 * KiB, 0).l.escape_capacity, 1);
+}
+
+/* ---- store blocks ----------------------------------------------------- */
+
+static void a_block_is_taken_from_the_store(void **state)
+{
+    (void)state;
+    struct gq_block b;
+    assert_int_equal(gq_plan_block(10 * KiB, &b), GQ_STORE_OK);
+    assert_true(b.size >= 10 * KiB);
+    gq_store_release(&b, NULL);
+    gq_store_drop_idle();
+}
+
+static void a_spent_budget_first_reaps_entries_that_serve_no_copy_back(void **state)
+{
+    (void)state;
+    gq_store_set_budget(2 * MiB);
+    struct gq_block held, b;
+    struct gq_layout l = {0};
+    struct gq_params p = {4, 64, GQ_F16, GQ_DIM_LAST, 0};
+    static unsigned char range[4096];
+    assert_int_equal(gq_plan_block(2 * MiB, &held), GQ_STORE_OK);
+    struct gq_entry *e = gq_entry_new((uintptr_t)range, sizeof range, &p, &l, &held, NULL);
+    assert_non_null(e);
+    set_state(e, GQ_ENTRY_UNTRACKED); /* its buffer can no longer be trusted */
+    gq_entries_publish(e);
+    gq_entry_put(e);
+    assert_int_equal(gq_plan_block(2 * MiB, &b), GQ_STORE_OK);
+    assert_false(gq_entries_may_hold(range, sizeof range));
+    gq_store_release(&b, NULL);
+    gq_store_set_budget(0);
+    gq_store_drop_idle();
+}
+
+static void a_spent_budget_keeps_entries_that_may_serve_a_copy_back(void **state)
+{
+    (void)state;
+    gq_store_set_budget(2 * MiB);
+    struct gq_block held, b;
+    struct gq_layout l = {0};
+    struct gq_params p = {4, 64, GQ_F16, GQ_DIM_LAST, 0};
+    static unsigned char range[4096];
+    assert_int_equal(gq_plan_block(2 * MiB, &held), GQ_STORE_OK);
+    struct gq_entry *e = gq_entry_new((uintptr_t)range, sizeof range, &p, &l, &held, NULL);
+    assert_non_null(e);
+    gq_entries_publish(e); /* pending: its offload is still queued */
+    gq_entry_put(e);
+    assert_int_equal(gq_plan_block(2 * MiB, &b), GQ_STORE_OVER_BUDGET);
+    assert_true(gq_entries_may_hold(range, sizeof range));
+    gq_entries_discard(range, sizeof range);
+    gq_store_set_budget(0);
+    gq_store_drop_idle();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(params_take_bits_group_and_dtype_from_the_rule),
+        cmocka_unit_test(params_default_to_f16),
+        cmocka_unit_test(params_of_a_dim_0_rule_group_down_columns),
+        cmocka_unit_test(a_copy_below_GQ_MIN_COPY_is_SMALL),
+        cmocka_unit_test(a_size_that_is_no_whole_number_of_elements_is_ALIGN),
+        cmocka_unit_test(a_source_or_destination_off_element_alignment_is_ALIGN),
+        cmocka_unit_test(a_dim_0_copy_of_no_whole_number_of_rows_is_ALIGN),
+        cmocka_unit_test(a_copy_the_codec_cannot_lay_out_is_ALIGN),
+        cmocka_unit_test(the_layout_covers_the_copy_with_the_default_escape_area),
+        cmocka_unit_test(few_escapes_when_the_caller_can_fall_back_to_raw_data),
+        cmocka_unit_test(the_escape_area_never_exceeds_the_groups),
+        cmocka_unit_test(a_block_is_taken_from_the_store),
+        cmocka_unit_test(a_spent_budget_first_reaps_entries_that_serve_no_copy_back),
+        cmocka_unit_test(a_spent_budget_keeps_entries_that_may_serve_a_copy_back),
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}
