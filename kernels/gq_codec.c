@@ -161,21 +161,18 @@ int gq_info_read(const void *buf, size_t buf_size, struct gq_info *info)
 
 /* ---- encode ---------------------------------------------------------------- */
 
-int gq_encode_ex(enum gq_path path, const struct gq_params *p, const void *src, uint64_t n_elems,
-                 uint32_t escape_capacity, void *dst, size_t dst_size)
+int gq_enc_begin(enum gq_path path, const struct gq_params *p, const void *src, uint64_t n_elems,
+                 uint32_t escape_capacity, void *dst, size_t dst_size, struct gq_enc_ctx *c,
+                 const struct gq_cpu_path **impl)
 {
-    const struct gq_cpu_path *impl = path_get(path);
-    struct gq_enc_ctx c;
     struct gq_header *h = dst;
-    uint64_t full;
-
-    if (!impl)
+    if (!(*impl = path_get(path)))
         return GQ_ERR_UNSUPPORTED;
-    if (gq_layout_init(&c.l, p, n_elems, escape_capacity) != GQ_OK)
+    if (gq_layout_init(&c->l, p, n_elems, escape_capacity) != GQ_OK)
         return GQ_ERR_PARAM;
-    if (c.l.total > dst_size)
+    if (c->l.total > dst_size)
         return GQ_ERR_SIZE;
-    if (((uintptr_t)dst & 15u) || ((uintptr_t)src & (c.l.esize - 1u)))
+    if (((uintptr_t)dst & 15u) || ((uintptr_t)src & (c->l.esize - 1u)))
         return GQ_ERR_ALIGN;
     memset(h, 0, sizeof *h);
     h->magic = GQ_MAGIC;
@@ -187,28 +184,53 @@ int gq_encode_ex(enum gq_path path, const struct gq_params *p, const void *src, 
     h->escape_capacity = escape_capacity;
     h->n_elems = n_elems;
     h->cols = p->axis == GQ_DIM_0 ? p->cols : 0;
-    c.bits = p->bits;
-    c.group = p->group;
-    c.dtype = p->dtype;
-    c.src = src;
-    c.meta = (uint8_t *)dst + c.l.meta_off;
-    c.codes = (uint8_t *)dst + c.l.code_off;
-    c.esc = (uint8_t *)dst + c.l.esc_off;
-    c.esc_count = &h->escape_count;
-    c.overflow = &h->overflow;
+    c->bits = p->bits;
+    c->group = p->group;
+    c->dtype = p->dtype;
+    c->src = src;
+    c->meta = (uint8_t *)dst + c->l.meta_off;
+    c->codes = (uint8_t *)dst + c->l.code_off;
+    c->esc = (uint8_t *)dst + c->l.esc_off;
+    c->esc_count = &h->escape_count;
+    c->overflow = &h->overflow;
     /* Padding between the areas is zero, so equal inputs give equal bytes. */
-    memset(c.codes - (c.l.code_off - (c.l.meta_off + c.l.n_groups * c.l.meta_size)), 0,
-           c.l.code_off - (c.l.meta_off + c.l.n_groups * c.l.meta_size));
-    memset(c.esc - (c.l.esc_off - (c.l.code_off + c.l.n_groups * c.l.code_stride)), 0,
-           c.l.esc_off - (c.l.code_off + c.l.n_groups * c.l.code_stride));
-    full = p->axis == GQ_DIM_LAST ? n_elems / p->group : 0;
-    impl->encode_full(&c, 0, full);
-    gq_scalar_encode_full(&c, full, c.l.n_groups);
+    memset(c->codes - (c->l.code_off - (c->l.meta_off + c->l.n_groups * c->l.meta_size)), 0,
+           c->l.code_off - (c->l.meta_off + c->l.n_groups * c->l.meta_size));
+    memset(c->esc - (c->l.esc_off - (c->l.code_off + c->l.n_groups * c->l.code_stride)), 0,
+           c->l.esc_off - (c->l.code_off + c->l.n_groups * c->l.code_stride));
+    return GQ_OK;
+}
+
+void gq_enc_groups(const struct gq_cpu_path *impl, const struct gq_enc_ctx *c, uint64_t g0, uint64_t g1)
+{
+    /* Only GQ_DIM_LAST has runs of full groups; its last group may be partial. */
+    uint64_t full = c->l.cols == 1 ? c->l.n_elems / c->group : 0;
+    if (g0 < full) {
+        impl->encode_full(c, g0, g1 < full ? g1 : full);
+        g0 = full;
+    }
+    gq_scalar_encode_full(c, g0, g1);
+}
+
+int gq_enc_end(const struct gq_enc_ctx *c)
+{
+    uint32_t used = *c->esc_count, cap = c->l.escape_capacity;
     /* Unused escape slots are zeroed too (deterministic output). */
-    if (h->escape_count < escape_capacity)
-        memset(c.esc + (uint64_t)h->escape_count * p->group * c.l.esize, 0,
-               (uint64_t)(escape_capacity - h->escape_count) * p->group * c.l.esize);
-    return h->overflow ? GQ_ERR_OVERFLOW : GQ_OK;
+    if (used < cap)
+        memset(c->esc + (uint64_t)used * c->group * c->l.esize, 0, (uint64_t)(cap - used) * c->group * c->l.esize);
+    return *c->overflow ? GQ_ERR_OVERFLOW : GQ_OK;
+}
+
+int gq_encode_ex(enum gq_path path, const struct gq_params *p, const void *src, uint64_t n_elems,
+                 uint32_t escape_capacity, void *dst, size_t dst_size)
+{
+    const struct gq_cpu_path *impl;
+    struct gq_enc_ctx c;
+    int rc = gq_enc_begin(path, p, src, n_elems, escape_capacity, dst, dst_size, &c, &impl);
+    if (rc != GQ_OK)
+        return rc;
+    gq_enc_groups(impl, &c, 0, c.l.n_groups);
+    return gq_enc_end(&c);
 }
 
 int gq_encode(const struct gq_params *p, const void *src, uint64_t n_elems, uint32_t escape_capacity,
