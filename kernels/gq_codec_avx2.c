@@ -10,7 +10,10 @@
  * of gq_quant_one(), saturating packs and 32-byte code stores. Escaped groups
  * are rewritten after their block by gq_group_encode(), in group order.
  * Other group sizes, and a tail of < 8 groups, go scalar.
- * Decode: groups one at a time, 8 elements per vector.
+ * Decode: groups one at a time. 16-bit values of b <= 4: the 2^b possible
+ * values of the group go into two vpshufb byte tables (low and high bytes),
+ * so 32 elements cost two shuffles, two unpacks and two stores; otherwise
+ * fmaf per element, 8 per vector.
  */
 #include "gq_codec_impl.h"
 
@@ -267,6 +270,73 @@ static inline __m256i codes8(const uint8_t *in, uint32_t b)
                             _mm256_set1_epi32((int)((1u << b) - 1u)));
 }
 
+/* 8 fp32 lanes to the dtype's 16-bit values (round to nearest even). */
+static inline __m128i to16(__m256 v, uint32_t dt)
+{
+    if (dt == GQ_F16)
+        return _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256i x = _mm256_castps_si256(v);
+    __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(x, 16), _mm256_set1_epi32(1));
+    x = _mm256_srli_epi32(_mm256_add_epi32(x, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff))), 16);
+    return _mm_packus_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+}
+
+/* The decoded values of codes 0..15 of a group (gq_dequant_one()), 16-bit,
+ * as two vpshufb tables: their low bytes and their high bytes, each in both
+ * 128-bit lanes. */
+static inline void lut16(float step, float min, uint32_t dt, __m256i *tlo, __m256i *thi)
+{
+    const float mx = gq_dtype_max(dt);
+    const __m256 vs = _mm256_set1_ps(step), vm = _mm256_set1_ps(min);
+    const __m256 hi = _mm256_set1_ps(mx), lo = _mm256_set1_ps(-mx);
+    const __m128i split = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    __m256 a = _mm256_fmadd_ps(_mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7), vs, vm);
+    __m256 b = _mm256_fmadd_ps(_mm256_setr_ps(8, 9, 10, 11, 12, 13, 14, 15), vs, vm);
+    __m128i ha = _mm_shuffle_epi8(to16(_mm256_min_ps(_mm256_max_ps(a, lo), hi), dt), split);
+    __m128i hb = _mm_shuffle_epi8(to16(_mm256_min_ps(_mm256_max_ps(b, lo), hi), dt), split);
+    *tlo = _mm256_broadcastsi128_si256(_mm_unpacklo_epi64(ha, hb));
+    *thi = _mm256_broadcastsi128_si256(_mm_unpackhi_epi64(ha, hb));
+}
+
+/* 32 values from 32 code indexes (one byte each, in element order). */
+static inline void emit32(uint8_t *out, __m256i idx, __m256i tlo, __m256i thi)
+{
+    __m256i l = _mm256_shuffle_epi8(tlo, idx), h = _mm256_shuffle_epi8(thi, idx);
+    __m256i a = _mm256_unpacklo_epi8(l, h), b = _mm256_unpackhi_epi8(l, h);
+    _mm256_storeu_si256((__m256i *)out, _mm256_permute2x128_si256(a, b, 0x20));
+    _mm256_storeu_si256((__m256i *)(out + 32), _mm256_permute2x128_si256(a, b, 0x31));
+}
+
+/* A 16-bit group of b <= 4 through the tables: 64 elements (16 code bytes)
+ * per step; returns how many elements it wrote. */
+static inline uint32_t decode_lut16(const uint8_t *codes, uint32_t G, uint32_t b, float step, float min,
+                                    uint32_t dt, uint8_t *out)
+{
+    const __m128i m = _mm_set1_epi8(b == 4 ? 0x0f : 0x03);
+    __m256i tlo, thi;
+    uint32_t k = 0;
+    lut16(step, min, dt, &tlo, &thi);
+    if (b == 4) {
+        for (; k + 32 <= G; k += 32) {
+            __m128i c = _mm_loadu_si128((const __m128i *)(codes + k / 2));
+            __m128i lo = _mm_and_si128(c, m), hi = _mm_and_si128(_mm_srli_epi16(c, 4), m);
+            emit32(out + k * 2, _mm256_set_m128i(_mm_unpackhi_epi8(lo, hi), _mm_unpacklo_epi8(lo, hi)), tlo, thi);
+        }
+        return k;
+    }
+    for (; k + 64 <= G; k += 64) { /* element 4j + i: bits 2i of byte j */
+        __m128i c = _mm_loadu_si128((const __m128i *)(codes + k / 4));
+        __m128i a0 = _mm_and_si128(c, m), a1 = _mm_and_si128(_mm_srli_epi16(c, 2), m);
+        __m128i a2 = _mm_and_si128(_mm_srli_epi16(c, 4), m), a3 = _mm_and_si128(_mm_srli_epi16(c, 6), m);
+        __m128i p01 = _mm_unpacklo_epi8(a0, a1), p23 = _mm_unpacklo_epi8(a2, a3);
+        __m128i q01 = _mm_unpackhi_epi8(a0, a1), q23 = _mm_unpackhi_epi8(a2, a3);
+        emit32(out + k * 2, _mm256_set_m128i(_mm_unpackhi_epi16(p01, p23), _mm_unpacklo_epi16(p01, p23)), tlo, thi);
+        emit32(out + k * 2 + 64, _mm256_set_m128i(_mm_unpackhi_epi16(q01, q23), _mm_unpacklo_epi16(q01, q23)), tlo,
+               thi);
+    }
+    return k;
+}
+
 static int decode_full(const struct gq_dec_ctx *c, uint64_t g0, uint64_t g1, void *dst)
 {
     const uint32_t G = c->group, es = c->l.esize, dt = c->dtype, b = c->bits;
@@ -277,6 +347,7 @@ static int decode_full(const struct gq_dec_ctx *c, uint64_t g0, uint64_t g1, voi
         return gq_scalar_decode_full(c, g0, g1, dst);
     for (uint64_t g = g0; g < g1; g++, out += G * es) {
         struct gq_gdec d;
+        uint32_t k = 0;
         gq_group_resolve(c, g, &d);
         if (d.escaped) {
             int rc = gq_scalar_decode_group(c, g, out);
@@ -284,22 +355,16 @@ static int decode_full(const struct gq_dec_ctx *c, uint64_t g0, uint64_t g1, voi
                 return rc;
             continue;
         }
+        if (es == 2 && b <= 4)
+            k = decode_lut16(d.codes, G, b, d.step_s, d.min_s, dt, out);
         __m256 vs = _mm256_set1_ps(d.step_s), vm = _mm256_set1_ps(d.min_s);
-        for (uint32_t k = 0; k < G; k += 8) {
+        for (; k < G; k += 8) {
             __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(codes8(d.codes + k * b / 8, b)), vs, vm);
             v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
-            if (dt == GQ_F32) {
+            if (dt == GQ_F32)
                 _mm256_storeu_ps((float *)(out + k * 4), v);
-            } else if (dt == GQ_F16) {
-                _mm_storeu_si128((__m128i *)(out + k * 2),
-                                 _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-            } else {
-                __m256i x = _mm256_castps_si256(v);
-                __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(x, 16), _mm256_set1_epi32(1));
-                x = _mm256_srli_epi32(_mm256_add_epi32(x, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff))), 16);
-                __m128i p16 = _mm_packus_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
-                _mm_storeu_si128((__m128i *)(out + k * 2), p16);
-            }
+            else
+                _mm_storeu_si128((__m128i *)(out + k * 2), to16(v, dt));
         }
     }
     return GQ_OK;
