@@ -175,20 +175,21 @@ int gq_decode_range_parts(enum gq_path path, const void *buf, size_t buf_size, u
     if (e0 > e1 || e1 > info.layout.n_elems)
         return GQ_ERR_RANGE;
     /* Cut at multiples of 16 groups' worth of elements (row-blocks for
-     * GQ_DIM_0), counted from e0: each part then starts on a group boundary
-     * when e0 does, and on a 64-byte boundary of dst when dst is. */
+     * GQ_DIM_0) counted from element 0, so that every part but the first
+     * starts on a group boundary (no group is decoded twice). */
     unit = (uint64_t)info.params.group * info.layout.cols * RUN_ALIGN;
     units = (e1 - e0 + unit - 1) / unit;
     n = parts == 0 ? 1u : parts > GQ_MT_MAX_PARTS ? GQ_MT_MAX_PARTS : parts;
     if (n > units)
         n = units > 0 ? (unsigned)units : 1u;
     for (unsigned i = 0; i < n; i++) {
-        uint64_t a = e0 + units * i / n * unit, b = e0 + units * (i + 1) / n * unit;
         d[i].path = path;
         d[i].buf = buf;
         d[i].buf_size = buf_size;
-        d[i].e0 = a < e1 ? a : e1;
-        d[i].e1 = b < e1 ? b : e1;
+        d[i].e0 = i == 0 ? e0 : d[i - 1].e1;
+        d[i].e1 = i + 1 == n ? e1 : (e0 + (e1 - e0) * (i + 1) / n) / unit * unit;
+        if (d[i].e1 < d[i].e0)
+            d[i].e1 = d[i].e0;
         d[i].dst = (uint8_t *)dst + (d[i].e0 - e0) * info.layout.esize;
         d[i].started = i > 0 && spawn(&d[i].tid, dec_part_main, &d[i]) == 0;
     }
