@@ -17,10 +17,10 @@
  *            arithmetic of gq_quant_one(), saturating packs and one vpermb
  *            turn the codes of 512/b elements into one 64-byte store.
  * No software prefetch: on Zen 4 the hardware prefetcher keeps up with this
- * sequential read, and prefetching 1.5-12 KiB ahead measured slower (bench_codec).
- * A group that escapes is rewritten after
- * its block by the scalar gq_group_encode(), in group order, so the escape
- * slots are those of the scalar path. A tail of < 16 groups goes scalar.
+ * sequential read; prefetching 1.5 to 12 KiB ahead measured slower in
+ * bench_codec. A group that escapes is rewritten after its block by the
+ * scalar gq_group_encode(), in group order, so the escape slots are those of
+ * the scalar path. A tail of < 16 groups goes scalar, so does GQ_DIM_0.
  * Decode, b <= 4: the 2^b possible values of a group are computed once into
  * a table and codes become values through one permute (vpermw / vpermps);
  * b = 8 computes fmaf per element. Large outputs use streaming stores, so
