@@ -23,8 +23,9 @@
  * the scalar path. A tail of < 16 groups goes scalar, so does GQ_DIM_0.
  * Decode, b <= 4: the 2^b possible values of a group are computed once into
  * a table and codes become values through one permute (vpermw / vpermps);
- * b = 8 computes fmaf per element. Large outputs use streaming stores, so
- * the decode does not read the destination it overwrites.
+ * b = 8 computes fmaf per element. One loop is compiled per dtype, width and
+ * store kind. Large outputs use streaming stores, so the decode does not
+ * read the destination it overwrites.
  */
 #include "gq_codec_impl.h"
 
@@ -431,31 +432,35 @@ static inline __m512i idx16(const uint8_t *in, uint32_t b)
     return _mm512_and_si512(_mm512_srlv_epi32(lo, sh), _mm512_set1_epi32((int)((1u << b) - 1u)));
 }
 
-static void decode_group(const struct gq_dec_ctx *c, const uint8_t *codes, float step, float min,
-                         uint8_t *out, int stream)
+/* 16 codes of 8 bits to fp32 values (gq_dequant_one() before the rounding
+ * to the dtype). */
+static inline __m512 dequant16_b8(const uint8_t *codes, __m512 vs, __m512 vm, float maxv)
 {
-    const uint32_t G = c->group, b = c->bits, dt = c->dtype;
+    __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(idx16(codes, 8)), vs, vm);
+    return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-maxv)), _mm512_set1_ps(maxv));
+}
+
+static inline __attribute__((always_inline)) void decode_group(const uint8_t *codes, uint32_t G, float step,
+                                                              float min, uint8_t *out, uint32_t dt, uint32_t b,
+                                                              int stream)
+{
     const float maxv = gq_dtype_max(dt);
+    const __m512 vs = _mm512_set1_ps(step), vm = _mm512_set1_ps(min);
+    uint32_t k = 0;
     if (dt == GQ_F32) {
         if (b <= 4) {
             __m512 lut = lut_f32(step, min, maxv);
-            for (uint32_t k = 0; k < G; k += 16)
+            for (; k < G; k += 16)
                 store512(out + k * 4, _mm512_castps_si512(_mm512_permutexvar_ps(idx16(codes + k * b / 8, b), lut)),
                          stream);
         } else {
-            __m512 vs = _mm512_set1_ps(step), vm = _mm512_set1_ps(min);
-            for (uint32_t k = 0; k < G; k += 16) {
-                __m512 q = _mm512_cvtepi32_ps(idx16(codes + k, 8));
-                __m512 v = _mm512_fmadd_ps(q, vs, vm);
-                v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-maxv)), _mm512_set1_ps(maxv));
-                store512(out + k * 4, _mm512_castps_si512(v), stream);
-            }
+            for (; k < G; k += 16)
+                store512(out + k * 4, _mm512_castps_si512(dequant16_b8(codes + k, vs, vm, maxv)), stream);
         }
         return;
     }
     if (b <= 4) {
         __m512i lut = _mm512_broadcast_i64x4(to16(lut_f32(step, min, maxv), dt));
-        uint32_t k = 0;
         for (; k + 32 <= G; k += 32)
             store512(out + k * 2, _mm512_permutexvar_epi16(idx32(codes + k * b / 8, b), lut), stream);
         if (k < G) { /* 16 left */
@@ -463,27 +468,22 @@ static void decode_group(const struct gq_dec_ctx *c, const uint8_t *codes, float
             __m256i v = _mm256_permutexvar_epi16(_mm512_cvtepi32_epi16(i32), _mm512_castsi512_si256(lut));
             _mm256_storeu_si256((__m256i *)(out + k * 2), v);
         }
-    } else {
-        __m512 vs = _mm512_set1_ps(step), vm = _mm512_set1_ps(min);
-        for (uint32_t k = 0; k < G; k += 16) {
-            __m512 q = _mm512_cvtepi32_ps(idx16(codes + k, 8));
-            __m512 v = _mm512_fmadd_ps(q, vs, vm);
-            v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-maxv)), _mm512_set1_ps(maxv));
-            _mm256_storeu_si256((__m256i *)(out + k * 2), to16(v, dt));
-        }
+        return;
     }
+    for (; k + 32 <= G; k += 32) {
+        __m256i lo = to16(dequant16_b8(codes + k, vs, vm, maxv), dt);
+        __m256i hi = to16(dequant16_b8(codes + k + 16, vs, vm, maxv), dt);
+        store512(out + k * 2, _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), stream);
+    }
+    if (k < G) /* 16 left */
+        _mm256_storeu_si256((__m256i *)(out + k * 2), to16(dequant16_b8(codes + k, vs, vm, maxv), dt));
 }
 
-static int decode_full(const struct gq_dec_ctx *c, uint64_t g0, uint64_t g1, void *dst)
+/* Full groups [g0, g1), compiled once per dtype, width and store kind. */
+static inline __attribute__((always_inline)) int decode_groups(const struct gq_dec_ctx *c, uint64_t g0, uint64_t g1,
+                                                              uint8_t *out, uint32_t dt, uint32_t b, int stream)
 {
-    const uint32_t G = c->group, es = c->l.esize;
-    uint8_t *out = dst;
-    uint64_t bytes = (g1 - g0) * G * es;
-    int stream;
-    if (G % 16 != 0)
-        return gq_scalar_decode_full(c, g0, g1, dst);
-    stream = bytes >= STREAM_MIN_BYTES && ((uintptr_t)out & 63u) == 0 && (G * es) % 64 == 0 &&
-             (c->dtype == GQ_F32 || c->bits <= 4);
+    const uint32_t G = c->group, es = dt == GQ_F32 ? 4 : 2;
     for (uint64_t g = g0; g < g1; g++, out += G * es) {
         float step, min;
         /* the metadata, as gq_group_resolve() reads it, with F16C */
@@ -491,7 +491,7 @@ static int decode_full(const struct gq_dec_ctx *c, uint64_t g0, uint64_t g1, voi
             uint32_t w = ((const uint32_t *)c->meta)[g];
             if ((w & 0xffffu) == GQ_ESC_STEP16)
                 goto escaped;
-            if (c->dtype == GQ_F16) {
+            if (dt == GQ_F16) {
                 step = _cvtsh_ss((unsigned short)w);
                 min = _cvtsh_ss((unsigned short)(w >> 16));
             } else {
@@ -505,7 +505,7 @@ static int decode_full(const struct gq_dec_ctx *c, uint64_t g0, uint64_t g1, voi
             step = gq_bits_f32(m[0]);
             min = gq_bits_f32(m[1]);
         }
-        decode_group(c, c->codes + g * c->l.code_stride, step, min, out, stream);
+        decode_group(c->codes + g * c->l.code_stride, G, step, min, out, dt, b, stream);
         continue;
     escaped:
         {
@@ -514,9 +514,42 @@ static int decode_full(const struct gq_dec_ctx *c, uint64_t g0, uint64_t g1, voi
                 return rc;
         }
     }
+    return GQ_OK;
+}
+
+static int decode_full(const struct gq_dec_ctx *c, uint64_t g0, uint64_t g1, void *dst)
+{
+    const uint32_t G = c->group, es = c->l.esize, b = c->bits;
+    uint8_t *out = dst;
+    uint64_t bytes = (g1 - g0) * G * es;
+    int rc, stream;
+    if (G % 16 != 0)
+        return gq_scalar_decode_full(c, g0, g1, dst);
+    /* Streaming stores only where every store of a group is a whole aligned line. */
+    stream = bytes >= STREAM_MIN_BYTES && ((uintptr_t)out & 63u) == 0 && (G * es) % 64 == 0;
+    switch ((c->dtype - GQ_F16) * 6 + (b == 2 ? 0 : b == 4 ? 2 : 4) + stream) {
+    case 0: rc = decode_groups(c, g0, g1, out, GQ_F16, 2, 0); break;
+    case 1: rc = decode_groups(c, g0, g1, out, GQ_F16, 2, 1); break;
+    case 2: rc = decode_groups(c, g0, g1, out, GQ_F16, 4, 0); break;
+    case 3: rc = decode_groups(c, g0, g1, out, GQ_F16, 4, 1); break;
+    case 4: rc = decode_groups(c, g0, g1, out, GQ_F16, 8, 0); break;
+    case 5: rc = decode_groups(c, g0, g1, out, GQ_F16, 8, 1); break;
+    case 6: rc = decode_groups(c, g0, g1, out, GQ_BF16, 2, 0); break;
+    case 7: rc = decode_groups(c, g0, g1, out, GQ_BF16, 2, 1); break;
+    case 8: rc = decode_groups(c, g0, g1, out, GQ_BF16, 4, 0); break;
+    case 9: rc = decode_groups(c, g0, g1, out, GQ_BF16, 4, 1); break;
+    case 10: rc = decode_groups(c, g0, g1, out, GQ_BF16, 8, 0); break;
+    case 11: rc = decode_groups(c, g0, g1, out, GQ_BF16, 8, 1); break;
+    case 12: rc = decode_groups(c, g0, g1, out, GQ_F32, 2, 0); break;
+    case 13: rc = decode_groups(c, g0, g1, out, GQ_F32, 2, 1); break;
+    case 14: rc = decode_groups(c, g0, g1, out, GQ_F32, 4, 0); break;
+    case 15: rc = decode_groups(c, g0, g1, out, GQ_F32, 4, 1); break;
+    case 16: rc = decode_groups(c, g0, g1, out, GQ_F32, 8, 0); break;
+    default: rc = decode_groups(c, g0, g1, out, GQ_F32, 8, 1); break;
+    }
     if (stream)
         _mm_sfence();
-    return GQ_OK;
+    return rc;
 }
 
 static const struct gq_cpu_path avx512_path = {"avx512", encode_full, decode_full};

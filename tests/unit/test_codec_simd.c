@@ -148,6 +148,43 @@ static void test_avx2_takes_escape_slots_in_group_order(void **state)
     escapes_in_blocks(GQ_PATH_AVX2);
 }
 
+/* Outputs of 4 MiB and more take the streaming stores: the same values. */
+static void large_decode(enum gq_path path)
+{
+    if (!gq_path_available(path))
+        skip();
+    for (uint32_t dt = GQ_F16; dt <= GQ_F32; dt++)
+        for (uint32_t b = 2; b <= 8; b *= 2) {
+            struct gq_params p = {b, dt == GQ_F32 ? 32 : 64, dt, GQ_DIM_LAST, 0};
+            uint32_t es = gq_dtype_size(dt);
+            uint64_t n = (5u << 20) / es + 64 * 3 + 17;
+            size_t size;
+            void *src = malloc(n * es), *buf;
+            uint8_t *ref = aligned_alloc(64, (n * es + 63) / 64 * 64), *got = aligned_alloc(64, (n * es + 63) / 64 * 64);
+            tc_fill_kinds(src, &p, n, 1);
+            buf = tc_encode(&p, src, n, (uint32_t)(n / p.group + 1), &size);
+            assert_int_equal(gq_decode_range_ex(GQ_PATH_SCALAR, buf, size, 0, n, ref), GQ_OK);
+            assert_int_equal(gq_decode_range_ex(path, buf, size, 0, n, got), GQ_OK);
+            assert_memory_equal(ref, got, n * es);
+            free(src);
+            free(buf);
+            free(ref);
+            free(got);
+        }
+}
+
+static void test_avx512_large_decode_gives_the_scalar_values(void **state)
+{
+    (void)state;
+    large_decode(GQ_PATH_AVX512);
+}
+
+static void test_avx2_large_decode_gives_the_scalar_values(void **state)
+{
+    (void)state;
+    large_decode(GQ_PATH_AVX2);
+}
+
 static void test_auto_path_is_the_best_available(void **state)
 {
     (void)state;
@@ -166,6 +203,8 @@ int main(void)
         cmocka_unit_test(test_avx2_writes_the_scalar_bytes),
         cmocka_unit_test(test_avx512_takes_escape_slots_in_group_order),
         cmocka_unit_test(test_avx2_takes_escape_slots_in_group_order),
+        cmocka_unit_test(test_avx512_large_decode_gives_the_scalar_values),
+        cmocka_unit_test(test_avx2_large_decode_gives_the_scalar_values),
         cmocka_unit_test(test_auto_path_is_the_best_available),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
