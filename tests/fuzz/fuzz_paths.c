@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     p.dtype = GQ_F16 + (uint32_t)((data[0] >> 2) % 3);
     p.group = (data[0] & 0x80) ? 16u << (data[1] % 4) : GQ_GROUP_MIN + 2u * (uint32_t)(data[1] % 61);
     p.axis = (data[0] >> 4) & 1;
-    p.cols = p.axis ? 1u + data[3] % 9 : 0;
+    p.cols = p.axis ? 1u + data[3] % 40 : 0;
     cap = data[4] % 8;
     es = gq_dtype_size(p.dtype);
     data += 8;

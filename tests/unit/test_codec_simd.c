@@ -94,6 +94,8 @@ static void compare_all(enum gq_path path)
                 p.cols = 19;
                 compare(path, &p, &(struct shape){19 * (2 * G + 3), 1, 2, ~0u, 1});
                 compare(path, &p, &(struct shape){19 * (2 * G + 3), 0, 0, 2, 1});
+                p.cols = 70; /* more columns than one run of the GQ_DIM_0 scratch when G >= 128 */
+                compare(path, &p, &(struct shape){70 * (2 * G + 1), 0, 1, ~0u, 1});
                 p.cols = 1; /* one column: the groups of GQ_DIM_LAST */
                 compare(path, &p, &(struct shape){33 * G + 1, 0, 0, ~0u, 1});
             }
