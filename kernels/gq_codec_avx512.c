@@ -20,7 +20,8 @@
  * sequential read; prefetching 1.5 to 12 KiB ahead measured slower in
  * bench_codec. A group that escapes is rewritten after its block by the
  * scalar gq_group_encode(), in group order, so the escape slots are those of
- * the scalar path. A tail of < 16 groups goes scalar, so does GQ_DIM_0.
+ * the scalar path. A tail of < 16 groups goes scalar. GQ_DIM_0 tensors come
+ * here through gq_codec.c, which transposes runs of columns into groups.
  * Decode, b <= 4: the 2^b possible values of a group are computed once into
  * a table and codes become values through one permute (vpermw / vpermps);
  * b = 8 computes fmaf per element. One loop is compiled per dtype, width and

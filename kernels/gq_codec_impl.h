@@ -2,9 +2,11 @@
  * gq_codec_impl.h — internal: the seam between the CPU codec's driver
  * (gq_codec.c) and its per-ISA paths. Not for the shim.
  *
- * A path only handles the bulk: runs of FULL groups of a GQ_DIM_LAST tensor.
- * Partial groups, GQ_DIM_0 and anything a path declines go through the
- * GQ_HD functions of gq_group.h, which define the result.
+ * A path only handles the bulk: runs of FULL groups of a GQ_DIM_LAST tensor
+ * (the groups of full GQ_DIM_0 row-blocks reach it as such, transposed by
+ * gq_codec.c into a scratch buffer). Partial groups and anything a path
+ * declines go through the GQ_HD functions of gq_group.h, which define the
+ * result; the scalar path is those functions alone.
  */
 #ifndef GQ_CODEC_IMPL_H
 #define GQ_CODEC_IMPL_H
