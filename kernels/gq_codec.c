@@ -161,21 +161,18 @@ int gq_info_read(const void *buf, size_t buf_size, struct gq_info *info)
 
 /* ---- encode ---------------------------------------------------------------- */
 
-int gq_encode_ex(enum gq_path path, const struct gq_params *p, const void *src, uint64_t n_elems,
-                 uint32_t escape_capacity, void *dst, size_t dst_size)
+int gq_enc_begin(enum gq_path path, const struct gq_params *p, const void *src, uint64_t n_elems,
+                 uint32_t escape_capacity, void *dst, size_t dst_size, struct gq_enc_ctx *c,
+                 const struct gq_cpu_path **impl)
 {
-    const struct gq_cpu_path *impl = path_get(path);
-    struct gq_enc_ctx c;
     struct gq_header *h = dst;
-    uint64_t full;
-
-    if (!impl)
+    if (!(*impl = path_get(path)))
         return GQ_ERR_UNSUPPORTED;
-    if (gq_layout_init(&c.l, p, n_elems, escape_capacity) != GQ_OK)
+    if (gq_layout_init(&c->l, p, n_elems, escape_capacity) != GQ_OK)
         return GQ_ERR_PARAM;
-    if (c.l.total > dst_size)
+    if (c->l.total > dst_size)
         return GQ_ERR_SIZE;
-    if (((uintptr_t)dst & 15u) || ((uintptr_t)src & (c.l.esize - 1u)))
+    if (((uintptr_t)dst & 15u) || ((uintptr_t)src & (c->l.esize - 1u)))
         return GQ_ERR_ALIGN;
     memset(h, 0, sizeof *h);
     h->magic = GQ_MAGIC;
@@ -187,28 +184,120 @@ int gq_encode_ex(enum gq_path path, const struct gq_params *p, const void *src, 
     h->escape_capacity = escape_capacity;
     h->n_elems = n_elems;
     h->cols = p->axis == GQ_DIM_0 ? p->cols : 0;
-    c.bits = p->bits;
-    c.group = p->group;
-    c.dtype = p->dtype;
-    c.src = src;
-    c.meta = (uint8_t *)dst + c.l.meta_off;
-    c.codes = (uint8_t *)dst + c.l.code_off;
-    c.esc = (uint8_t *)dst + c.l.esc_off;
-    c.esc_count = &h->escape_count;
-    c.overflow = &h->overflow;
+    c->bits = p->bits;
+    c->group = p->group;
+    c->dtype = p->dtype;
+    c->src = src;
+    c->meta = (uint8_t *)dst + c->l.meta_off;
+    c->codes = (uint8_t *)dst + c->l.code_off;
+    c->esc = (uint8_t *)dst + c->l.esc_off;
+    c->esc_count = &h->escape_count;
+    c->overflow = &h->overflow;
     /* Padding between the areas is zero, so equal inputs give equal bytes. */
-    memset(c.codes - (c.l.code_off - (c.l.meta_off + c.l.n_groups * c.l.meta_size)), 0,
-           c.l.code_off - (c.l.meta_off + c.l.n_groups * c.l.meta_size));
-    memset(c.esc - (c.l.esc_off - (c.l.code_off + c.l.n_groups * c.l.code_stride)), 0,
-           c.l.esc_off - (c.l.code_off + c.l.n_groups * c.l.code_stride));
-    full = p->axis == GQ_DIM_LAST ? n_elems / p->group : 0;
-    impl->encode_full(&c, 0, full);
-    gq_scalar_encode_full(&c, full, c.l.n_groups);
+    memset(c->codes - (c->l.code_off - (c->l.meta_off + c->l.n_groups * c->l.meta_size)), 0,
+           c->l.code_off - (c->l.meta_off + c->l.n_groups * c->l.meta_size));
+    memset(c->esc - (c->l.esc_off - (c->l.code_off + c->l.n_groups * c->l.code_stride)), 0,
+           c->l.esc_off - (c->l.code_off + c->l.n_groups * c->l.code_stride));
+    return GQ_OK;
+}
+
+/*
+ * GQ_DIM_0 through a bulk path: the groups of a row-block are columns, C
+ * consecutive groups. A run of up to DIM0_SCRATCH bytes of columns is
+ * transposed into a scratch buffer, where each group is contiguous, and the
+ * path encodes it as GQ_DIM_LAST groups written at their GQ_DIM_0 places
+ * (escapes read the scratch, which holds the same bits). The scalar path
+ * keeps the direct per-element walk: it is the reference the others are
+ * tested against. A partial row-block goes scalar.
+ */
+#define DIM0_SCRATCH 16384u
+
+static uint64_t dim0_run(const struct gq_layout *l, uint32_t G)
+{
+    return DIM0_SCRATCH / ((uint64_t)G * l->esize);
+}
+
+/* The columns [col, col + n) of full row-block rb, group after group. */
+static void dim0_gather(const struct gq_layout *l, uint32_t G, const uint8_t *src, uint64_t rb, uint64_t col,
+                        uint64_t n, uint8_t *scratch)
+{
+    for (uint32_t i = 0; i < G; i++) {
+        uint64_t first = (rb * G + i) * l->cols + col;
+        if (l->esize == 2) {
+            const uint16_t *row = (const uint16_t *)(const void *)src + first;
+            uint16_t *out = (uint16_t *)(void *)scratch + i;
+            for (uint64_t j = 0; j < n; j++)
+                out[j * G] = row[j];
+        } else {
+            const uint32_t *row = (const uint32_t *)(const void *)src + first;
+            uint32_t *out = (uint32_t *)(void *)scratch + i;
+            for (uint64_t j = 0; j < n; j++)
+                out[j * G] = row[j];
+        }
+    }
+}
+
+static void enc_dim0(const struct gq_cpu_path *impl, const struct gq_enc_ctx *c, uint64_t g0, uint64_t g1)
+{
+    const uint64_t C = c->l.cols, full_rb = c->l.rows / c->group, run = dim0_run(&c->l, c->group);
+    uint8_t scratch[DIM0_SCRATCH] __attribute__((aligned(64)));
+    while (g0 < g1) {
+        uint64_t rb = g0 / C, end = (rb + 1) * C < g1 ? (rb + 1) * C : g1, n;
+        struct gq_enc_ctx t = *c;
+        if (rb >= full_rb || run < 16) {
+            gq_scalar_encode_full(c, g0, end);
+            g0 = end;
+            continue;
+        }
+        n = end - g0 < run ? end - g0 : run;
+        dim0_gather(&c->l, c->group, c->src, rb, g0 % C, n, scratch);
+        t.src = scratch;
+        t.meta = c->meta + g0 * c->l.meta_size;
+        t.codes = c->codes + g0 * c->l.code_stride;
+        t.l.cols = 1;
+        t.l.rows = t.l.n_elems = n * c->group;
+        t.l.n_groups = n;
+        impl->encode_full(&t, 0, n);
+        g0 += n;
+    }
+}
+
+void gq_enc_groups(const struct gq_cpu_path *impl, const struct gq_enc_ctx *c, uint64_t g0, uint64_t g1)
+{
+    /* GQ_DIM_LAST: runs of full groups, the last group may be partial. A
+     * GQ_DIM_0 tensor of one column has the same groups. */
+    uint64_t full = c->l.cols == 1 ? c->l.n_elems / c->group : 0;
+    if (c->l.cols > 1) {
+        if (impl != &scalar_path) {
+            enc_dim0(impl, c, g0, g1);
+            return;
+        }
+    } else if (g0 < full) {
+        impl->encode_full(c, g0, g1 < full ? g1 : full);
+        g0 = full;
+    }
+    gq_scalar_encode_full(c, g0, g1);
+}
+
+int gq_enc_end(const struct gq_enc_ctx *c)
+{
+    uint32_t used = *c->esc_count, cap = c->l.escape_capacity;
     /* Unused escape slots are zeroed too (deterministic output). */
-    if (h->escape_count < escape_capacity)
-        memset(c.esc + (uint64_t)h->escape_count * p->group * c.l.esize, 0,
-               (uint64_t)(escape_capacity - h->escape_count) * p->group * c.l.esize);
-    return h->overflow ? GQ_ERR_OVERFLOW : GQ_OK;
+    if (used < cap)
+        memset(c->esc + (uint64_t)used * c->group * c->l.esize, 0, (uint64_t)(cap - used) * c->group * c->l.esize);
+    return *c->overflow ? GQ_ERR_OVERFLOW : GQ_OK;
+}
+
+int gq_encode_ex(enum gq_path path, const struct gq_params *p, const void *src, uint64_t n_elems,
+                 uint32_t escape_capacity, void *dst, size_t dst_size)
+{
+    const struct gq_cpu_path *impl;
+    struct gq_enc_ctx c;
+    int rc = gq_enc_begin(path, p, src, n_elems, escape_capacity, dst, dst_size, &c, &impl);
+    if (rc != GQ_OK)
+        return rc;
+    gq_enc_groups(impl, &c, 0, c.l.n_groups);
+    return gq_enc_end(&c);
 }
 
 int gq_encode(const struct gq_params *p, const void *src, uint64_t n_elems, uint32_t escape_capacity,
@@ -264,17 +353,76 @@ static int decode_last(const struct gq_cpu_path *impl, const struct gq_dec_ctx *
     return GQ_OK;
 }
 
-/* GQ_DIM_0: element by element (the scalar path serves this axis). */
-static int decode_dim0(const struct gq_dec_ctx *c, uint64_t e0, uint64_t e1, uint8_t *dst)
+/* GQ_DIM_0, row-block by row-block, in runs of columns. Through a bulk path
+ * (full row-blocks): the run's groups are decoded as GQ_DIM_LAST groups into
+ * a scratch buffer (see enc_dim0), then scattered to their rows. Otherwise
+ * (the scalar reference, a partial row-block): the groups of the run are
+ * resolved once and their elements written one by one. */
+#define DIM0_COLS 64
+
+/* n elements, G apart in the scratch, to consecutive places of a row. */
+static void dim0_scatter(const uint8_t *scratch, uint32_t G, uint8_t *row, uint64_t n, uint32_t es)
 {
-    for (uint64_t e = e0; e < e1; e++) {
-        uint32_t i;
-        uint64_t g = gq_elem_group(&c->l, c->group, e, &i);
-        struct gq_gdec d;
-        gq_group_resolve(c, g, &d);
-        if (d.escaped == 2)
-            return GQ_ERR_CORRUPT;
-        gq_elem_put(dst, e - e0, c->dtype, gq_group_elem(c, &d, i));
+    if (es == 2) {
+        const uint16_t *in = (const uint16_t *)(const void *)scratch;
+        uint16_t *out = (uint16_t *)(void *)row;
+        for (uint64_t j = 0; j < n; j++)
+            out[j] = in[j * G];
+    } else {
+        const uint32_t *in = (const uint32_t *)(const void *)scratch;
+        uint32_t *out = (uint32_t *)(void *)row;
+        for (uint64_t j = 0; j < n; j++)
+            out[j] = in[j * G];
+    }
+}
+
+static int decode_dim0(const struct gq_cpu_path *impl, const struct gq_dec_ctx *c, uint64_t e0, uint64_t e1,
+                       uint8_t *dst)
+{
+    const uint64_t C = c->l.cols, r0 = e0 / C, r1 = (e1 - 1) / C; /* rows touched, inclusive */
+    const uint64_t full_rb = c->l.rows / c->group, run = dim0_run(&c->l, c->group);
+    const uint32_t G = c->group, es = c->l.esize;
+    const int bulk = impl != &scalar_path && run >= 16;
+    uint8_t scratch[DIM0_SCRATCH] __attribute__((aligned(64)));
+    struct gq_gdec d[DIM0_COLS];
+    for (uint64_t rb = r0 / G; rb <= r1 / G; rb++) {
+        uint64_t ra = rb * G > r0 ? rb * G : r0, rz = rb * G + G - 1 < r1 ? rb * G + G - 1 : r1;
+        int fast = bulk && rb < full_rb;
+        uint64_t cols_per = fast ? run : DIM0_COLS;
+        for (uint64_t c0 = 0; c0 < C; c0 += cols_per) {
+            uint64_t cn = C - c0 < cols_per ? C - c0 : cols_per;
+            if (fast) {
+                struct gq_dec_ctx t = *c;
+                int rc;
+                t.meta = c->meta + (rb * C + c0) * c->l.meta_size;
+                t.codes = c->codes + (rb * C + c0) * c->l.code_stride;
+                t.l.cols = 1;
+                t.l.rows = t.l.n_elems = cn * G;
+                t.l.n_groups = cn;
+                if ((rc = impl->decode_full(&t, 0, cn, scratch)) != GQ_OK)
+                    return rc;
+            } else {
+                for (uint64_t j = 0; j < cn; j++)
+                    gq_group_resolve(c, rb * C + c0 + j, &d[j]);
+            }
+            for (uint64_t r = ra; r <= rz; r++) {
+                uint64_t row = r * C, ca = c0, cz = c0 + cn;
+                uint32_t i = (uint32_t)(r - rb * G);
+                if (row + ca < e0)
+                    ca = e0 - row;
+                if (row + cz > e1)
+                    cz = e1 - row;
+                if (fast) {
+                    dim0_scatter(scratch + ((ca - c0) * G + i) * es, G, dst + (row + ca - e0) * es, cz > ca ? cz - ca : 0, es);
+                    continue;
+                }
+                for (uint64_t col = ca; col < cz; col++) {
+                    if (d[col - c0].escaped == 2) /* only an element that is read makes it an error */
+                        return GQ_ERR_CORRUPT;
+                    gq_elem_put(dst, row + col - e0, c->dtype, gq_group_elem(c, &d[col - c0], i));
+                }
+            }
+        }
     }
     return GQ_OK;
 }
@@ -301,7 +449,7 @@ int gq_decode_range_ex(enum gq_path path, const void *buf, size_t buf_size, uint
     dec_ctx_init(&c, &info, buf);
     if (info.params.axis == GQ_DIM_LAST)
         return decode_last(impl, &c, e0, e1, dst);
-    return decode_dim0(&c, e0, e1, dst);
+    return decode_dim0(impl, &c, e0, e1, dst);
 }
 
 int gq_decode_range(const void *buf, size_t buf_size, uint64_t e0, uint64_t e1, void *dst)

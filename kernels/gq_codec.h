@@ -1,10 +1,12 @@
 /*
  * gq_codec.h — the CPU codec of the gqshim format (see gq_format.h).
  *
- * One thread, no allocation, no global state beyond a CPU-feature probe done
- * once. The fastest path this CPU runs (AVX-512, AVX2+F16C or scalar C) is
- * picked at run time; every path writes the same bytes as the scalar one.
- * All functions return GQ_OK (0) or a negative enum gq_status.
+ * No allocation, no global state beyond a CPU-feature probe done once. The
+ * fastest path this CPU runs (AVX-512, AVX2+F16C or scalar C) is picked at
+ * run time; every path writes the same bytes as the scalar one. Every call
+ * runs on the calling thread, except the *_mt() forms, which split the work
+ * over threads of their own. All functions return GQ_OK (0) or a negative
+ * enum gq_status.
  */
 #ifndef GQ_CODEC_H
 #define GQ_CODEC_H
@@ -66,6 +68,27 @@ int gq_encode_ex(enum gq_path path, const struct gq_params *p, const void *src, 
                  uint32_t escape_capacity, void *dst, size_t dst_size);
 int gq_decode_range_ex(enum gq_path path, const void *buf, size_t buf_size, uint64_t e0, uint64_t e1,
                        void *dst);
+
+/*
+ * Multi-threaded forms, for large tensors: the groups are split into
+ * contiguous runs, one per thread, the calling thread taking the first. At
+ * most max_threads threads run (the caller's included; 0 means one per CPU
+ * this process may run on), and fewer when the tensor is small: each thread
+ * gets at least GQ_MT_MIN_BYTES of raw elements, so a small call never pays
+ * for a thread. The workers block every signal. The result is byte for byte
+ * that of the single-threaded call, escape slots included (escapes found by
+ * later threads are numbered after the earlier threads' ones, in group
+ * order). When a thread cannot be created, the calling thread does its part.
+ */
+#define GQ_MT_MIN_BYTES (4u << 20)
+int gq_encode_mt(const struct gq_params *p, const void *src, uint64_t n_elems, uint32_t escape_capacity,
+                 void *dst, size_t dst_size, unsigned max_threads);
+int gq_decode_range_mt(const void *buf, size_t buf_size, uint64_t e0, uint64_t e1, void *dst,
+                       unsigned max_threads);
+int gq_decode_mt(const void *buf, size_t buf_size, void *dst, size_t dst_size, unsigned max_threads);
+
+/* CPUs this process may run on (its affinity mask); at least 1. */
+unsigned gq_cpu_count(void);
 
 #ifdef __cplusplus
 }

@@ -4,7 +4,7 @@
 #   GQ_KERNEL_IMAGE_OBJ   the CUDA kernels as a fatbin (SASS sm_80, sm_90 + PTX
 #                         compute_90), embedded as gq_kernel_image[] (gq_kernels.h)
 #   GQ_KERNELS_EMU_OBJ    the same kernels compiled as C for cudasim (gq_emu.h)
-CODEC_SRCS := kernels/gq_codec.c kernels/gq_codec_avx2.c kernels/gq_codec_avx512.c \
+CODEC_SRCS := kernels/gq_codec.c kernels/gq_codec_avx2.c kernels/gq_codec_avx512.c kernels/gq_codec_mt.c \
               kernels/gq_kernels_host.c
 CODEC_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(CODEC_SRCS))
 GQ_CODEC_LIB := $(BUILD)/kernels/libgqcodec.a

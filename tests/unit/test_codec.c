@@ -387,6 +387,54 @@ static void test_corrupt_or_short_buffers_are_rejected(void **state)
     free(out);
 }
 
+/* A GQ_DIM_0 range decode writes, for every element, gq_group_elem() of
+ * gq_group.h (the definition of a decoded value), and nothing outside the
+ * range: column counts below, at and above the decoder's column run. */
+static void test_dim0_range_decode_is_the_per_element_definition(void **state)
+{
+    static const uint64_t cols[] = {1, 5, 64, 100, 130};
+    (void)state;
+    for (unsigned ci = 0; ci < 6; ci++)
+        for (uint32_t dt = GQ_F16; dt <= GQ_F32; dt++) {
+            /* the last: more columns than one run of the bulk paths' scratch */
+            uint32_t G = ci < 5 ? 16 : 256;
+            struct gq_params p = {4, G, dt, GQ_DIM_0, ci < 5 ? cols[ci] : 70};
+            uint32_t es = gq_dtype_size(dt);
+            uint64_t n = p.cols * (2 * G + 13); /* 2 full row-blocks and a partial one */
+            struct gq_info info;
+            struct gq_dec_ctx c;
+            size_t size;
+            void *src = malloc(n * es), *buf;
+            uint8_t *out = malloc(n * es + 1);
+            tc_fill_kinds(src, &p, n, 1);
+            buf = tc_encode(&p, src, n, (uint32_t)(n / G + 3), &size);
+            assert_int_equal(gq_info_read(buf, size, &info), GQ_OK);
+            c.l = info.layout;
+            c.bits = 4;
+            c.group = G;
+            c.dtype = dt;
+            c.meta = (const uint8_t *)buf + c.l.meta_off;
+            c.codes = (const uint8_t *)buf + c.l.code_off;
+            c.esc = (const uint8_t *)buf + c.l.esc_off;
+            c.g_base = 0;
+            for (int r = 0; r < 8; r++) {
+                uint64_t e0 = r == 0 ? 0 : tc_next() % n, e1 = r == 0 ? n : e0 + 1 + tc_next() % (n - e0);
+                memset(out, 0x5a, n * es + 1);
+                assert_int_equal(gq_decode_range(buf, size, e0, e1, out), GQ_OK);
+                for (uint64_t e = e0; e < e1; e++) {
+                    uint32_t i;
+                    struct gq_gdec d;
+                    gq_group_resolve(&c, gq_elem_group(&c.l, G, e, &i), &d);
+                    assert_int_equal(gq_elem_raw(out, e - e0, dt), gq_group_elem(&c, &d, i));
+                }
+                assert_int_equal(out[(e1 - e0) * es], 0x5a);
+            }
+            free(src);
+            free(buf);
+            free(out);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_codes_pack_element_2j_in_the_low_nibble),
         cmocka_unit_test(test_nmse_of_unit_gaussian_4bit_g64_matches_uniform_quantization),
         cmocka_unit_test(test_corrupt_or_short_buffers_are_rejected),
+        cmocka_unit_test(test_dim0_range_decode_is_the_per_element_definition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,6 +126,109 @@ static inline __attribute__((unused)) size_t tc_check_bound(const void *src, con
     return bad;
 }
 
+/*
+ * Groups of every kind the codec treats differently, for path-against-path
+ * comparisons (test_codec_simd.c, test_codec_mt.c). tc_fill_kinds() gives
+ * each group of the layout a kind drawn from tc_next(); with `specials` the
+ * escaping kinds are drawn too.
+ */
+enum tc_kind {
+    TC_GAUSS,      /* unit gaussian at a scale of 1e-3 .. 1e3 */
+    TC_CONST,      /* one value: step 0 */
+    TC_SUBNORMAL,  /* small multiples of the dtype's least subnormal */
+    TC_FULL_RANGE, /* f16: -65504 and 65504 in the group; bf16/f32: +-1.6e38 */
+    TC_ZEROS,      /* +0 and -0 */
+    TC_NEGATIVE,   /* all below -100 */
+    TC_WIDE,       /* tiny and huge magnitudes together */
+    TC_NAN,        /* one NaN (payload, sign, quiet or signalling): escapes */
+    TC_INF,        /* one +Inf or -Inf: escapes */
+    TC_OVERFLOW,   /* bf16/f32: -3e38 and 3e38, a range past FLT_MAX: escapes (f16: +-65504) */
+    TC_KINDS
+};
+#define TC_FIRST_SPECIAL TC_NAN
+
+static inline __attribute__((unused)) uint32_t tc_nan_bits(uint32_t dtype, uint64_t r)
+{
+    uint32_t sign = (r >> 8) & 1u;
+    if (dtype == GQ_F32)
+        return (sign << 31) | 0x7f800000u | ((uint32_t)r & 0x7fffffu ? (uint32_t)r & 0x7fffffu : 1u);
+    if (dtype == GQ_BF16)
+        return (sign << 15) | 0x7f80u | ((uint32_t)r & 0x7fu ? (uint32_t)r & 0x7fu : 1u);
+    return (sign << 15) | 0x7c00u | ((uint32_t)r & 0x3ffu ? (uint32_t)r & 0x3ffu : 1u);
+}
+
+/* Element i (of len) of a group of kind k. */
+static inline __attribute__((unused)) void tc_put_kind(void *src, uint64_t e, uint32_t dtype, enum tc_kind k,
+                                                       uint32_t i, uint32_t len, uint32_t special_at,
+                                                       double scale)
+{
+    double least = dtype == GQ_F16 ? 0x1p-24 : dtype == GQ_BF16 ? 0x1p-133 : 0x1p-149;
+    double big = dtype == GQ_F16 ? 65504.0 : 1.6e38;
+    switch (k) {
+    case TC_GAUSS:
+        tc_put(src, e, dtype, tc_gauss() * scale);
+        return;
+    case TC_CONST:
+        tc_put(src, e, dtype, -3.5 * scale);
+        return;
+    case TC_SUBNORMAL:
+        tc_put(src, e, dtype, (double)((int)(tc_next() % 19) - 9) * least);
+        return;
+    case TC_FULL_RANGE:
+        tc_put(src, e, dtype, i == 0 ? -big : i == len - 1 ? big : (2.0 * tc_uniform() - 1.0) * big);
+        return;
+    case TC_ZEROS:
+        gq_elem_put(src, e, dtype, (tc_next() & 1) ? 0u : dtype == GQ_F32 ? 0x80000000u : 0x8000u);
+        return;
+    case TC_NEGATIVE:
+        tc_put(src, e, dtype, -100.0 - fabs(tc_gauss()) * scale);
+        return;
+    case TC_WIDE:
+        tc_put(src, e, dtype, tc_gauss() * ((i & 1) ? (dtype == GQ_F16 ? 1e-6 : 1e-30) : (dtype == GQ_F16 ? 1e4 : 1e30)));
+        return;
+    case TC_NAN:
+        if (i == special_at)
+            gq_elem_put(src, e, dtype, tc_nan_bits(dtype, tc_next()));
+        else
+            tc_put(src, e, dtype, tc_gauss());
+        return;
+    case TC_INF:
+        if (i == special_at)
+            tc_put(src, e, dtype, (tc_next() & 1) ? INFINITY : -INFINITY);
+        else
+            tc_put(src, e, dtype, tc_gauss());
+        return;
+    case TC_OVERFLOW:
+        tc_put(src, e, dtype, i == special_at ? (dtype == GQ_F16 ? 65504.0 : 3e38)
+                                              : i == 0 || i + 1 == len ? (dtype == GQ_F16 ? -65504.0 : -3e38)
+                                                                       : tc_gauss());
+        return;
+    case TC_KINDS:
+        break;
+    }
+}
+
+/* Fills a tensor of these parameters group by group; returns how many groups
+ * got an escaping kind. */
+static inline __attribute__((unused)) uint64_t tc_fill_kinds(void *src, const struct gq_params *p, uint64_t n,
+                                                             int specials)
+{
+    struct gq_layout l = {0};
+    uint64_t escaping = 0;
+    assert_int_equal(gq_layout_init(&l, p, n, 0), GQ_OK);
+    for (uint64_t g = 0; g < l.n_groups; g++) {
+        uint64_t first = gq_group_first(&l, p->group, g);
+        uint32_t len = gq_group_len(&l, p->group, g);
+        enum tc_kind k = (enum tc_kind)(tc_next() % (specials ? TC_KINDS : TC_FIRST_SPECIAL));
+        uint32_t at = (uint32_t)(tc_next() % len);
+        double scale = pow(10.0, (double)(tc_next() % 7) - 3.0);
+        escaping += k >= TC_FIRST_SPECIAL && !(k == TC_OVERFLOW && p->dtype == GQ_F16);
+        for (uint32_t i = 0; i < len; i++)
+            tc_put_kind(src, first + i * l.cols, p->dtype, k, i, len, at, scale);
+    }
+    return escaping;
+}
+
 /* Encodes with the default path and checks GQ_OK; returns the buffer. */
 static inline __attribute__((unused)) void *tc_encode(const struct gq_params *p, const void *src, uint64_t n,
                                                       uint32_t cap, size_t *size)
