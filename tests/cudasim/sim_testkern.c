@@ -1,9 +1,12 @@
 /*
  * cudasim's own test kernels, written against kernels/gq_emu.h like the real
- * ones. cuModuleGetFunction answers them only with CUDASIM_TEST_KERNELS=1, so
- * the shim's tests never see a kernel the shim's fatbin does not hold.
+ * ones (memory through kernels/gq_dev.h). cuModuleGetFunction answers them
+ * only with CUDASIM_TEST_KERNELS=1, so the shim's tests never see a kernel
+ * the shim's fatbin does not hold.
  */
-#include "gq_emu.h"
+#define GQ_EMU 1
+#include "gq_cuda_compat.h"
+#include "gq_dev.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -25,15 +28,17 @@ static void iota(const void *params)
     const struct cudasim_iota_params *p = params;
     size_t i = flat_index();
     if (i < p->n)
-        p->out[i] = p->base + (uint32_t)i;
+        gq_store32(p->out + i, p->base + (uint32_t)i);
 }
 
 static void axpy(const void *params)
 {
     const struct cudasim_axpy_params *p = params;
     size_t i = flat_index();
-    if (i < p->n)
-        p->y[i] = p->a * p->x[i] + p->y[i];
+    if (i < p->n) {
+        float x = gq_bits_f32(gq_load32(p->x + i)), y = gq_bits_f32(gq_load32(p->y + i));
+        gq_store32(p->y + i, gq_f32_bits(p->a * x + y));
+    }
 }
 
 static const struct gq_emu_kernel table[] = {
