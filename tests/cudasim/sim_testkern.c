@@ -41,11 +41,50 @@ static void axpy(const void *params)
     }
 }
 
+static void strided(const void *params)
+{
+    const struct cudasim_strided_params *p = params;
+    size_t i = flat_index();
+    if (i < p->n)
+        gq_store32(p->out + i * p->stride, (uint32_t)i);
+}
+
+static void block_sum(const void *params)
+{
+    const struct cudasim_block_sum_params *p = params;
+    GQ_SHARED_DYN(uint32_t, part);
+    unsigned t = threadIdx.x, i = blockIdx.x * blockDim.x + t;
+    gq_store32(part + t, i < p->n ? gq_load32(p->in + i) : 0);
+    __syncthreads();
+    for (unsigned s = blockDim.x / 2; s > 0; s /= 2) {
+        if (t < s)
+            gq_store32(part + t, gq_load32(part + t) + gq_load32(part + t + s));
+        __syncthreads();
+    }
+    if (t == 0)
+        gq_store32(p->out + blockIdx.x, gq_load32(part));
+}
+
+static void bad_barrier(const void *params)
+{
+    const struct cudasim_bad_barrier_params *p = params;
+    if (threadIdx.x == p->skip)
+        return;
+    __syncthreads();
+}
+
 static const struct gq_emu_kernel table[] = {
     {"cudasim_test_iota", sizeof(struct cudasim_iota_params), CUDASIM_IOTA_MAGIC, 1,
      {offsetof(struct cudasim_iota_params, out)}, iota},
     {"cudasim_test_axpy", sizeof(struct cudasim_axpy_params), CUDASIM_AXPY_MAGIC, 2,
      {offsetof(struct cudasim_axpy_params, x), offsetof(struct cudasim_axpy_params, y)}, axpy},
+    {"cudasim_test_strided", sizeof(struct cudasim_strided_params), CUDASIM_STRIDED_MAGIC, 1,
+     {offsetof(struct cudasim_strided_params, out)}, strided},
+    {"cudasim_test_block_sum", sizeof(struct cudasim_block_sum_params), CUDASIM_BLOCK_SUM_MAGIC, 2,
+     {offsetof(struct cudasim_block_sum_params, in), offsetof(struct cudasim_block_sum_params, out)},
+     block_sum},
+    {"cudasim_test_bad_barrier", sizeof(struct cudasim_bad_barrier_params),
+     CUDASIM_BAD_BARRIER_MAGIC, 0, {0}, bad_barrier},
 };
 
 const struct gq_emu_kernel *sim_test_kernel_find(const char *name);
