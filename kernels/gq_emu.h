@@ -72,8 +72,9 @@ enum gq_emu_space { GQ_EMU_DEVICE, GQ_EMU_HOST, GQ_EMU_SHARED };
 enum gq_emu_kind { GQ_EMU_LD, GQ_EMU_ST, GQ_EMU_ATOM };
 
 /* What the memory-transaction model counts for one space and kind. A warp
- * instruction is the k-th access of each active lane of a warp between two
- * collective points (and of one space and kind). */
+ * instruction is the k-th global (or, counted apart, shared) access of each
+ * active lane of a warp between two collective points, of one space and
+ * kind. */
 struct gq_emu_mstat {
     uint64_t instrs;    /* warp instructions */
     uint64_t requested; /* distinct bytes the lanes asked for */

@@ -14,6 +14,7 @@
 
 #include "gq_group.h"
 #include "gq_kernels.h"
+#include "gq_tile.h"
 
 /* Global thread index and grid size, as 64-bit. */
 static __device__ __forceinline__ uint64_t gq_tid(void)
@@ -26,9 +27,16 @@ static __device__ __forceinline__ uint64_t gq_nthreads(void)
     return (uint64_t)gridDim.x * blockDim.x;
 }
 
-/* One thread per group: the group is read twice (min/max, then codes); the
- * second pass hits the cache. GQ_DIM_0 puts adjacent columns on adjacent
- * threads, so each row of a group is one coalesced access across a warp. */
+/* GQ_DIM_LAST: the tiles of gq_tile.h when the shape allows (the usual
+ * case). Otherwise one thread per group: the group is read twice (min/max,
+ * then codes); the second pass hits the cache. GQ_DIM_0 puts adjacent
+ * columns on adjacent threads, so each row of a group is one coalesced
+ * access across a warp. */
+static __device__ __forceinline__ int gq_tiles_fit(void)
+{
+    return blockDim.x % 32u == 0 && blockDim.x <= GQ_BLOCK && blockDim.y == 1 && blockDim.z == 1;
+}
+
 GQ_KERNEL_LINKAGE __global__ void gq_quantize(struct gq_quant_params k)
 {
     struct gq_params p;
@@ -65,6 +73,14 @@ GQ_KERNEL_LINKAGE __global__ void gq_quantize(struct gq_quant_params k)
         gq_store64(&h->cols, k.axis == GQ_DIM_0 ? k.cols : 0);
         for (i = 0; i < sizeof h->reserved; i++)
             gq_store8(&h->reserved[i], 0);
+    }
+    {
+        struct gq_tshape s;
+        if (k.axis == GQ_DIM_LAST && gq_tiles_fit() && ((uintptr_t)k.dst & 15u) == 0 &&
+            gq_tshape_init(&s, k.group, c.l.esize, k.bits, (uintptr_t)k.src)) {
+            gq_quantize_tiled(&c, &s);
+            return;
+        }
     }
     for (g = gq_tid(); g < c.l.n_groups; g += n)
         gq_group_encode(&c, g);
@@ -119,6 +135,15 @@ GQ_KERNEL_LINKAGE __global__ void gq_dequantize(struct gq_dequant_params k)
     c.codes = (const uint8_t *)k.codes;
     c.esc = (const uint8_t *)k.esc;
     c.g_base = k.g_base;
+    {
+        struct gq_tshape s;
+        if (k.axis == GQ_DIM_LAST && gq_tiles_fit() &&
+            gq_tshape_init(&s, k.group, c.l.esize, k.bits, (uintptr_t)k.esc) &&
+            ((uintptr_t)k.meta & 3u) == 0 && ((uintptr_t)k.codes & (s.CB - 1u)) == 0) {
+            gq_dequantize_tiled(&k, &c, &s);
+            return;
+        }
+    }
     u0 = k.e0 / K;
     u1 = (k.e1 + K - 1) / K;
     for (u = u0 + gq_tid(); u < u1; u += n) {

@@ -3,9 +3,10 @@
  * (every access of gq_dev.h's primitives that the inline fast path of
  * gq_emu_access() does not serve), and the memory-transaction model.
  *
- * The model (profiled launches only): the k-th access of each lane of a warp
- * between two collective points, of one space (device, mapped host, shared)
- * and kind (load, store, atomic), is one warp instruction. For global memory
+ * The model (profiled launches only): the k-th global-memory access of each
+ * lane of a warp between two collective points (and, apart, the k-th
+ * shared-memory access), of one space (device, mapped host, shared) and kind
+ * (load, store, atomic), is one warp instruction. For global memory
  * it counts the distinct bytes requested, the distinct 32-byte sectors and
  * 128-byte lines touched; for mapped host memory each line is one PCIe
  * transaction. For shared memory it counts the passes through the 32 banks
@@ -146,30 +147,50 @@ static void shared_instr(struct gq_emu_stats *s, const struct simt_access *e, co
     s->shared_instrs++;
 }
 
+/* Global and shared accesses are different instructions: the k-th warp
+ * instruction of each is the k-th access of that class of each lane. */
+static int is_shared(const struct simt_access *a)
+{
+    return a->space == GQ_EMU_SHARED;
+}
+
 void simt_mem_flush_warp(struct simt_exec *x, unsigned w)
 {
     struct simt_lane *base = x->lanes + 32 * w;
-    unsigned count = x->n_lanes - 32 * w < 32 ? x->n_lanes - 32 * w : 32, depth = 0;
-    for (unsigned i = 0; i < count; i++)
-        depth = base[i].n_log > depth ? base[i].n_log : depth;
-    for (unsigned k = 0; k < depth; k++) {
-        /* one instruction per (space, kind) present at depth k */
-        for (unsigned sp = 0; sp < 3; sp++)
-            for (unsigned kind = 0; kind < 3; kind++) {
-                struct simt_access e[32];
-                unsigned lane[32], n = 0;
-                for (unsigned i = 0; i < count; i++)
-                    if (base[i].n_log > k && base[i].log[k].space == sp && base[i].log[k].kind == kind) {
-                        e[n] = base[i].log[k];
-                        lane[n++] = i;
-                    }
-                if (!n)
-                    continue;
-                if (sp == GQ_EMU_SHARED)
-                    shared_instr(x->stats, e, lane, n);
-                else
-                    global_instr(x->stats, e, n);
+    unsigned count = x->n_lanes - 32 * w < 32 ? x->n_lanes - 32 * w : 32;
+    for (int shared = 0; shared < 2; shared++) {
+        unsigned cursor[32] = {0};
+        for (;;) {
+            /* each lane's next access of this class */
+            struct simt_access *next[32];
+            unsigned any = 0;
+            for (unsigned i = 0; i < count; i++) {
+                struct simt_lane *l = base + i;
+                while (cursor[i] < l->n_log && is_shared(&l->log[cursor[i]]) != shared)
+                    cursor[i]++;
+                next[i] = cursor[i] < l->n_log ? &l->log[cursor[i]++] : NULL;
+                any |= next[i] != NULL;
             }
+            if (!any)
+                break;
+            /* one instruction per (space, kind) present */
+            for (unsigned sp = 0; sp < 3; sp++)
+                for (unsigned kind = 0; kind < 3; kind++) {
+                    struct simt_access e[32];
+                    unsigned lane[32], n = 0;
+                    for (unsigned i = 0; i < count; i++)
+                        if (next[i] && next[i]->space == sp && next[i]->kind == kind) {
+                            e[n] = *next[i];
+                            lane[n++] = i;
+                        }
+                    if (!n)
+                        continue;
+                    if (sp == GQ_EMU_SHARED)
+                        shared_instr(x->stats, e, lane, n);
+                    else
+                        global_instr(x->stats, e, n);
+                }
+        }
     }
     for (unsigned i = 0; i < count; i++)
         base[i].n_log = 0;
