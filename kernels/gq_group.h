@@ -178,12 +178,12 @@ GQ_HD void gq_code_put32(uint8_t *p, uint32_t v, int aligned)
         gq_store8(p + i, (uint8_t)(v >> (8 * i)));
 }
 
-GQ_HD void gq_group_escape(const struct gq_enc_ctx *c, uint64_t g, uint64_t first, uint64_t stride,
-                           uint32_t len)
+/* Escapes group g; `code` is where its codes go (the buffer's, or a copy). */
+GQ_HD void gq_group_escape(const struct gq_enc_ctx *c, uint64_t g, uint8_t *code, uint64_t first,
+                           uint64_t stride, uint32_t len)
 {
     uint32_t slot = gq_atomic_inc(c->esc_count);
     uint32_t esize = c->l.esize, i;
-    uint8_t *code = c->codes + g * c->l.code_stride;
     for (i = 0; i < c->l.code_stride; i++)
         gq_store8(code + i, 0);
     if (esize == 4) {
@@ -204,8 +204,10 @@ GQ_HD void gq_group_escape(const struct gq_enc_ctx *c, uint64_t g, uint64_t firs
     }
 }
 
-/* Encodes group g: its metadata, its codes, and its escape when it needs one. */
-GQ_HD void gq_group_encode(const struct gq_enc_ctx *c, uint64_t g)
+/* Encodes group g: its metadata, its codes (to `out`: the buffer's place
+ * for them, or a copy the caller moves there), and its escape when it needs
+ * one. */
+GQ_HD void gq_group_encode_to(const struct gq_enc_ctx *c, uint64_t g, uint8_t *out)
 {
     uint64_t first = gq_group_first(&c->l, c->group, g), stride = c->l.cols;
     uint32_t len = gq_group_len(&c->l, c->group, g), i;
@@ -226,13 +228,12 @@ GQ_HD void gq_group_encode(const struct gq_enc_ctx *c, uint64_t g)
     }
     gq_meta_from_minmax(mn, mx, nonfinite, dtype, b, &m);
     if (m.escape) {
-        gq_group_escape(c, g, first, stride, len);
+        gq_group_escape(c, g, out, first, stride, len);
         return;
     }
     gq_meta_put(c->meta, g, c->l.esize, m.step_bits, m.min_bits);
     {
-        uint8_t *out = c->codes + g * c->l.code_stride;
-        int aligned = (c->l.code_stride & 3u) == 0;
+        int aligned = (c->l.code_stride & 3u) == 0 && ((uintptr_t)out & 3u) == 0;
         uint32_t acc = 0, nbits = 0, off = 0;
         for (i = 0; i < len; i++) {
             float x = gq_raw_to_f32(gq_elem_raw(c->src, first + i * stride, dtype), dtype);
@@ -250,6 +251,11 @@ GQ_HD void gq_group_encode(const struct gq_enc_ctx *c, uint64_t g)
             acc >>= 8;
         }
     }
+}
+
+GQ_HD void gq_group_encode(const struct gq_enc_ctx *c, uint64_t g)
+{
+    gq_group_encode_to(c, g, c->codes + g * c->l.code_stride);
 }
 
 /* ---- one group, decode --------------------------------------------------- */

@@ -81,6 +81,11 @@ GQ_KERNEL_LINKAGE __global__ void gq_quantize(struct gq_quant_params k)
             gq_quantize_tiled(&c, &s);
             return;
         }
+        if (k.axis == GQ_DIM_0 && gq_tiles_fit() && ((uintptr_t)k.dst & 15u) == 0 &&
+            gq_dim0_stride_words(c.l.code_stride, blockDim.x)) {
+            gq_quantize_dim0(&c, gq_dim0_stride_words(c.l.code_stride, blockDim.x));
+            return;
+        }
     }
     for (g = gq_tid(); g < c.l.n_groups; g += n)
         gq_group_encode(&c, g);
@@ -141,6 +146,11 @@ GQ_KERNEL_LINKAGE __global__ void gq_dequantize(struct gq_dequant_params k)
             gq_tshape_init(&s, k.group, c.l.esize, k.bits, (uintptr_t)k.esc) &&
             ((uintptr_t)k.meta & 3u) == 0 && ((uintptr_t)k.codes & (s.CB - 1u)) == 0) {
             gq_dequantize_tiled(&k, &c, &s);
+            return;
+        }
+        if (k.axis == GQ_DIM_0 && gq_tiles_fit() && ((uintptr_t)k.codes & 3u) == 0 &&
+            gq_dim0_stride_words(c.l.code_stride, blockDim.x)) {
+            gq_dequantize_dim0(&k, &c, gq_dim0_stride_words(c.l.code_stride, blockDim.x));
             return;
         }
     }

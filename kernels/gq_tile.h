@@ -288,4 +288,75 @@ static __device__ void gq_dequantize_tiled(const struct gq_dequant_params *k,
     }
 }
 
+
+/* ---- GQ_DIM_0 -------------------------------------------------------------
+ * Thread t of a tile takes group g0 + t (adjacent columns of a row block), so
+ * every row of the groups is one coalesced access across a warp. The groups'
+ * codes, contiguous in the buffer, go through shared memory (each group's
+ * bytes padded by 4 so that threads at the same offset hit different banks)
+ * and cross global memory as consecutive 4-byte words. */
+
+#define GQ_DIM0_SHARED_WORDS (6u * 1024u) /* 24 KiB */
+
+/* The padded stride in words of a group's codes in shared memory, or 0 when
+ * a tile of `block` groups does not fit. */
+GQ_HD uint32_t gq_dim0_stride_words(uint32_t code_stride, uint32_t block)
+{
+    uint32_t sw = code_stride / 4u + 1u;
+    return code_stride % 4u == 0 && sw * block <= GQ_DIM0_SHARED_WORDS ? sw : 0u;
+}
+
+static __device__ void gq_quantize_dim0(const struct gq_enc_ctx *c, uint32_t sw)
+{
+    GQ_SHARED(uint32_t, codes_sh, GQ_DIM0_SHARED_WORDS);
+    const uint32_t t = threadIdx.x, B = blockDim.x, cw = c->l.code_stride / 4u;
+    const uint64_t n_groups = c->l.n_groups, ntiles = (n_groups + B - 1) / B;
+    uint64_t tile;
+    for (tile = blockIdx.x; tile < ntiles; tile += gridDim.x) {
+        uint64_t g0 = tile * B;
+        uint32_t ng = n_groups - g0 < B ? (uint32_t)(n_groups - g0) : B, i;
+        if (t < ng)
+            gq_group_encode_to(c, g0 + t, (uint8_t *)(codes_sh + t * sw));
+        __syncthreads();
+        for (i = t; i < ng * cw; i += B)
+            gq_store32((uint32_t *)(c->codes + g0 * c->l.code_stride) + i,
+                       gq_load32(codes_sh + i / cw * sw + i % cw));
+        __syncthreads();
+    }
+}
+
+/* A tile is (row block, B adjacent columns): its codes are loaded into shared
+ * memory by consecutive words, then each thread decodes its column's rows
+ * and stores them, adjacent threads writing adjacent elements. */
+static __device__ void gq_dequantize_dim0(const struct gq_dequant_params *k,
+                                          const struct gq_dec_ctx *c, uint32_t sw)
+{
+    GQ_SHARED(uint32_t, codes_sh, GQ_DIM0_SHARED_WORDS);
+    const uint32_t t = threadIdx.x, B = blockDim.x, G = c->group, cw = c->l.code_stride / 4u;
+    const uint64_t C = c->l.cols, rb0 = k->e0 / C / G, rb1 = (k->e1 - 1) / C / G + 1;
+    const uint64_t col_tiles = (C + B - 1) / B, ntiles = (rb1 - rb0) * col_tiles;
+    uint64_t tile;
+    for (tile = blockIdx.x; tile < ntiles; tile += gridDim.x) {
+        uint64_t rb = rb0 + tile / col_tiles, c0 = tile % col_tiles * B;
+        uint64_t g0 = rb * C + c0;
+        uint32_t ng = C - c0 < B ? (uint32_t)(C - c0) : B, i;
+        const uint32_t *src = (const uint32_t *)(c->codes + (g0 - c->g_base) * c->l.code_stride);
+        for (i = t; i < ng * cw; i += B)
+            gq_store32(codes_sh + i / cw * sw + i % cw, gq_load_ro32(src + i));
+        __syncthreads();
+        if (t < ng) {
+            uint64_t g = g0 + t, first = rb * G * C + c0 + t, e;
+            uint32_t len = gq_group_len(&c->l, G, g), r;
+            struct gq_gdec d;
+            gq_group_resolve(c, g, &d);
+            if (!d.escaped)
+                d.codes = (const uint8_t *)(codes_sh + t * sw);
+            for (r = 0, e = first; r < len; r++, e += C)
+                if (e >= k->e0 && e < k->e1)
+                    gq_elem_put(k->dst, e - k->e0, c->dtype, gq_group_elem(c, &d, r));
+        }
+        __syncthreads();
+    }
+}
+
 #endif
