@@ -139,6 +139,11 @@ struct simt_fiber *simt_fiber_new(struct simt_exec *x)
 
 void simt_fiber_free(struct simt_fiber *f)
 {
+#ifdef SIMT_ASAN
+    /* ASan keeps shadow bytes of unmapped memory: a later mapping at this
+     * address must not inherit the frames' redzones. */
+    __asan_unpoison_memory_region(f->stack, STACK_SIZE);
+#endif
 #ifdef SIMT_TSAN
     __tsan_destroy_fiber(f->tsan);
 #endif
