@@ -9,8 +9,9 @@
  *     group, so a warp's source loads and code stores cover whole sectors
  *     (fp16, G=64: 8 lanes per group, one 512-byte load per warp);
  *   - min and max are reduced across the group's lanes with shuffles;
- *   - metadata goes through shared memory and is stored (or loaded) by
- *     consecutive threads, 4 bytes each: whole sectors;
+ *   - a warp works on its own (no barriers, no shared memory): metadata is
+ *     gathered to (or handed out from) consecutive lanes by shuffles and
+ *     stored (loaded) 4 bytes a lane, whole sectors;
  *   - escapes take their slots with one atomic per warp (ballot, popc) and
  *     write their raw elements as W-byte vectors.
  *
@@ -135,159 +136,212 @@ GQ_HD uint64_t gq_codes_load(const uint8_t *p, uint32_t CB)
     return CB == 8 ? gq_load64(p) : CB == 4 ? gq_load_ro32(p) : CB == 2 ? gq_load_ro16(p) : gq_load_ro8(p);
 }
 
-/* gq_quantize for GQ_DIM_LAST: a block takes blockDim.x / L groups at a time
- * (a tile); every thread of the block runs every tile (barriers, shuffles). */
+/* Warp tiles: warp w of the grid takes tiles w, w + (warps of the grid), ...;
+ * only warp collectives, so a warp runs its tiles without the rest of its
+ * block (and cudasim keeps 32 fibers, not a block's). */
+static __device__ __forceinline__ uint64_t gq_warp_id(void)
+{
+    return ((uint64_t)blockIdx.x * blockDim.x + threadIdx.x) / 32u;
+}
+
+static __device__ __forceinline__ uint64_t gq_n_warps(void)
+{
+    return (uint64_t)gridDim.x * blockDim.x / 32u;
+}
+
+/* gq_quantize for GQ_DIM_LAST. A round gives each group L lanes (32 / L
+ * groups); a tile is R rounds, enough for its metadata to fill 128 bytes
+ * (one line; one PCIe write when the buffer is mapped host memory), which
+ * lane j (word j) then stores. With L = 1 every lane holds a
+ * whole group and stores its own metadata. */
 static __device__ void gq_quantize_tiled(const struct gq_enc_ctx *c, const struct gq_tshape *s)
 {
-    GQ_SHARED(uint32_t, meta_sh, 2 * GQ_BLOCK);
     const uint32_t G = c->group, dtype = c->dtype, es = c->l.esize, mw = es == 4 ? 2u : 1u;
-    const uint32_t t = threadIdx.x, lane = t & 31u, lane_g = t % s->L, gi = t / s->L;
-    const uint32_t gpt = blockDim.x / s->L;
-    const uint64_t n_groups = c->l.n_groups, ntiles = (n_groups + gpt - 1) / gpt;
+    const uint32_t lane = threadIdx.x & 31u, L = s->L, lane_g = lane % L, gpr = 32u / L;
+    const int direct = L == 1;
+    uint32_t R = 1;
+    while (!direct && R * gpr * mw < 32) /* 128 bytes: one PCIe write into mapped memory */
+        R *= 2;
+    const uint32_t gpw = R * gpr;
+    const uint64_t n_groups = c->l.n_groups, ntiles = (n_groups + gpw - 1) / gpw;
     uint64_t tile;
-    for (tile = blockIdx.x; tile < ntiles; tile += gridDim.x) {
-        uint64_t g = tile * gpt + gi, g0 = tile * gpt;
-        int live = g < n_groups;
-        uint32_t len = live ? gq_group_len(&c->l, G, g) : 0, ch, o, i, ng, esc_lanes, slot = 0;
-        const uint8_t *gsrc = (const uint8_t *)c->src + g * G * es;
-        float mn = GQ_F32_MAX, mx = -GQ_F32_MAX;
-        int nonfinite = 0;
-        struct gq_u32x4 first = {0, 0, 0, 0};
-        struct gq_gmeta m;
+    for (tile = gq_warp_id(); tile < ntiles; tile += gq_n_warps()) {
+        uint64_t g0 = tile * gpw;
+        uint32_t mine = 0, r;
+        for (r = 0; r < R; r++) {
+            uint64_t g = g0 + r * gpr + lane / L;
+            int live = g < n_groups;
+            uint32_t len = live ? gq_group_len(&c->l, G, g) : 0, ch, o, esc_lanes, slot = 0, w0, w1;
+            const uint8_t *gsrc = (const uint8_t *)c->src + g * G * es;
+            float mn = GQ_F32_MAX, mx = -GQ_F32_MAX;
+            int nonfinite = 0;
+            struct gq_u32x4 first = {0, 0, 0, 0};
+            struct gq_gmeta m;
 
-        /* min, max and finiteness over the group's lanes */
-        for (ch = lane_g; live && ch < s->C; ch += s->L) {
-            struct gq_u32x4 v = gq_chunk_get(gsrc, ch, len, s, dtype);
-            uint32_t e, ne = len > ch * s->E ? len - ch * s->E : 0;
-            ne = ne < s->E ? ne : s->E;
-            for (e = 0; e < ne; e++) {
-                uint32_t raw = gq_chunk_elem(&v, e, es);
-                float x = gq_raw_to_f32(raw, dtype);
-                nonfinite |= gq_raw_nonfinite(raw, dtype);
-                mn = fminf(mn, x);
-                mx = fmaxf(mx, x);
+            /* min, max and finiteness over the group's lanes */
+            for (ch = lane_g; live && ch < s->C; ch += L) {
+                struct gq_u32x4 v = gq_chunk_get(gsrc, ch, len, s, dtype);
+                uint32_t e, ne = len > ch * s->E ? len - ch * s->E : 0;
+                ne = ne < s->E ? ne : s->E;
+                for (e = 0; e < ne; e++) {
+                    uint32_t raw = gq_chunk_elem(&v, e, es);
+                    float x = gq_raw_to_f32(raw, dtype);
+                    nonfinite |= gq_raw_nonfinite(raw, dtype);
+                    mn = fminf(mn, x);
+                    mx = fmaxf(mx, x);
+                }
+                if (ch == lane_g)
+                    first = v;
             }
-            if (ch == lane_g)
-                first = v;
-        }
-        for (o = s->L / 2; o > 0; o /= 2) {
-            mn = fminf(mn, __shfl_xor_sync(0xffffffffu, mn, o, (int)s->L));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o, (int)s->L));
-            nonfinite |= __shfl_xor_sync(0xffffffffu, nonfinite, o, (int)s->L);
-        }
-        gq_meta_from_minmax(mn, mx, nonfinite, dtype, c->bits, &m);
+            /* One 64-bit shuffle per step carries (min, max); a lane that saw a
+             * NaN or an infinity offers max = +Inf, which no finite group has. */
+            if (nonfinite)
+                mx = gq_bits_f32(0x7f800000u);
+            for (o = L / 2; o > 0; o /= 2) {
+                unsigned long long pk = ((unsigned long long)gq_f32_bits(mx) << 32) | gq_f32_bits(mn);
+                pk = __shfl_xor_sync(0xffffffffu, pk, o, (int)L);
+                mn = fminf(mn, gq_bits_f32((uint32_t)pk));
+                mx = fmaxf(mx, gq_bits_f32((uint32_t)(pk >> 32)));
+            }
+            nonfinite = gq_f32_bits(mx) == 0x7f800000u;
+            gq_meta_from_minmax(mn, mx, nonfinite, dtype, c->bits, &m);
 
-        /* escape slots: one atomic per warp, handed to each group's lanes */
-        esc_lanes = __ballot_sync(0xffffffffu, live && m.escape && lane_g == 0);
-        if (esc_lanes) {
-            uint32_t base = 0, leader = (uint32_t)__ffs(esc_lanes) - 1u;
-            if (lane == leader)
-                base = atomicAdd(c->esc_count, (uint32_t)__popc(esc_lanes));
-            base = __shfl_sync(0xffffffffu, base, leader);
-            slot = base + (uint32_t)__popc(esc_lanes & ((1u << lane) - 1u));
-            slot = __shfl_sync(0xffffffffu, slot, 0, (int)s->L);
-        }
-        if (live && lane_g == 0) {
-            uint32_t w0, w1 = 0;
+            /* escape slots: one atomic per warp, handed to each group's lanes */
+            esc_lanes = __ballot_sync(0xffffffffu, live && m.escape && lane_g == 0);
+            if (esc_lanes) {
+                uint32_t base = 0, leader = (uint32_t)__ffs(esc_lanes) - 1u;
+                if (lane == leader)
+                    base = atomicAdd(c->esc_count, (uint32_t)__popc(esc_lanes));
+                base = __shfl_sync(0xffffffffu, base, leader);
+                slot = base + (uint32_t)__popc(esc_lanes & ((1u << lane) - 1u));
+                slot = __shfl_sync(0xffffffffu, slot, 0, (int)L);
+            }
             if (m.escape) {
                 w0 = es == 4 ? GQ_ESC_STEP32 : GQ_ESC_STEP16 | ((slot & 0xffffu) << 16);
                 w1 = slot;
-                if (slot >= c->l.escape_capacity)
+                if (live && lane_g == 0 && slot >= c->l.escape_capacity)
                     gq_store32(c->overflow, 1u);
             } else {
                 w0 = es == 4 ? m.step_bits : (m.step_bits & 0xffffu) | (m.min_bits << 16);
                 w1 = m.min_bits;
             }
-            gq_store32(meta_sh + gi * mw, w0);
-            if (es == 4)
-                gq_store32(meta_sh + gi * mw + 1, w1);
-        }
 
-        /* codes; an escaped group's raw elements */
-        for (ch = lane_g; live && ch < s->C; ch += s->L) {
-            struct gq_u32x4 v = ch == lane_g ? first : gq_chunk_get(gsrc, ch, len, s, dtype);
-            uint32_t e, ne = len > ch * s->E ? len - ch * s->E : 0;
-            uint64_t word = 0;
-            ne = ne < s->E ? ne : s->E;
-            if (!m.escape) {
-                for (e = 0; e < ne; e++)
-                    word |= (uint64_t)gq_quant_one(gq_raw_to_f32(gq_chunk_elem(&v, e, es), dtype), &m)
-                            << (e * c->bits);
-            } else {
-                /* f16/bf16: slot bits 16..31 in the group's first two code bytes */
-                uint32_t off = ch * s->CB;
-                if (es == 2 && off < 2)
-                    word = (slot >> 16) >> (8 * off);
-                if (slot < c->l.escape_capacity)
-                    gq_chunk_store(c->esc + (uint64_t)slot * G * es + ch * s->W, v, s->W);
+            /* codes; an escaped group's raw elements */
+            for (ch = lane_g; live && ch < s->C; ch += L) {
+                struct gq_u32x4 v = ch == lane_g ? first : gq_chunk_get(gsrc, ch, len, s, dtype);
+                uint32_t e, ne = len > ch * s->E ? len - ch * s->E : 0;
+                uint64_t word = 0;
+                ne = ne < s->E ? ne : s->E;
+                if (!m.escape) {
+                    for (e = 0; e < ne; e++)
+                        word |= (uint64_t)gq_quant_one(gq_raw_to_f32(gq_chunk_elem(&v, e, es), dtype), &m)
+                                << (e * c->bits);
+                } else {
+                    /* f16/bf16: slot bits 16..31 in the group's first two code bytes */
+                    uint32_t off = ch * s->CB;
+                    if (es == 2 && off < 2)
+                        word = (slot >> 16) >> (8 * off);
+                    if (slot < c->l.escape_capacity)
+                        gq_chunk_store(c->esc + (uint64_t)slot * G * es + ch * s->W, v, s->W);
+                }
+                gq_codes_store(c->codes + g * c->l.code_stride + ch * s->CB, word, s->CB);
             }
-            gq_codes_store(c->codes + g * c->l.code_stride + ch * s->CB, word, s->CB);
-        }
 
-        /* the tile's metadata, by consecutive threads */
-        __syncthreads();
-        ng = n_groups - g0 < gpt ? (uint32_t)(n_groups - g0) : gpt;
-        for (i = t; i < ng * mw; i += blockDim.x)
-            gq_store32((uint32_t *)c->meta + g0 * mw + i, gq_load32(meta_sh + i));
-        __syncthreads();
+            /* metadata: lane j collects word j of the tile */
+            if (direct) {
+                if (live && es == 4)
+                    gq_store64((uint32_t *)c->meta + g * 2, (uint64_t)w0 | ((uint64_t)w1 << 32));
+                else if (live)
+                    gq_store32((uint32_t *)c->meta + g, w0);
+            } else {
+                uint32_t src = lane / mw % gpr * L;
+                uint32_t v0 = __shfl_sync(0xffffffffu, w0, src);
+                uint32_t v1 = mw == 2 ? __shfl_sync(0xffffffffu, w1, src) : 0u;
+                if (lane / mw / gpr == r)
+                    mine = mw == 2 && (lane & 1u) ? v1 : v0;
+            }
+        }
+        if (!direct) {
+            uint32_t ng = n_groups - g0 < gpw ? (uint32_t)(n_groups - g0) : gpw;
+            if (lane < ng * mw)
+                gq_store32((uint32_t *)c->meta + g0 * mw + lane, mine);
+        }
     }
 }
 
-/* gq_dequantize for GQ_DIM_LAST: thread i of a block decodes chunk i of the
- * block's tile of blockDim.x chunks; the tile's metadata comes through
- * shared memory. */
+/* gq_dequantize for GQ_DIM_LAST: a warp decodes tiles of 32 x R chunks, lane
+ * i chunk i of each round. Lane j first loads word j of the tile's metadata
+ * (R makes that as many words as one load of the warp can hold) and hands
+ * each lane its group's words by shuffle; when a tile spans too many groups for that (a chunk of one or two
+ * per group), each lane loads its group's words itself, which then cover
+ * whole sectors anyway. */
 static __device__ void gq_dequantize_tiled(const struct gq_dequant_params *k,
                                            const struct gq_dec_ctx *c, const struct gq_tshape *s)
 {
-    GQ_SHARED(uint32_t, meta_sh, 2 * (GQ_BLOCK + 2));
     const uint32_t G = c->group, dtype = c->dtype, es = c->l.esize, mw = es == 4 ? 2u : 1u;
-    const uint32_t E = s->E, B = blockDim.x, t = threadIdx.x, qmask = (1u << c->bits) - 1u;
-    const uint64_t u0 = k->e0 / E, u1 = (k->e1 + E - 1) / E, ntiles = (u1 - u0 + B - 1) / B;
+    const uint32_t E = s->E, lane = threadIdx.x & 31u, qmask = (1u << c->bits) - 1u;
+    uint32_t R = 1;
+    while (R < 8 && (64u * R / s->C + 1u) * mw <= 32u) /* as many groups as one load covers */
+        R *= 2;
+    const int gather = (32u * R / s->C + 1u) * mw <= 32u;
+    const uint64_t u0 = k->e0 / E, u1 = (k->e1 + E - 1) / E, per = 32u * R;
+    const uint64_t ntiles = (u1 - u0 + per - 1) / per;
     const int vec_out = (((uintptr_t)k->dst - k->e0 * es) & (s->W - 1u)) == 0;
     uint64_t tile;
-    for (tile = blockIdx.x; tile < ntiles; tile += gridDim.x) {
-        uint64_t ua = u0 + tile * B, ub = ua + B < u1 ? ua + B : u1;
-        uint64_t ga = ua * E / G, gb = (ub - 1) * E / G;
-        uint32_t ng = (uint32_t)(gb - ga + 1), i;
-        for (i = t; i < ng * mw; i += B)
-            gq_store32(meta_sh + i, gq_load_ro32((const uint32_t *)c->meta + (ga - c->g_base) * mw + i));
-        __syncthreads();
-        if (ua + t < ub) {
-            uint64_t e = (ua + t) * E, lo = e < k->e0 ? k->e0 : e, hi = e + E > k->e1 ? k->e1 : e + E;
-            uint32_t off = (uint32_t)(e - ga * G), gl = off / G, idx = off % G, j;
-            uint64_t g = ga + gl;
-            uint32_t w0 = gq_load32(meta_sh + gl * mw), w1 = es == 4 ? gq_load32(meta_sh + gl * mw + 1) : 0;
-            uint32_t step_bits = es == 4 ? w0 : w0 & 0xffffu, min_bits = es == 4 ? w1 : w0 >> 16;
-            const uint8_t *gcodes = c->codes + (g - c->g_base) * c->l.code_stride;
-            struct gq_u32x4 out = {0, 0, 0, 0};
-            if (step_bits == (es == 4 ? GQ_ESC_STEP32 : GQ_ESC_STEP16)) {
-                uint32_t slot = es == 4 ? min_bits
-                                        : min_bits | ((uint32_t)gq_load8(gcodes) << 16) |
-                                              ((uint32_t)gq_load8(gcodes + 1) << 24);
-                if (slot < c->l.escape_capacity) {
-                    out = gq_chunk_load(c->esc + (uint64_t)slot * G * es + idx * es, s->W);
-                } else {
-                    for (j = 0; j < E; j++)
-                        gq_chunk_set(&out, j, es, gq_dtype_qnan(dtype));
-                }
-            } else {
-                float step_s = gq_raw_to_f32(step_bits, dtype), min_s = gq_raw_to_f32(min_bits, dtype);
-                uint64_t word = gq_codes_load(gcodes + idx / E * s->CB, s->CB);
-                for (j = 0; j < E; j++)
-                    gq_chunk_set(&out, j, es,
-                                 gq_dequant_one((uint32_t)(word >> (j * c->bits)) & qmask, step_s, min_s,
-                                                dtype));
-            }
-            if (lo == e && hi == e + E && vec_out)
-                gq_chunk_store((uint8_t *)k->dst + (e - k->e0) * es, out, s->W);
-            else
-                for (j = (uint32_t)(lo - e); j < (uint32_t)(hi - e); j++)
-                    gq_elem_put(k->dst, e + j - k->e0, dtype, gq_chunk_elem(&out, j, es));
+    for (tile = gq_warp_id(); tile < ntiles; tile += gq_n_warps()) {
+        uint64_t ua = u0 + tile * per, ub = ua + per < u1 ? ua + per : u1;
+        uint64_t ga = ua * E / G;
+        uint32_t mine = 0, r;
+        if (gather) {
+            uint32_t nwords = (uint32_t)((ub - 1) * E / G - ga + 1) * mw;
+            if (lane < nwords)
+                mine = gq_load_ro32((const uint32_t *)c->meta + (ga - c->g_base) * mw + lane);
         }
-        __syncthreads();
+        for (r = 0; r < R; r++) {
+            uint64_t u = ua + r * 32u + lane, e = u * E;
+            int live = u < ub;
+            uint32_t off = (uint32_t)(e - ga * G), gl = off / G, idx = off % G, j, w0, w1 = 0;
+            if (gather) {
+                w0 = __shfl_sync(0xffffffffu, mine, (gl * mw) & 31u);
+                if (mw == 2)
+                    w1 = __shfl_sync(0xffffffffu, mine, (gl * mw + 1u) & 31u);
+            } else {
+                const uint32_t *mp = (const uint32_t *)c->meta + (ga + gl - c->g_base) * mw;
+                w0 = live ? gq_load_ro32(mp) : 0;
+                w1 = live && mw == 2 ? gq_load_ro32(mp + 1) : 0;
+            }
+            if (live) {
+                uint64_t lo = e < k->e0 ? k->e0 : e, hi = e + E > k->e1 ? k->e1 : e + E, g = ga + gl;
+                uint32_t step_bits = es == 4 ? w0 : w0 & 0xffffu, min_bits = es == 4 ? w1 : w0 >> 16;
+                const uint8_t *gcodes = c->codes + (g - c->g_base) * c->l.code_stride;
+                struct gq_u32x4 out = {0, 0, 0, 0};
+                if (step_bits == (es == 4 ? GQ_ESC_STEP32 : GQ_ESC_STEP16)) {
+                    uint32_t slot = es == 4 ? min_bits
+                                            : min_bits | ((uint32_t)gq_load8(gcodes) << 16) |
+                                                  ((uint32_t)gq_load8(gcodes + 1) << 24);
+                    if (slot < c->l.escape_capacity) {
+                        out = gq_chunk_load(c->esc + (uint64_t)slot * G * es + idx * es, s->W);
+                    } else {
+                        for (j = 0; j < E; j++)
+                            gq_chunk_set(&out, j, es, gq_dtype_qnan(dtype));
+                    }
+                } else {
+                    float step_s = gq_raw_to_f32(step_bits, dtype), min_s = gq_raw_to_f32(min_bits, dtype);
+                    uint64_t word = gq_codes_load(gcodes + idx / E * s->CB, s->CB);
+                    for (j = 0; j < E; j++)
+                        gq_chunk_set(&out, j, es,
+                                     gq_dequant_one((uint32_t)(word >> (j * c->bits)) & qmask, step_s,
+                                                    min_s, dtype));
+                }
+                if (lo == e && hi == e + E && vec_out)
+                    gq_chunk_store((uint8_t *)k->dst + (e - k->e0) * es, out, s->W);
+                else
+                    for (j = (uint32_t)(lo - e); j < (uint32_t)(hi - e); j++)
+                        gq_elem_put(k->dst, e + j - k->e0, dtype, gq_chunk_elem(&out, j, es));
+            }
+        }
     }
 }
-
 
 /* ---- GQ_DIM_0 -------------------------------------------------------------
  * Thread t of a tile takes group g0 + t (adjacent columns of a row block), so
@@ -321,7 +375,8 @@ static __device__ void gq_quantize_dim0(const struct gq_enc_ctx *c, uint32_t sw)
         for (i = t; i < ng * cw; i += B)
             gq_store32((uint32_t *)(c->codes + g0 * c->l.code_stride) + i,
                        gq_load32(codes_sh + i / cw * sw + i % cw));
-        __syncthreads();
+        if (tile + gridDim.x < ntiles) /* codes_sh is written again */
+            __syncthreads();
     }
 }
 
@@ -355,7 +410,8 @@ static __device__ void gq_dequantize_dim0(const struct gq_dequant_params *k,
                 if (e >= k->e0 && e < k->e1)
                     gq_elem_put(k->dst, e - k->e0, c->dtype, gq_group_elem(c, &d, r));
         }
-        __syncthreads();
+        if (tile + gridDim.x < ntiles) /* codes_sh is written again */
+            __syncthreads();
     }
 }
 

@@ -311,38 +311,36 @@ static int resolve_group(struct simt_exec *x, unsigned w, unsigned i)
     return 1;
 }
 
-/* 1 when something resolved, 0 when nothing could, -1 on misuse. */
-static int resolve_warps(struct simt_exec *x)
+/* Resolves what warp w's parked lanes wait at (not __syncthreads): 1 when
+ * something resolved, 0 when nothing could, -1 on misuse. */
+static int resolve_warp(struct simt_exec *x, unsigned w)
 {
     int progress = 0;
-    unsigned n_warps = (x->n_lanes + 31) / 32;
-    for (unsigned w = 0; w < n_warps; w++) {
-        struct simt_lane *base = x->lanes + 32 * w;
-        unsigned count = x->n_lanes - 32 * w < 32 ? x->n_lanes - 32 * w : 32;
-        for (unsigned i = 0; i < count; i++) {
-            if (base[i].state != LANE_PARKED || base[i].wait != WAIT_ACTIVEMASK)
-                continue;
-            uint32_t active = 0;
-            for (unsigned j = i; j < count; j++)
-                if (base[j].state == LANE_PARKED && base[j].wait == WAIT_ACTIVEMASK &&
-                    base[j].value == base[i].value)
-                    active |= 1u << j;
-            for (unsigned j = i; j < count; j++)
-                if (active & (1u << j)) {
-                    base[j].result = active;
-                    base[j].state = LANE_READY;
-                }
-            progress = 1;
-        }
-        for (unsigned i = 0; i < count; i++) {
-            struct simt_lane *l = base + i;
-            if (l->state != LANE_PARKED || l->wait == WAIT_BAR)
-                continue;
-            int r = resolve_group(x, w, i);
-            if (r < 0)
-                return -1;
-            progress |= r;
-        }
+    struct simt_lane *base = x->lanes + 32 * w;
+    unsigned count = x->n_lanes - 32 * w < 32 ? x->n_lanes - 32 * w : 32;
+    for (unsigned i = 0; i < count; i++) {
+        if (base[i].state != LANE_PARKED || base[i].wait != WAIT_ACTIVEMASK)
+            continue;
+        uint32_t active = 0;
+        for (unsigned j = i; j < count; j++)
+            if (base[j].state == LANE_PARKED && base[j].wait == WAIT_ACTIVEMASK &&
+                base[j].value == base[i].value)
+                active |= 1u << j;
+        for (unsigned j = i; j < count; j++)
+            if (active & (1u << j)) {
+                base[j].result = active;
+                base[j].state = LANE_READY;
+            }
+        progress = 1;
+    }
+    for (unsigned i = 0; i < count; i++) {
+        struct simt_lane *l = base + i;
+        if (l->state != LANE_PARKED || l->wait == WAIT_BAR)
+            continue;
+        int r = resolve_group(x, w, i);
+        if (r < 0)
+            return -1;
+        progress |= r;
     }
     return progress;
 }
@@ -520,13 +518,18 @@ static void run_block(struct simt_exec *x, uint64_t block_index)
         order[w - 1] = order[j];
         order[j] = t;
     }
+    /* Warp by warp (its fibers stay in cache): run its lanes, resolve its
+     * collectives, until every lane waits at __syncthreads or has returned;
+     * then the block's barrier. */
     for (;;) {
         int any_left = 0;
         for (unsigned k = 0; k < n_warps; k++) {
             unsigned w = order[k], end = 32 * w + 32 < x->n_lanes ? 32 * w + 32 : x->n_lanes;
-            for (unsigned j = 32 * w; j < end; j++) {
-                struct simt_lane *l = x->lanes + j;
-                if (l->state == LANE_NEW || l->state == LANE_READY) {
+            for (;;) {
+                for (unsigned j = 32 * w; j < end; j++) {
+                    struct simt_lane *l = x->lanes + j;
+                    if (l->state != LANE_NEW && l->state != LANE_READY)
+                        continue;
                     if (run_lane(x, l)) {
                         failf(x, GQ_EMU_ERESOURCES, l, "no memory for a fiber");
                         return;
@@ -534,17 +537,20 @@ static void run_block(struct simt_exec *x, uint64_t block_index)
                     if (x->err)
                         return;
                 }
-                any_left |= l->state != LANE_EXITED;
+                if (x->stats)
+                    simt_mem_flush_warp(x, w);
+                int p = resolve_warp(x, w);
+                if (p < 0)
+                    return;
+                if (p == 0)
+                    break;
             }
+            for (unsigned j = 32 * w; j < end; j++)
+                any_left |= x->lanes[j].state != LANE_EXITED;
         }
-        if (x->stats)
-            for (unsigned w = 0; w < n_warps; w++)
-                simt_mem_flush_warp(x, w);
         if (!any_left)
             return;
-        int p = resolve_warps(x);
-        if (p == 0)
-            p = resolve_barrier(x);
+        int p = resolve_barrier(x);
         if (p < 0)
             return;
         if (p == 0) {

@@ -1,10 +1,11 @@
 /*
  * Fibers for the SIMT executor: user-level contexts on the OS thread that
- * runs a launch. A switch saves the callee-saved registers, the x87 control
- * word and MXCSR on the old stack and moves the stack pointer (no signal-mask
- * system call, unlike swapcontext). Each fiber's stack is an mmap with a
- * PROT_NONE guard page under it; fibers are kept per OS thread and reused by
- * every launch the thread runs.
+ * runs a launch. A switch saves the callee-saved registers on the old stack
+ * and moves the stack pointer (no signal-mask system call, unlike
+ * swapcontext). The x87 control word and MXCSR are not switched: kernels do
+ * not change them (ldmxcsr/fldcw would cost more than the rest). Each
+ * fiber's stack is an mmap with a PROT_NONE guard page under it; fibers are
+ * kept per OS thread and reused by every launch the thread runs.
  *
  * A fiber runs simt_fiber_main() in a loop: it runs the thread it was given,
  * then switches back and waits for the next. Sanitizers are told of every
@@ -54,14 +55,8 @@ __asm__(".text\n"
         "    pushq %r13\n"
         "    pushq %r14\n"
         "    pushq %r15\n"
-        "    subq $8, %rsp\n"
-        "    stmxcsr (%rsp)\n"
-        "    fnstcw 4(%rsp)\n"
         "    movq %rsp, (%rdi)\n"
         "    movq %rsi, %rsp\n"
-        "    ldmxcsr (%rsp)\n"
-        "    fldcw 4(%rsp)\n"
-        "    addq $8, %rsp\n"
         "    popq %r15\n"
         "    popq %r14\n"
         "    popq %r13\n"
@@ -93,13 +88,9 @@ static size_t page_size(void)
 static void fiber_reset(struct simt_fiber *f)
 {
     uint64_t *sp = (uint64_t *)(f->stack + STACK_SIZE);
-    uint32_t mxcsr;
-    uint16_t fcw;
 #ifdef SIMT_ASAN
     __asan_unpoison_memory_region(f->stack, STACK_SIZE);
 #endif
-    __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
-    __asm__ volatile("fnstcw %0" : "=m"(fcw));
     *--sp = (uint64_t)simt_fiber_start;  /* "return" address */
     *--sp = 0;                           /* rbp */
     *--sp = 0;                           /* rbx */
@@ -107,7 +98,6 @@ static void fiber_reset(struct simt_fiber *f)
     *--sp = 0;                           /* r13 */
     *--sp = 0;                           /* r14 */
     *--sp = 0;                           /* r15 */
-    *--sp = (uint64_t)mxcsr | ((uint64_t)fcw << 32);
     f->sp = sp;
 }
 
