@@ -81,25 +81,26 @@ static struct simt_exec *exec_get(void)
 }
 
 /* CUDASIM_SEED: the warp order of every block derives from it. */
+static uint64_t seed_value = 1;
+static pthread_once_t seed_once = PTHREAD_ONCE_INIT;
+
+static void seed_read(void)
+{
+    const char *s = getenv("CUDASIM_SEED");
+    if (s && *s) {
+        char *end;
+        seed_value = strtoull(s, &end, 0);
+        if (*end) {
+            fprintf(stderr, "cudasim: CUDASIM_SEED=%s is not a number\n", s);
+            exit(2);
+        }
+    }
+}
+
 static uint64_t seed(void)
 {
-    static uint64_t value;
-    static int read;
-    if (!__atomic_load_n(&read, __ATOMIC_ACQUIRE)) {
-        const char *s = getenv("CUDASIM_SEED");
-        uint64_t v = 1;
-        if (s && *s) {
-            char *end;
-            v = strtoull(s, &end, 0);
-            if (*end) {
-                fprintf(stderr, "cudasim: CUDASIM_SEED=%s is not a number\n", s);
-                exit(2);
-            }
-        }
-        value = v;
-        __atomic_store_n(&read, 1, __ATOMIC_RELEASE);
-    }
-    return value;
+    pthread_once(&seed_once, seed_read);
+    return seed_value;
 }
 
 static uint64_t mix(uint64_t z)

@@ -77,10 +77,7 @@ __asm__(".text\n"
 
 static size_t page_size(void)
 {
-    static size_t ps;
-    if (!ps)
-        ps = (size_t)sysconf(_SC_PAGESIZE);
-    return ps;
+    return (size_t)sysconf(_SC_PAGESIZE);
 }
 
 /* Prepares f's stack so that switching to it enters simt_fiber_start with
