@@ -47,10 +47,17 @@ struct gq_emu_dim3 {
     unsigned x, y, z;
 };
 
+/* Thread-local state of the executor is defined in the module that runs the
+ * kernels (libcuda.so.1, or a test binary). Initial-exec: kernels read it on
+ * every access, and a __tls_get_addr call each time would cost more than the
+ * access (libcuda.so.1's TLS is under 200 bytes, which glibc's static TLS
+ * reserve holds even when the library is dlopen()ed). */
+#define GQ_EMU_TLS extern __thread __attribute__((visibility("hidden"), tls_model("initial-exec")))
+
 /* The running thread's built-ins: set by the executor at every switch to a
  * thread (per OS thread; all threads of a block run on one). */
-extern __thread struct gq_emu_dim3 gq_emu_blockIdx, gq_emu_threadIdx;
-extern __thread struct gq_emu_dim3 gq_emu_blockDim, gq_emu_gridDim;
+GQ_EMU_TLS struct gq_emu_dim3 gq_emu_blockIdx, gq_emu_threadIdx;
+GQ_EMU_TLS struct gq_emu_dim3 gq_emu_blockDim, gq_emu_gridDim;
 
 #define GQ_EMU_MAX_PTRS 4
 
@@ -134,7 +141,7 @@ struct gq_emu_tls {
     unsigned char *sh_alias;
     int slow;            /* a profiled launch: every access takes the slow path (logging) */
 };
-extern __thread struct gq_emu_tls gq_emu_tls;
+GQ_EMU_TLS struct gq_emu_tls gq_emu_tls;
 #define GQ_EMU_SHARED_WINDOW (64u * 1024u)
 
 /* The CPU address of a kernel access of `bytes` at p; checks and logs. */
