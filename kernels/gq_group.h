@@ -8,6 +8,7 @@
 #ifndef GQ_GROUP_H
 #define GQ_GROUP_H
 
+#include "gq_dev.h"
 #include "gq_format.h"
 #include "gq_half.h"
 
@@ -23,16 +24,16 @@
 GQ_HD uint32_t gq_elem_raw(const void *base, uint64_t idx, uint32_t dtype)
 {
     if (dtype == GQ_F32)
-        return ((const uint32_t *)base)[idx];
-    return ((const uint16_t *)base)[idx];
+        return gq_load32((const uint32_t *)base + idx);
+    return gq_load16((const uint16_t *)base + idx);
 }
 
 GQ_HD void gq_elem_put(void *base, uint64_t idx, uint32_t dtype, uint32_t bits)
 {
     if (dtype == GQ_F32)
-        ((uint32_t *)base)[idx] = bits;
+        gq_store32((uint32_t *)base + idx, bits);
     else
-        ((uint16_t *)base)[idx] = (uint16_t)bits;
+        gq_store16((uint16_t *)base + idx, (uint16_t)bits);
 }
 
 GQ_HD float gq_raw_to_f32(uint32_t raw, uint32_t dtype)
@@ -147,7 +148,7 @@ struct gq_enc_ctx {
 
 GQ_HD uint32_t gq_atomic_inc(uint32_t *p)
 {
-#if defined(__CUDA_ARCH__)
+#if defined(__CUDA_ARCH__) || defined(GQ_EMU)
     return atomicAdd(p, 1u);
 #else
     return __atomic_fetch_add(p, 1u, __ATOMIC_RELAXED);
@@ -157,43 +158,43 @@ GQ_HD uint32_t gq_atomic_inc(uint32_t *p)
 GQ_HD void gq_meta_put(uint8_t *meta, uint64_t g, uint32_t esize, uint32_t step_bits, uint32_t min_bits)
 {
     if (esize == 4) {
-        ((uint32_t *)meta)[2 * g] = step_bits;
-        ((uint32_t *)meta)[2 * g + 1] = min_bits;
+        gq_store32((uint32_t *)meta + 2 * g, step_bits);
+        gq_store32((uint32_t *)meta + 2 * g + 1, min_bits);
     } else {
-        ((uint32_t *)meta)[g] = (step_bits & 0xffffu) | (min_bits << 16);
+        gq_store32((uint32_t *)meta + g, (step_bits & 0xffffu) | (min_bits << 16));
     }
 }
 
-/* Store 4 code bytes; `aligned` when the stride keeps them 4-aligned. */
+/* Store 4 code bytes, little-endian; `aligned` when the stride keeps them
+ * 4-aligned (one 4-byte store), else byte by byte. */
 GQ_HD void gq_code_put32(uint8_t *p, uint32_t v, int aligned)
 {
-#if defined(__CUDA_ARCH__)
+    uint32_t i;
     if (aligned) {
-        *(uint32_t *)(void *)p = v;
+        gq_store32(p, v);
         return;
     }
-#endif
-    (void)aligned;
-    gq_st32(p, v);
+    for (i = 0; i < 4; i++)
+        gq_store8(p + i, (uint8_t)(v >> (8 * i)));
 }
 
-GQ_HD void gq_group_escape(const struct gq_enc_ctx *c, uint64_t g, uint64_t first, uint64_t stride,
-                           uint32_t len)
+/* Escapes group g; `code` is where its codes go (the buffer's, or a copy). */
+GQ_HD void gq_group_escape(const struct gq_enc_ctx *c, uint64_t g, uint8_t *code, uint64_t first,
+                           uint64_t stride, uint32_t len)
 {
     uint32_t slot = gq_atomic_inc(c->esc_count);
     uint32_t esize = c->l.esize, i;
-    uint8_t *code = c->codes + g * c->l.code_stride;
     for (i = 0; i < c->l.code_stride; i++)
-        code[i] = 0;
+        gq_store8(code + i, 0);
     if (esize == 4) {
         gq_meta_put(c->meta, g, 4, GQ_ESC_STEP32, slot);
     } else {
         gq_meta_put(c->meta, g, 2, GQ_ESC_STEP16, slot & 0xffffu);
-        code[0] = (uint8_t)(slot >> 16);
-        code[1] = (uint8_t)(slot >> 24);
+        gq_store8(code, (uint8_t)(slot >> 16));
+        gq_store8(code + 1, (uint8_t)(slot >> 24));
     }
     if (slot >= c->l.escape_capacity) {
-        *c->overflow = 1u;
+        gq_store32(c->overflow, 1u);
         return;
     }
     {
@@ -203,8 +204,10 @@ GQ_HD void gq_group_escape(const struct gq_enc_ctx *c, uint64_t g, uint64_t firs
     }
 }
 
-/* Encodes group g: its metadata, its codes, and its escape when it needs one. */
-GQ_HD void gq_group_encode(const struct gq_enc_ctx *c, uint64_t g)
+/* Encodes group g: its metadata, its codes (to `out`: the buffer's place
+ * for them, or a copy the caller moves there), and its escape when it needs
+ * one. */
+GQ_HD void gq_group_encode_to(const struct gq_enc_ctx *c, uint64_t g, uint8_t *out)
 {
     uint64_t first = gq_group_first(&c->l, c->group, g), stride = c->l.cols;
     uint32_t len = gq_group_len(&c->l, c->group, g), i;
@@ -225,13 +228,12 @@ GQ_HD void gq_group_encode(const struct gq_enc_ctx *c, uint64_t g)
     }
     gq_meta_from_minmax(mn, mx, nonfinite, dtype, b, &m);
     if (m.escape) {
-        gq_group_escape(c, g, first, stride, len);
+        gq_group_escape(c, g, out, first, stride, len);
         return;
     }
     gq_meta_put(c->meta, g, c->l.esize, m.step_bits, m.min_bits);
     {
-        uint8_t *out = c->codes + g * c->l.code_stride;
-        int aligned = (c->l.code_stride & 3u) == 0;
+        int aligned = (c->l.code_stride & 3u) == 0 && ((uintptr_t)out & 3u) == 0;
         uint32_t acc = 0, nbits = 0, off = 0;
         for (i = 0; i < len; i++) {
             float x = gq_raw_to_f32(gq_elem_raw(c->src, first + i * stride, dtype), dtype);
@@ -245,10 +247,15 @@ GQ_HD void gq_group_encode(const struct gq_enc_ctx *c, uint64_t g)
             }
         }
         for (; off < c->l.code_stride; off++) { /* tail, and zeros past a partial group */
-            out[off] = (uint8_t)acc;
+            gq_store8(out + off, (uint8_t)acc);
             acc >>= 8;
         }
     }
+}
+
+GQ_HD void gq_group_encode(const struct gq_enc_ctx *c, uint64_t g)
+{
+    gq_group_encode_to(c, g, c->codes + g * c->l.code_stride);
 }
 
 /* ---- one group, decode --------------------------------------------------- */
@@ -278,16 +285,17 @@ GQ_HD void gq_group_resolve(const struct gq_dec_ctx *c, uint64_t g, struct gq_gd
     d->raw = 0;
     d->escaped = 0;
     if (c->l.esize == 4) {
-        step_bits = ((const uint32_t *)c->meta)[2 * k];
-        min_bits = ((const uint32_t *)c->meta)[2 * k + 1];
+        step_bits = gq_load32((const uint32_t *)c->meta + 2 * k);
+        min_bits = gq_load32((const uint32_t *)c->meta + 2 * k + 1);
     } else {
-        uint32_t w = ((const uint32_t *)c->meta)[k];
+        uint32_t w = gq_load32((const uint32_t *)c->meta + k);
         step_bits = w & 0xffffu;
         min_bits = w >> 16;
     }
     if (step_bits == (c->l.esize == 4 ? GQ_ESC_STEP32 : GQ_ESC_STEP16)) {
         uint32_t slot = c->l.esize == 4 ? min_bits
-                                        : min_bits | ((uint32_t)d->codes[0] << 16) | ((uint32_t)d->codes[1] << 24);
+                                        : min_bits | ((uint32_t)gq_load8(d->codes) << 16) |
+                                              ((uint32_t)gq_load8(d->codes + 1) << 24);
         d->step_s = d->min_s = 0.0f;
         if (slot < c->l.escape_capacity) {
             d->escaped = 1;
@@ -304,7 +312,7 @@ GQ_HD void gq_group_resolve(const struct gq_dec_ctx *c, uint64_t g, struct gq_gd
 GQ_HD uint32_t gq_code_get(const uint8_t *codes, uint32_t i, uint32_t bits)
 {
     uint32_t bit = i * bits;
-    return ((uint32_t)codes[bit >> 3] >> (bit & 7u)) & ((1u << bits) - 1u);
+    return ((uint32_t)gq_load8(codes + (bit >> 3)) >> (bit & 7u)) & ((1u << bits) - 1u);
 }
 
 /* Element i of a resolved group, in the dtype's bits. */

@@ -2,7 +2,9 @@
  * gq_kernels.cu — quantize and dequantize on the GPU (nvcc, into the fatbin)
  * and the very same text as C for cudasim (gcc -x c -DGQ_EMU). The per-group
  * work is gq_group.h's, shared with the CPU codec; this file only maps
- * threads to groups and elements. Launch contract: gq_kernels.h.
+ * threads to groups and elements. Launch contract: gq_kernels.h. Memory is
+ * reached only through gq_dev.h's primitives (cudasim translates and models
+ * each access; a plain dereference of a device address faults there).
  */
 #ifdef GQ_EMU
 #include "gq_cuda_compat.h"
@@ -12,6 +14,7 @@
 
 #include "gq_group.h"
 #include "gq_kernels.h"
+#include "gq_tile.h"
 
 /* Global thread index and grid size, as 64-bit. */
 static __device__ __forceinline__ uint64_t gq_tid(void)
@@ -24,9 +27,16 @@ static __device__ __forceinline__ uint64_t gq_nthreads(void)
     return (uint64_t)gridDim.x * blockDim.x;
 }
 
-/* One thread per group: the group is read twice (min/max, then codes); the
- * second pass hits the cache. GQ_DIM_0 puts adjacent columns on adjacent
- * threads, so each row of a group is one coalesced access across a warp. */
+/* GQ_DIM_LAST: the tiles of gq_tile.h when the shape allows (the usual
+ * case). Otherwise one thread per group: the group is read twice (min/max,
+ * then codes); the second pass hits the cache. GQ_DIM_0 puts adjacent
+ * columns on adjacent threads, so each row of a group is one coalesced
+ * access across a warp. */
+static __device__ __forceinline__ int gq_tiles_fit(void)
+{
+    return blockDim.x % 32u == 0 && blockDim.x <= GQ_BLOCK && blockDim.y == 1 && blockDim.z == 1;
+}
+
 GQ_KERNEL_LINKAGE __global__ void gq_quantize(struct gq_quant_params k)
 {
     struct gq_params p;
@@ -52,45 +62,55 @@ GQ_KERNEL_LINKAGE __global__ void gq_quantize(struct gq_quant_params k)
     c.overflow = &h->overflow;
     if (gq_tid() == 0) {
         uint32_t i;
-        h->magic = GQ_MAGIC;
-        h->version = GQ_VERSION;
-        h->bits = (uint8_t)k.bits;
-        h->dtype = (uint8_t)k.dtype;
-        h->axis = (uint8_t)k.axis;
-        h->group = k.group;
-        h->escape_capacity = k.escape_capacity;
-        h->n_elems = k.n_elems;
-        h->cols = k.axis == GQ_DIM_0 ? k.cols : 0;
+        gq_store32(&h->magic, GQ_MAGIC);
+        gq_store8(&h->version, GQ_VERSION);
+        gq_store8(&h->bits, (uint8_t)k.bits);
+        gq_store8(&h->dtype, (uint8_t)k.dtype);
+        gq_store8(&h->axis, (uint8_t)k.axis);
+        gq_store32(&h->group, k.group);
+        gq_store32(&h->escape_capacity, k.escape_capacity);
+        gq_store64(&h->n_elems, k.n_elems);
+        gq_store64(&h->cols, k.axis == GQ_DIM_0 ? k.cols : 0);
         for (i = 0; i < sizeof h->reserved; i++)
-            h->reserved[i] = 0;
+            gq_store8(&h->reserved[i], 0);
+    }
+    {
+        struct gq_tshape s;
+        if (k.axis == GQ_DIM_LAST && gq_tiles_fit() && ((uintptr_t)k.dst & 15u) == 0 &&
+            gq_tshape_init(&s, k.group, c.l.esize, k.bits, (uintptr_t)k.src)) {
+            gq_quantize_tiled(&c, &s);
+            return;
+        }
+        if (k.axis == GQ_DIM_0 && gq_tiles_fit() && ((uintptr_t)k.dst & 15u) == 0 &&
+            gq_dim0_stride_words(c.l.code_stride, blockDim.x)) {
+            gq_quantize_dim0(&c, gq_dim0_stride_words(c.l.code_stride, blockDim.x));
+            return;
+        }
     }
     for (g = gq_tid(); g < c.l.n_groups; g += n)
         gq_group_encode(&c, g);
 }
 
-/* Writes the values of one work item: GPU-only vector stores when the item
- * is whole and 16-aligned, else one element at a time. */
+/* Writes the values of one work item: vector stores when the item is whole
+ * and 16-aligned, else one element at a time. */
 static __device__ __forceinline__ void gq_store_item(void *dst, uint64_t idx, uint32_t dtype,
                                                      const uint32_t *v, uint32_t cnt, int whole)
 {
     uint32_t j;
-#ifndef GQ_EMU
     if (whole && cnt == 8) {
         if (dtype == GQ_F32 && ((uintptr_t)((uint32_t *)dst + idx) & 15u) == 0) {
-            uint4 *o = (uint4 *)((uint32_t *)dst + idx);
-            o[0] = make_uint4(v[0], v[1], v[2], v[3]);
-            o[1] = make_uint4(v[4], v[5], v[6], v[7]);
+            struct gq_u32x4 a = {v[0], v[1], v[2], v[3]}, b = {v[4], v[5], v[6], v[7]};
+            gq_store128((uint32_t *)dst + idx, a);
+            gq_store128((uint32_t *)dst + idx + 4, b);
             return;
         }
         if (dtype != GQ_F32 && ((uintptr_t)((uint16_t *)dst + idx) & 15u) == 0) {
-            *(uint4 *)((uint16_t *)dst + idx) =
-                make_uint4(v[0] | (v[1] << 16), v[2] | (v[3] << 16), v[4] | (v[5] << 16), v[6] | (v[7] << 16));
+            struct gq_u32x4 a = {v[0] | (v[1] << 16), v[2] | (v[3] << 16), v[4] | (v[5] << 16),
+                                 v[6] | (v[7] << 16)};
+            gq_store128((uint16_t *)dst + idx, a);
             return;
         }
     }
-#else
-    (void)whole;
-#endif
     for (j = 0; j < cnt; j++)
         gq_elem_put(dst, idx + j, dtype, v[j]);
 }
@@ -120,6 +140,20 @@ GQ_KERNEL_LINKAGE __global__ void gq_dequantize(struct gq_dequant_params k)
     c.codes = (const uint8_t *)k.codes;
     c.esc = (const uint8_t *)k.esc;
     c.g_base = k.g_base;
+    {
+        struct gq_tshape s;
+        if (k.axis == GQ_DIM_LAST && gq_tiles_fit() &&
+            gq_tshape_init(&s, k.group, c.l.esize, k.bits, (uintptr_t)k.esc) &&
+            ((uintptr_t)k.meta & 3u) == 0 && ((uintptr_t)k.codes & (s.CB - 1u)) == 0) {
+            gq_dequantize_tiled(&k, &c, &s);
+            return;
+        }
+        if (k.axis == GQ_DIM_0 && gq_tiles_fit() && ((uintptr_t)k.codes & 3u) == 0 &&
+            gq_dim0_stride_words(c.l.code_stride, blockDim.x)) {
+            gq_dequantize_dim0(&k, &c, gq_dim0_stride_words(c.l.code_stride, blockDim.x));
+            return;
+        }
+    }
     u0 = k.e0 / K;
     u1 = (k.e1 + K - 1) / K;
     for (u = u0 + gq_tid(); u < u1; u += n) {
@@ -141,67 +175,39 @@ GQ_KERNEL_LINKAGE __global__ void gq_dequantize(struct gq_dequant_params k)
  * leaves. */
 GQ_KERNEL_LINKAGE __global__ void gq_spill(struct gq_spill_params k)
 {
-    const volatile uint32_t *overflow =
-        (const volatile uint32_t *)((const uint8_t *)k.block + GQ_HDR_ESCAPE_COUNT_OFF + 4);
     uint64_t i, n = gq_nthreads();
-    if (*overflow == 0)
+    if (gq_load32((const uint8_t *)k.block + GQ_HDR_ESCAPE_COUNT_OFF + 4) == 0)
         return;
     if (((uintptr_t)k.src | (uintptr_t)k.dst | k.bytes) % 8 == 0) {
         for (i = gq_tid(); i < k.bytes / 8; i += n)
-            ((uint64_t *)k.dst)[i] = ((const uint64_t *)k.src)[i];
+            gq_store64((uint64_t *)k.dst + i, gq_load64((const uint64_t *)k.src + i));
     } else {
         for (i = gq_tid(); i < k.bytes; i += n)
-            ((uint8_t *)k.dst)[i] = ((const uint8_t *)k.src)[i];
+            gq_store8((uint8_t *)k.dst + i, gq_load8((const uint8_t *)k.src + i));
     }
 }
-
-#ifdef GQ_EMU
-/* Atomics into the result of gq_verify. The CPU build may run launches of
- * several streams at once (cudasim's stream threads), so it is atomic too. */
-static void gq_verify_add_f64(double *p, double v)
-{
-    uint64_t old = __atomic_load_n((uint64_t *)p, __ATOMIC_RELAXED), upd;
-    do {
-        double d;
-        memcpy(&d, &old, sizeof d);
-        d += v;
-        memcpy(&upd, &d, sizeof upd);
-    } while (!__atomic_compare_exchange_n((uint64_t *)p, &old, upd, 0, __ATOMIC_RELAXED,
-                                          __ATOMIC_RELAXED));
-}
-#endif
 
 static __device__ __forceinline__ void gq_verify_fold(struct gq_verify_result *out, double sse,
                                                       double ss, uint64_t n, uint32_t max_bits)
 {
-#ifndef GQ_EMU
     /* A warp adds its partials first: 32x fewer atomics on four addresses.
      * Every thread of the block gets here (the loop above has no early exit). */
+    unsigned long long cnt = n;
     unsigned o;
     for (o = 16; o > 0; o >>= 1) {
+        uint32_t m;
         sse += __shfl_down_sync(0xffffffffu, sse, o);
         ss += __shfl_down_sync(0xffffffffu, ss, o);
-        n += __shfl_down_sync(0xffffffffu, n, o);
-        max_bits = max(max_bits, __shfl_down_sync(0xffffffffu, max_bits, o));
+        cnt += __shfl_down_sync(0xffffffffu, cnt, o);
+        m = __shfl_down_sync(0xffffffffu, max_bits, o);
+        max_bits = m > max_bits ? m : max_bits;
     }
-    if ((threadIdx.x & 31u) != 0 || n == 0)
+    if ((threadIdx.x & 31u) != 0 || cnt == 0)
         return;
     atomicAdd(&out->sum_sq_err, sse);
     atomicAdd(&out->sum_sq, ss);
-    atomicAdd((unsigned long long *)&out->n_counted, (unsigned long long)n);
+    atomicAdd((unsigned long long *)&out->n_counted, cnt);
     atomicMax(&out->max_abs_bits, max_bits);
-#else
-    uint32_t cur;
-    if (n == 0)
-        return;
-    gq_verify_add_f64(&out->sum_sq_err, sse);
-    gq_verify_add_f64(&out->sum_sq, ss);
-    __atomic_fetch_add(&out->n_counted, n, __ATOMIC_RELAXED);
-    cur = __atomic_load_n(&out->max_abs_bits, __ATOMIC_RELAXED);
-    while (max_bits > cur && !__atomic_compare_exchange_n(&out->max_abs_bits, &cur, max_bits, 0,
-                                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        ;
-#endif
 }
 
 /* One thread per group, as gq_quantize: decode the group from the buffer
@@ -224,9 +230,9 @@ GQ_KERNEL_LINKAGE __global__ void gq_verify(struct gq_verify_params k)
     p.cols = k.cols;
     if (k.magic != GQ_VERIFY_MAGIC || gq_layout_init(&c.l, &p, k.n_elems, k.escape_capacity) != GQ_OK)
         return;
-    if (h->overflow) {
+    if (gq_load32(&h->overflow)) {
         if (gq_tid() == 0)
-            k.out->overflow = 1;
+            gq_store32(&k.out->overflow, 1);
         return;
     }
     c.bits = k.bits;
@@ -261,8 +267,6 @@ GQ_KERNEL_LINKAGE __global__ void gq_verify(struct gq_verify_params k)
 
 #ifdef GQ_EMU
 /* ---- the table cudasim launches from (gq_emu.h) ---- */
-__thread struct gq_emu_dim3 gq_emu_blockIdx, gq_emu_threadIdx;
-__thread struct gq_emu_dim3 gq_emu_blockDim, gq_emu_gridDim;
 
 static void gq_quantize_entry(const void *params)
 {

@@ -8,14 +8,18 @@
  *   "gq_dequantize"  one parameter: struct gq_dequant_params, by value
  *   "gq_verify"      one parameter: struct gq_verify_params, by value
  *   "gq_spill"       one parameter: struct gq_spill_params, by value
- * Each is one launch per copy, grid-stride, no shared memory, no host
+ * Each is one launch per copy, grid-stride (any grid is correct), no host
  * synchronisation; pointers may be device memory or mapped pinned host
- * memory (device addresses from cuMemHostGetDevicePointer).
+ * memory (device addresses from cuMemHostGetDevicePointer). gq_quantize and
+ * gq_dequantize work in warp tiles (dim=last) or block tiles with 24 KiB of
+ * static shared memory (dim=0) when the block is whole warps and at most
+ * GQ_BLOCK threads (kernels/gq_tile.h); otherwise one thread per group or
+ * work item.
  *
  * Launch configuration: block (GQ_BLOCK, 1, 1); grid (gq_launch_grid(items),
  * 1, 1), items from gq_quant_items() / gq_dequant_items(). Any grid is
  * correct (grid-stride loops); this one is what the kernels are tuned for.
- * Shared memory 0. Pass the struct in kernelParams ({&params}) or in `extra`
+ * Dynamic shared memory 0. Pass the struct in kernelParams ({&params}) or in `extra`
  * with CU_LAUNCH_PARAM_BUFFER_SIZE == sizeof the struct.
  *
  * gq_quantize writes the whole compressed buffer: header (all but the two

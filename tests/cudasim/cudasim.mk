@@ -9,6 +9,17 @@ CUDASIM_CORE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(CUDASIM_CORE_SRCS))
 CUDASIM_DRV_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(CUDASIM_DRV_SRCS))
 CUDASIM_RT_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(CUDASIM_RT_SRCS))
 
+# The SIMT executor (kernels/gq_emu.h): in libcuda.so.1, and as an archive for
+# the unit tests that run the kernels' CPU build directly.
+SIMT_SRCS := $(wildcard tests/cudasim/simt_*.c)
+SIMT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(SIMT_SRCS))
+SIMT_LIB  := $(BUILD)/cudasim/libsimt.a
+LIBS_STATIC += $(SIMT_LIB)
+$(SIMT_OBJS): CFLAGS += -fvisibility=hidden
+$(SIMT_LIB): $(SIMT_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
 CUDASIM_LIBCUDA   := $(CUDASIM_DIR)/libcuda.so.1
 CUDASIM_LIBCUDART := $(CUDASIM_DIR)/libcudart.so.13
 CUDASIM_LIBS := $(CUDASIM_LIBCUDA) $(CUDASIM_LIBCUDART) \
@@ -19,12 +30,12 @@ CUDASIM_LIBS := $(CUDASIM_LIBCUDA) $(CUDASIM_LIBCUDART) \
 # must rewrite those answers itself; tests/e2e/t_driver.sh checks it does).
 # The kernels' CPU build (kernels/kernels.mk sets GQ_KERNELS_EMU_OBJ once it
 # exists); until then cuModuleGetFunction knows only cudasim's test kernels.
-$(CUDASIM_LIBCUDA): $(CUDASIM_CORE_OBJS) $(CUDASIM_DRV_OBJS) $(GQ_KERNELS_EMU_OBJ) \
+$(CUDASIM_LIBCUDA): $(CUDASIM_CORE_OBJS) $(CUDASIM_DRV_OBJS) $(SIMT_OBJS) $(GQ_KERNELS_EMU_OBJ) \
                     tests/cudasim/libcuda.map
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  SHLIB   $@")
 	$(Q)$(CC) -shared $(CFLAGS) $(SANFLAGS) -Wl,--no-undefined -Wl,-soname,libcuda.so.1 \
-	    -Wl,-Bsymbolic-functions -Wl,--version-script=tests/cudasim/libcuda.map $(CUDASIM_CORE_OBJS) $(CUDASIM_DRV_OBJS) \
+	    -Wl,-Bsymbolic-functions -Wl,--version-script=tests/cudasim/libcuda.map $(CUDASIM_CORE_OBJS) $(CUDASIM_DRV_OBJS) $(SIMT_OBJS) \
 	    $(GQ_KERNELS_EMU_OBJ) -lm $(LDFLAGS) -o $@
 
 $(CUDASIM_LIBCUDART): $(CUDASIM_RT_OBJS) $(CUDASIM_LIBCUDA) tests/cudasim/libcudart.map

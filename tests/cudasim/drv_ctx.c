@@ -1,6 +1,8 @@
 /* libcuda.so.1: initialisation, devices, contexts, modules and launches. */
 #include "drv.h"
 
+#include <cudaProfiler.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -158,6 +160,16 @@ CUresult cuCtxGetDevice(CUdevice *device)
     DRV_CTX_OR_RETURN(dev);
     *device = dev;
     return CUDA_SUCCESS;
+}
+
+CUresult cuProfilerStart(void)
+{
+    return cudasim_profiler_range(1);
+}
+
+CUresult cuProfilerStop(void)
+{
+    return cudasim_profiler_range(0);
 }
 
 CUresult cuCtxSynchronize(void)

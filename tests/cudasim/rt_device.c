@@ -1,6 +1,8 @@
 /* libcudart.so.13: devices, versions. */
 #include "rt.h"
 
+#include <cuda_profiler_api.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +38,17 @@ cudaError_t cudaDeviceSynchronize(void)
 {
     RT_ENTER(dev);
     return rt_result(cudasim_device_sync(dev));
+}
+
+/* Profiler ranges: CUDASIM_PROFILE sums the work of each (sim_profile.c). */
+cudaError_t cudaProfilerStart(void)
+{
+    return rt_result(cudasim_profiler_range(1));
+}
+
+cudaError_t cudaProfilerStop(void)
+{
+    return rt_result(cudasim_profiler_range(0));
 }
 
 cudaError_t cudaDeviceReset(void)

@@ -133,6 +133,12 @@ CUresult cudasim_module_function(CUmodule mod, const char *name, CUfunction *out
 CUresult cudasim_launch(CUfunction f, const unsigned grid[3], const unsigned block[3],
                         unsigned shared_bytes, CUstream h, int ptds, void **params, void **extra);
 
+/* ---- profiling (sim_profile.c, CUDASIM_PROFILE) ---- */
+
+/* cudaProfilerStart (start 1) / cudaProfilerStop (0): delimit a range of the
+ * profile. No effect unless profiling. */
+CUresult cudasim_profiler_range(int start);
+
 /* ---- fault injection (sim_fault.c, CUDASIM_FAIL): the driver layer asks before
  * doing the call ---- */
 enum sim_fault_point {

@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include "sim_impl.h"
+#include "sim_profile.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct copy_op {
     size_t width, height, dpitch, spitch;
     void *staging;
     int fill; /* memset: value in `value` */
+    int dir;  /* SIM_H2D, SIM_D2H, SIM_D2D, SIM_H2H: for the profile */
     unsigned char value;
     uintptr_t live_base[2];
     uint64_t live_id[2];
@@ -83,6 +85,8 @@ static void run_copy(struct sim_op *op, struct sim_stream *s)
         else
             memmove(c->dst + row * c->dpitch, c->src + row * c->spitch, c->width);
     }
+    if (sim_profile_on())
+        sim_profile_copy(op, c->dir, c->fill, c->width * c->height);
 }
 
 static void release_copy(struct sim_op *op)
@@ -150,7 +154,12 @@ CUresult cudasim_copy2d(uintptr_t dst, size_t dpitch, uintptr_t src, size_t spit
         goto out;
     }
     struct copy_op *c = (struct copy_op *)op->payload;
-    *c = (struct copy_op){d.addr, sr.addr, width, height, dpitch, spitch, NULL, 0, 0, {0}, {0}};
+    *c = (struct copy_op){d.addr, sr.addr, width, height, dpitch, spitch, NULL, 0,
+                          host_dst && host_src ? SIM_H2H
+                          : host_dst           ? SIM_D2H
+                          : host_src           ? SIM_H2D
+                                               : SIM_D2D,
+                          0, {0}, {0}};
     op->release = release_copy;
     note_live(c, 0, &d);
     note_live(c, 1, &sr);
@@ -199,7 +208,8 @@ CUresult cudasim_memset(uintptr_t dst, unsigned char value, size_t n, CUstream s
         goto out;
     }
     struct copy_op *c = (struct copy_op *)op->payload;
-    *c = (struct copy_op){d.addr, NULL, n, 1, n, n, NULL, 1, value, {0}, {0}};
+    *c = (struct copy_op){d.addr, NULL, n, 1, n, n, NULL, 1,
+                          d.q.kind == SIM_PTR_DEVICE ? SIM_D2D : SIM_D2H, value, {0}, {0}};
     note_live(c, 0, &d);
     r = submit(s, op, sync && d.q.kind == SIM_PTR_PINNED);
 out:

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "sim_impl.h"
+#include "sim_profile.h"
 
 #include <stdlib.h>
 
@@ -73,7 +74,8 @@ static void run_stamp(struct sim_op *op, struct sim_stream *s)
     struct sim_event *ev = *(struct sim_event **)op->payload;
     pthread_mutex_lock(&sim_lock);
     if (ev->fence.s == s && ev->fence.seq == op->seq) {
-        ev->t_ns = sim_now_ns();
+        /* profiling: the op's modelled time (sim_profile.c) */
+        ev->t_ns = sim_profile_on() ? (uint64_t)sim_profile_now_ns() : sim_now_ns();
         ev->stamp_seq = op->seq;
     }
     pthread_mutex_unlock(&sim_lock);

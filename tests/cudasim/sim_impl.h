@@ -49,6 +49,8 @@ static inline enum sim_tag sim_handle_tag(uintptr_t h)
 
 /* ---- device memory (sim_mem.c) ---- */
 void sim_mem_init(void);
+/* Device dev's address range and the CPU alias of its first byte. */
+void sim_dev_window(int dev, uintptr_t *base, uintptr_t *size, unsigned char **alias);
 /* Host-accessible alias of a device address (no checks). */
 void *sim_dev_alias(int dev, uintptr_t p);
 /* 1 when allocation `id` holding `base` is still live (under sim_lock). */
@@ -77,6 +79,7 @@ struct sim_stream {
     int destroyed;
     int worker_running;
     int capture; /* CUstreamCaptureStatus */
+    struct sim_model_hist *model; /* modelled times of its ops (sim_profile.c) */
     struct sim_stream *dev_next; /* the device's list of live streams */
 };
 
@@ -95,6 +98,8 @@ struct sim_op {
     void (*release)(struct sim_op *op);
     size_t n_fences;
     struct sim_fence *fences;
+    double model_host_ns;  /* CUDASIM_PROFILE: the host clock at enqueue */
+    unsigned model_range;  /* and the profiler range */
     alignas(max_align_t) unsigned char payload[];
 };
 

@@ -2,13 +2,17 @@
  * Modules and kernel launches, following kernels/gq_emu.h: a module is a
  * fatbin image (checked, not parsed for code); its functions are the CPU
  * builds of the kernels in the gq_emu table; a launch validates its single
- * by-value parameter struct, translates its device addresses to cudasim's
- * aliases and runs the grid, one thread at a time, on the stream's worker.
+ * by-value parameter struct and runs the grid on the stream's worker under
+ * the SIMT executor (simt_exec.c), which translates the kernel's accesses of
+ * device memory. A misbehaving kernel (barrier misuse, a shared access out of
+ * range, a misaligned access) fails the launch with a sticky error, as on a
+ * GPU, and a line on stderr names the kernel and the thread.
  */
 #define _GNU_SOURCE
 #include "sim_impl.h"
 
 #include "gq_emu.h"
+#include "sim_profile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +20,6 @@
 
 /* Defined by build/kernels/gq_kernels_emu.o when it is linked in. */
 #pragma weak gq_emu_kernel_find
-
-/* The launcher owns the grid indices; weak, in case the kernels' object
- * defines them too. */
-__attribute__((weak)) __thread struct gq_emu_dim3 gq_emu_blockIdx, gq_emu_threadIdx;
-__attribute__((weak)) __thread struct gq_emu_dim3 gq_emu_blockDim, gq_emu_gridDim;
 
 /* sim_testkern.c: cudasim's own kernels, visible with CUDASIM_TEST_KERNELS=1. */
 const struct gq_emu_kernel *sim_test_kernel_find(const char *name);
@@ -176,6 +175,7 @@ CUresult cudasim_module_function(CUmodule h, const char *name, CUfunction *out)
 struct launch_op {
     const struct gq_emu_kernel *k;
     struct gq_emu_dim3 grid, block;
+    unsigned shared_bytes;
     uintptr_t live_base[GQ_EMU_MAX_PTRS];
     uint64_t live_id[GQ_EMU_MAX_PTRS];
     alignas(max_align_t) unsigned char params[];
@@ -194,19 +194,26 @@ static void run_launch(struct sim_op *op, struct sim_stream *s)
         cudasim_set_sticky(s->dev, CUDA_ERROR_ILLEGAL_ADDRESS);
         return;
     }
-    gq_emu_gridDim = l->grid;
-    gq_emu_blockDim = l->block;
-    for (unsigned bz = 0; bz < l->grid.z; bz++)
-        for (unsigned by = 0; by < l->grid.y; by++)
-            for (unsigned bx = 0; bx < l->grid.x; bx++) {
-                gq_emu_blockIdx = (struct gq_emu_dim3){bx, by, bz};
-                for (unsigned tz = 0; tz < l->block.z; tz++)
-                    for (unsigned ty = 0; ty < l->block.y; ty++)
-                        for (unsigned tx = 0; tx < l->block.x; tx++) {
-                            gq_emu_threadIdx = (struct gq_emu_dim3){tx, ty, tz};
-                            l->k->entry(l->params);
-                        }
-            }
+    struct gq_emu_stats stats = {0};
+    struct gq_emu_launch run = {.k = l->k, .params = l->params, .grid = l->grid,
+                                .block = l->block, .dyn_shared = l->shared_bytes,
+                                .stats = sim_profile_on() ? &stats : NULL};
+    sim_dev_window(s->dev, &run.dev.base, &run.dev.size, &run.dev.alias);
+    char msg[512];
+    int err = gq_emu_run(&run, msg, sizeof msg);
+    if (run.stats)
+        sim_profile_kernel(op, l->k->name, &stats);
+    if (err) {
+        static const CUresult as_cuda[] = {
+            [GQ_EMU_EBARRIER] = CUDA_ERROR_LAUNCH_FAILED,
+            [GQ_EMU_EADDRESS] = CUDA_ERROR_ILLEGAL_ADDRESS,
+            [GQ_EMU_EMISALIGNED] = CUDA_ERROR_MISALIGNED_ADDRESS,
+            [GQ_EMU_ERESOURCES] = CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES,
+            [GQ_EMU_EARG] = CUDA_ERROR_LAUNCH_FAILED,
+        };
+        fprintf(stderr, "cudasim: launch failed: %s\n", msg);
+        cudasim_set_sticky(s->dev, as_cuda[err]);
+    }
 }
 
 /* The parameter buffer a launch names: kernelParams[0] (one by-value struct)
@@ -283,6 +290,7 @@ CUresult cudasim_launch(CUfunction fh, const unsigned grid[3], const unsigned bl
     l->k = k;
     l->grid = (struct gq_emu_dim3){grid[0], grid[1], grid[2]};
     l->block = (struct gq_emu_dim3){block[0], block[1], block[2]};
+    l->shared_bytes = shared_bytes;
     memcpy(l->params, buf, k->params_size);
     r = CUDA_ERROR_INVALID_VALUE;
     for (unsigned i = 0; i < k->n_ptrs; i++) {
@@ -295,10 +303,10 @@ CUresult cudasim_launch(CUfunction fh, const unsigned grid[3], const unsigned bl
         if (!p || (q.kind != SIM_PTR_DEVICE && q.kind != SIM_PTR_PINNED))
             goto out;
         if (q.kind == SIM_PTR_DEVICE) {
+            if (q.dev != s->dev)
+                goto out; /* no peer access */
             l->live_base[i] = q.base;
             l->live_id[i] = q.id;
-            void *alias = sim_dev_alias(q.dev, p);
-            memcpy(l->params + k->ptr_offsets[i], &alias, sizeof alias);
         }
     }
     uint64_t seq;

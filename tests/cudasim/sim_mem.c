@@ -86,6 +86,13 @@ void sim_mem_init(void)
     }
 }
 
+void sim_dev_window(int dev, uintptr_t *base, uintptr_t *size, unsigned char **alias)
+{
+    *base = devs[dev].base;
+    *size = devs[dev].size;
+    *alias = devs[dev].alias;
+}
+
 void *sim_dev_alias(int dev, uintptr_t p)
 {
     return devs[dev].alias + (p - devs[dev].base);

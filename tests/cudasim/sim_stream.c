@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include "sim_impl.h"
+#include "sim_profile.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -190,7 +191,9 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&sim_lock);
         if (sim_cfg.delay_us)
             usleep(sim_cfg.delay_us);
+        sim_profile_op_start(op, s);
         op->run(op, s);
+        sim_profile_op_end(op, s);
         pthread_mutex_lock(&sim_lock);
         s->head = op->next;
         if (!s->head)
@@ -253,6 +256,7 @@ CUresult sim_enqueue(struct sim_stream *s, struct sim_op *op, uint64_t *seq)
             goto nomem;
         s->worker_running = 1;
     }
+    sim_profile_enqueue(op);
     op->seq = *seq = ++s->enqueued;
     if (s->tail)
         s->tail->next = op;
@@ -275,6 +279,7 @@ CUresult sim_wait(struct sim_stream *s, uint64_t seq)
         return CUDA_ERROR_NOT_PERMITTED;
     while (s->completed < seq)
         pthread_cond_wait(&sim_cond, &sim_lock);
+    sim_profile_host_waited(s, seq);
     return CUDA_SUCCESS;
 }
 

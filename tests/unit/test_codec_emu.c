@@ -1,23 +1,21 @@
 /*
  * test_codec_emu.c — the CUDA kernels' own source, compiled as C (GQ_EMU),
  * run over a whole grid here with host pointers, against the CPU codec:
- * this is what checks the kernels' index arithmetic and packing in CI.
+ * this is what checks the kernels' index arithmetic and packing in CI,
+ * under the SIMT executor (tests/cudasim/simt_exec.c).
  */
 #include "test_codec_util.h"
 #include "gq_emu.h"
 #include "gq_kernels.h"
 
-/* Runs every (block, thread) of a 1-D grid, in order. */
+/* Runs a 1-D grid under the SIMT executor (warps, collectives, seeded warp
+ * order), host pointers standing for device memory. */
 static void run_grid(const struct gq_emu_kernel *k, const void *params, unsigned grid, unsigned block)
 {
-    gq_emu_gridDim = (struct gq_emu_dim3){grid, 1, 1};
-    gq_emu_blockDim = (struct gq_emu_dim3){block, 1, 1};
-    for (unsigned b = 0; b < grid; b++)
-        for (unsigned t = 0; t < block; t++) {
-            gq_emu_blockIdx = (struct gq_emu_dim3){b, 0, 0};
-            gq_emu_threadIdx = (struct gq_emu_dim3){t, 0, 0};
-            k->entry(params);
-        }
+    struct gq_emu_launch l = {.k = k, .params = params, .grid = {grid, 1, 1}, .block = {block, 1, 1}};
+    char msg[256];
+    if (gq_emu_run(&l, msg, sizeof msg) != GQ_EMU_OK)
+        fail_msg("%s", msg);
 }
 
 static void test_kernel_table_matches_the_param_structs(void **state)
@@ -129,6 +127,71 @@ static void test_emulated_kernels_reject_a_wrong_magic(void **state)
     free(buf);
 }
 
+/* Many escaped groups (slots taken in any order), and more than the capacity
+ * (overflow): the kernels' buffer decodes, group by group, to what the CPU
+ * codec's does; a group that found no slot decodes to the dtype's NaN. */
+static void check_escapes(const struct gq_params *p, uint64_t n, uint32_t cap, int n_nan)
+{
+    const struct gq_emu_kernel *kq = gq_emu_kernel_find("gq_quantize");
+    const struct gq_emu_kernel *kd = gq_emu_kernel_find("gq_dequantize");
+    uint32_t es = gq_dtype_size(p->dtype), big = 64;
+    struct gq_layout l = {0};
+    struct gq_quant_params qp;
+    struct gq_dequant_params dp;
+    size_t size = gq_compressed_size(p, n, cap), cpu_size = gq_compressed_size(p, n, big);
+    uint8_t *src = malloc(n * es), *cpu = aligned_alloc(64, (cpu_size + 63) / 64 * 64);
+    uint8_t *gpu = aligned_alloc(64, (size + 63) / 64 * 64), *a = malloc(n * es), *b = malloc(n * es);
+    uint32_t overflow, escaped = 0;
+
+    assert_int_equal(gq_layout_init(&l, p, n, cap), GQ_OK);
+    for (uint64_t i = 0; i < n; i++)
+        tc_put(src, i, p->dtype, tc_gauss());
+    for (int j = 0; j < n_nan; j++) /* one NaN in each of n_nan groups */
+        tc_put(src, gq_group_first(&l, p->group, (uint64_t)j * 3 % l.n_groups), p->dtype, NAN);
+    assert_int_equal(gq_encode_ex(GQ_PATH_SCALAR, p, src, n, big, cpu, cpu_size), GQ_OK);
+    assert_int_equal(gq_decode(cpu, cpu_size, a, n * es), GQ_OK);
+    memset(gpu, 0, size);
+    assert_int_equal(gq_quant_params_init(&qp, p, n, cap, src, gpu), GQ_OK);
+    run_grid(kq, &qp, gq_launch_grid(gq_quant_items(&qp)), GQ_BLOCK);
+    memcpy(&overflow, gpu + GQ_HDR_ESCAPE_COUNT_OFF + 4, 4);
+    memcpy(&escaped, gpu + GQ_HDR_ESCAPE_COUNT_OFF, 4);
+    assert_int_equal(overflow, (uint32_t)n_nan > cap);
+    assert_int_equal(gq_dequant_params_init(&dp, p, n, cap, gpu, 0, n, b), GQ_OK);
+    run_grid(kd, &dp, gq_launch_grid(gq_dequant_items(&dp)), GQ_BLOCK);
+    uint32_t lost = 0;
+    for (uint64_t g = 0; g < l.n_groups; g++) {
+        uint64_t first = gq_group_first(&l, p->group, g);
+        uint32_t len = gq_group_len(&l, p->group, g), nan_all = 1, same = 1;
+        for (uint32_t i = 0; i < len; i++) {
+            uint64_t e = first + i * l.cols;
+            uint32_t got = gq_elem_raw(b, e, p->dtype), want = gq_elem_raw(a, e, p->dtype);
+            same &= got == want;
+            nan_all &= got == gq_dtype_qnan(p->dtype);
+        }
+        assert_true(same || nan_all);
+        lost += !same;
+    }
+    assert_int_equal(escaped, (uint32_t)n_nan);
+    assert_int_equal(lost, (uint32_t)n_nan > cap ? (uint32_t)n_nan - cap : 0);
+    free(src);
+    free(cpu);
+    free(gpu);
+    free(a);
+    free(b);
+}
+
+static void test_emulated_kernels_many_escapes_and_overflow(void **state)
+{
+    (void)state;
+    for (uint32_t dt = GQ_F16; dt <= GQ_F32; dt++) {
+        struct gq_params last = {4, 64, dt, GQ_DIM_LAST, 0}, dim0 = {4, 16, dt, GQ_DIM_0, 40};
+        check_escapes(&last, 64 * 300 + 10, 32, 20);
+        check_escapes(&last, 64 * 300 + 10, 8, 20);
+        check_escapes(&dim0, 40 * 70, 32, 20);
+        check_escapes(&dim0, 40 * 70, 8, 20);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -136,6 +199,7 @@ int main(void)
         cmocka_unit_test(test_emulated_kernels_match_cpu_codec_dim_last),
         cmocka_unit_test(test_emulated_kernels_match_cpu_codec_dim0),
         cmocka_unit_test(test_emulated_kernels_reject_a_wrong_magic),
+        cmocka_unit_test(test_emulated_kernels_many_escapes_and_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,16 +7,14 @@
 #include "gq_emu.h"
 #include "gq_kernels.h"
 
+/* Runs a 1-D grid under the SIMT executor (warps, collectives, seeded warp
+ * order), host pointers standing for device memory. */
 static void run_grid(const struct gq_emu_kernel *k, const void *params, unsigned grid, unsigned block)
 {
-    gq_emu_gridDim = (struct gq_emu_dim3){grid, 1, 1};
-    gq_emu_blockDim = (struct gq_emu_dim3){block, 1, 1};
-    for (unsigned b = 0; b < grid; b++)
-        for (unsigned t = 0; t < block; t++) {
-            gq_emu_blockIdx = (struct gq_emu_dim3){b, 0, 0};
-            gq_emu_threadIdx = (struct gq_emu_dim3){t, 0, 0};
-            k->entry(params);
-        }
+    struct gq_emu_launch l = {.k = k, .params = params, .grid = {grid, 1, 1}, .block = {block, 1, 1}};
+    char msg[256];
+    if (gq_emu_run(&l, msg, sizeof msg) != GQ_EMU_OK)
+        fail_msg("%s", msg);
 }
 
 struct ref {

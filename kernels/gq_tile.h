@@ -1,0 +1,418 @@
+/*
+ * gq_tile.h — the tiled (cooperative) paths of gq_quantize and gq_dequantize
+ * for GQ_DIM_LAST, included by gq_kernels.cu only. Shaped for the GPU's
+ * memory system (judged by cudasim's memory-transaction model):
+ *
+ *   - a group is split into chunks of W bytes (16 when the group's bytes and
+ *     the tensor's alignment allow, else 8 or 4); chunk c of a group is
+ *     handled by lane c % L of the L lanes (a power of two) given to the
+ *     group, so a warp's source loads and code stores cover whole sectors
+ *     (fp16, G=64: 8 lanes per group, one 512-byte load per warp);
+ *   - min and max are reduced across the group's lanes with shuffles;
+ *   - a warp works on its own (no barriers, no shared memory): metadata is
+ *     gathered to (or handed out from) consecutive lanes by shuffles and
+ *     stored (loaded) 4 bytes a lane, whole sectors;
+ *   - escapes take their slots with one atomic per warp (ballot, popc) and
+ *     write their raw elements as W-byte vectors.
+ *
+ * The numerics are gq_group.h's, so the output is bit for bit the CPU
+ * codec's (tests/unit/test_codec_emu.c holds them to it under the SIMT
+ * executor). Configurations the tiles do not cover (W < 4, codes of a chunk
+ * not whole bytes, odd alignment, blocks larger than GQ_BLOCK or not whole
+ * warps) take the per-thread paths of gq_kernels.cu.
+ */
+#ifndef GQ_TILE_H
+#define GQ_TILE_H
+
+#include "gq_group.h"
+#include "gq_kernels.h"
+
+/* How a group splits into chunks. */
+struct gq_tshape {
+    uint32_t W;  /* bytes of a chunk: 4, 8 or 16 */
+    uint32_t E;  /* elements of a chunk */
+    uint32_t C;  /* chunks of a group */
+    uint32_t L;  /* lanes of a group: a power of two <= 32 */
+    uint32_t CB; /* code bytes of a chunk: 1, 2, 4 or 8 */
+};
+
+/* The shape for groups of `group` elements of `esize` bytes whose chunks
+ * must be aligned like `align`; 0 when the tiles do not apply. */
+GQ_HD int gq_tshape_init(struct gq_tshape *s, uint32_t group, uint32_t esize, uint32_t bits,
+                         uintptr_t align)
+{
+    uint32_t gb = group * esize, W = 16;
+    while (W >= 4 && (gb % W != 0 || align % W != 0))
+        W /= 2;
+    if (W < 4 || (W / esize * bits) % 8 != 0)
+        return 0;
+    s->W = W;
+    s->E = W / esize;
+    s->C = gb / W;
+    s->CB = s->E * bits / 8;
+    s->L = 1;
+    while (s->L < 32 && s->L < s->C)
+        s->L *= 2;
+    return 1;
+}
+
+/* Element e of a chunk held as words (no dynamic indexing: registers). */
+GQ_HD uint32_t gq_chunk_elem(const struct gq_u32x4 *v, uint32_t e, uint32_t esize)
+{
+    uint32_t w = esize == 4 ? e : e / 2u;
+    uint32_t word = w == 0 ? v->x : w == 1 ? v->y : w == 2 ? v->z : v->w;
+    return esize == 4 ? word : (word >> (16u * (e & 1u))) & 0xffffu;
+}
+
+GQ_HD void gq_chunk_set(struct gq_u32x4 *v, uint32_t e, uint32_t esize, uint32_t raw)
+{
+    uint32_t w = esize == 4 ? e : e / 2u, sh = esize == 4 ? 0u : 16u * (e & 1u);
+    uint32_t mask = esize == 4 ? 0xffffffffu : 0xffffu << sh;
+    uint32_t bits = (raw << sh) & mask;
+    if (w == 0)
+        v->x = (v->x & ~mask) | bits;
+    else if (w == 1)
+        v->y = (v->y & ~mask) | bits;
+    else if (w == 2)
+        v->z = (v->z & ~mask) | bits;
+    else
+        v->w = (v->w & ~mask) | bits;
+}
+
+/* One chunk of W bytes in one access. */
+GQ_HD struct gq_u32x4 gq_chunk_load(const void *p, uint32_t W)
+{
+    struct gq_u32x4 v = {0, 0, 0, 0};
+    if (W == 16)
+        return gq_load_ro128(p);
+    if (W == 8) {
+        uint64_t d = gq_load64(p);
+        v.x = (uint32_t)d;
+        v.y = (uint32_t)(d >> 32);
+        return v;
+    }
+    v.x = gq_load_ro32(p);
+    return v;
+}
+
+GQ_HD void gq_chunk_store(void *p, struct gq_u32x4 v, uint32_t W)
+{
+    if (W == 16)
+        gq_store128(p, v);
+    else if (W == 8)
+        gq_store64(p, (uint64_t)v.x | ((uint64_t)v.y << 32));
+    else
+        gq_store32(p, v.x);
+}
+
+/* Chunk ch of a group of len real elements at gsrc: elements past len are 0. */
+GQ_HD struct gq_u32x4 gq_chunk_get(const uint8_t *gsrc, uint32_t ch, uint32_t len,
+                                   const struct gq_tshape *s, uint32_t dtype)
+{
+    struct gq_u32x4 v = {0, 0, 0, 0};
+    uint32_t first = ch * s->E, e, es = gq_dtype_size(dtype);
+    if (first + s->E <= len)
+        return gq_chunk_load(gsrc + ch * s->W, s->W);
+    for (e = 0; first + e < len; e++)
+        gq_chunk_set(&v, e, es, gq_elem_raw(gsrc, first + e, dtype));
+    return v;
+}
+
+/* CB code bytes (CB in 1, 2, 4, 8) in one access, little-endian. */
+GQ_HD void gq_codes_store(uint8_t *p, uint64_t word, uint32_t CB)
+{
+    if (CB == 8)
+        gq_store64(p, word);
+    else if (CB == 4)
+        gq_store32(p, (uint32_t)word);
+    else if (CB == 2)
+        gq_store16(p, (uint16_t)word);
+    else
+        gq_store8(p, (uint8_t)word);
+}
+
+GQ_HD uint64_t gq_codes_load(const uint8_t *p, uint32_t CB)
+{
+    return CB == 8 ? gq_load64(p) : CB == 4 ? gq_load_ro32(p) : CB == 2 ? gq_load_ro16(p) : gq_load_ro8(p);
+}
+
+/* Warp tiles: warp w of the grid takes tiles w, w + (warps of the grid), ...;
+ * only warp collectives, so a warp runs its tiles without the rest of its
+ * block (and cudasim keeps 32 fibers, not a block's). */
+static __device__ __forceinline__ uint64_t gq_warp_id(void)
+{
+    return ((uint64_t)blockIdx.x * blockDim.x + threadIdx.x) / 32u;
+}
+
+static __device__ __forceinline__ uint64_t gq_n_warps(void)
+{
+    return (uint64_t)gridDim.x * blockDim.x / 32u;
+}
+
+/* gq_quantize for GQ_DIM_LAST. A round gives each group L lanes (32 / L
+ * groups); a tile is R rounds, enough for its metadata to fill 128 bytes
+ * (one line; one PCIe write when the buffer is mapped host memory), which
+ * lane j (word j) then stores. With L = 1 every lane holds a
+ * whole group and stores its own metadata. */
+static __device__ void gq_quantize_tiled(const struct gq_enc_ctx *c, const struct gq_tshape *s)
+{
+    const uint32_t G = c->group, dtype = c->dtype, es = c->l.esize, mw = es == 4 ? 2u : 1u;
+    const uint32_t lane = threadIdx.x & 31u, L = s->L, lane_g = lane % L, gpr = 32u / L;
+    const int direct = L == 1;
+    uint32_t R = 1;
+    while (!direct && R * gpr * mw < 32) /* 128 bytes: one PCIe write into mapped memory */
+        R *= 2;
+    const uint32_t gpw = R * gpr;
+    const uint64_t n_groups = c->l.n_groups, ntiles = (n_groups + gpw - 1) / gpw;
+    uint64_t tile;
+    for (tile = gq_warp_id(); tile < ntiles; tile += gq_n_warps()) {
+        uint64_t g0 = tile * gpw;
+        uint32_t mine = 0, r;
+        for (r = 0; r < R; r++) {
+            uint64_t g = g0 + r * gpr + lane / L;
+            int live = g < n_groups;
+            uint32_t len = live ? gq_group_len(&c->l, G, g) : 0, ch, o, esc_lanes, slot = 0, w0, w1;
+            const uint8_t *gsrc = (const uint8_t *)c->src + g * G * es;
+            float mn = GQ_F32_MAX, mx = -GQ_F32_MAX;
+            int nonfinite = 0;
+            struct gq_u32x4 first = {0, 0, 0, 0};
+            struct gq_gmeta m;
+
+            /* min, max and finiteness over the group's lanes */
+            for (ch = lane_g; live && ch < s->C; ch += L) {
+                struct gq_u32x4 v = gq_chunk_get(gsrc, ch, len, s, dtype);
+                uint32_t e, ne = len > ch * s->E ? len - ch * s->E : 0;
+                ne = ne < s->E ? ne : s->E;
+                for (e = 0; e < ne; e++) {
+                    uint32_t raw = gq_chunk_elem(&v, e, es);
+                    float x = gq_raw_to_f32(raw, dtype);
+                    nonfinite |= gq_raw_nonfinite(raw, dtype);
+                    mn = fminf(mn, x);
+                    mx = fmaxf(mx, x);
+                }
+                if (ch == lane_g)
+                    first = v;
+            }
+            /* One 64-bit shuffle per step carries (min, max); a lane that saw a
+             * NaN or an infinity offers max = +Inf, which no finite group has. */
+            if (nonfinite)
+                mx = gq_bits_f32(0x7f800000u);
+            for (o = L / 2; o > 0; o /= 2) {
+                unsigned long long pk = ((unsigned long long)gq_f32_bits(mx) << 32) | gq_f32_bits(mn);
+                pk = __shfl_xor_sync(0xffffffffu, pk, o, (int)L);
+                mn = fminf(mn, gq_bits_f32((uint32_t)pk));
+                mx = fmaxf(mx, gq_bits_f32((uint32_t)(pk >> 32)));
+            }
+            nonfinite = gq_f32_bits(mx) == 0x7f800000u;
+            gq_meta_from_minmax(mn, mx, nonfinite, dtype, c->bits, &m);
+
+            /* escape slots: one atomic per warp, handed to each group's lanes */
+            esc_lanes = __ballot_sync(0xffffffffu, live && m.escape && lane_g == 0);
+            if (esc_lanes) {
+                uint32_t base = 0, leader = (uint32_t)__ffs(esc_lanes) - 1u;
+                if (lane == leader)
+                    base = atomicAdd(c->esc_count, (uint32_t)__popc(esc_lanes));
+                base = __shfl_sync(0xffffffffu, base, leader);
+                slot = base + (uint32_t)__popc(esc_lanes & ((1u << lane) - 1u));
+                slot = __shfl_sync(0xffffffffu, slot, 0, (int)L);
+            }
+            if (m.escape) {
+                w0 = es == 4 ? GQ_ESC_STEP32 : GQ_ESC_STEP16 | ((slot & 0xffffu) << 16);
+                w1 = slot;
+                if (live && lane_g == 0 && slot >= c->l.escape_capacity)
+                    gq_store32(c->overflow, 1u);
+            } else {
+                w0 = es == 4 ? m.step_bits : (m.step_bits & 0xffffu) | (m.min_bits << 16);
+                w1 = m.min_bits;
+            }
+
+            /* codes; an escaped group's raw elements */
+            for (ch = lane_g; live && ch < s->C; ch += L) {
+                struct gq_u32x4 v = ch == lane_g ? first : gq_chunk_get(gsrc, ch, len, s, dtype);
+                uint32_t e, ne = len > ch * s->E ? len - ch * s->E : 0;
+                uint64_t word = 0;
+                ne = ne < s->E ? ne : s->E;
+                if (!m.escape) {
+                    for (e = 0; e < ne; e++)
+                        word |= (uint64_t)gq_quant_one(gq_raw_to_f32(gq_chunk_elem(&v, e, es), dtype), &m)
+                                << (e * c->bits);
+                } else {
+                    /* f16/bf16: slot bits 16..31 in the group's first two code bytes */
+                    uint32_t off = ch * s->CB;
+                    if (es == 2 && off < 2)
+                        word = (slot >> 16) >> (8 * off);
+                    if (slot < c->l.escape_capacity)
+                        gq_chunk_store(c->esc + (uint64_t)slot * G * es + ch * s->W, v, s->W);
+                }
+                gq_codes_store(c->codes + g * c->l.code_stride + ch * s->CB, word, s->CB);
+            }
+
+            /* metadata: lane j collects word j of the tile */
+            if (direct) {
+                if (live && es == 4)
+                    gq_store64((uint32_t *)c->meta + g * 2, (uint64_t)w0 | ((uint64_t)w1 << 32));
+                else if (live)
+                    gq_store32((uint32_t *)c->meta + g, w0);
+            } else {
+                uint32_t src = lane / mw % gpr * L;
+                uint32_t v0 = __shfl_sync(0xffffffffu, w0, src);
+                uint32_t v1 = mw == 2 ? __shfl_sync(0xffffffffu, w1, src) : 0u;
+                if (lane / mw / gpr == r)
+                    mine = mw == 2 && (lane & 1u) ? v1 : v0;
+            }
+        }
+        if (!direct) {
+            uint32_t ng = n_groups - g0 < gpw ? (uint32_t)(n_groups - g0) : gpw;
+            if (lane < ng * mw)
+                gq_store32((uint32_t *)c->meta + g0 * mw + lane, mine);
+        }
+    }
+}
+
+/* gq_dequantize for GQ_DIM_LAST: a warp decodes tiles of 32 x R chunks, lane
+ * i chunk i of each round. Lane j first loads word j of the tile's metadata
+ * (R makes that as many words as one load of the warp can hold) and hands
+ * each lane its group's words by shuffle; when a tile spans too many groups for that (a chunk of one or two
+ * per group), each lane loads its group's words itself, which then cover
+ * whole sectors anyway. */
+static __device__ void gq_dequantize_tiled(const struct gq_dequant_params *k,
+                                           const struct gq_dec_ctx *c, const struct gq_tshape *s)
+{
+    const uint32_t G = c->group, dtype = c->dtype, es = c->l.esize, mw = es == 4 ? 2u : 1u;
+    const uint32_t E = s->E, lane = threadIdx.x & 31u, qmask = (1u << c->bits) - 1u;
+    uint32_t R = 1;
+    while (R < 8 && (64u * R / s->C + 1u) * mw <= 32u) /* as many groups as one load covers */
+        R *= 2;
+    const int gather = (32u * R / s->C + 1u) * mw <= 32u;
+    const uint64_t u0 = k->e0 / E, u1 = (k->e1 + E - 1) / E, per = 32u * R;
+    const uint64_t ntiles = (u1 - u0 + per - 1) / per;
+    const int vec_out = (((uintptr_t)k->dst - k->e0 * es) & (s->W - 1u)) == 0;
+    uint64_t tile;
+    for (tile = gq_warp_id(); tile < ntiles; tile += gq_n_warps()) {
+        uint64_t ua = u0 + tile * per, ub = ua + per < u1 ? ua + per : u1;
+        uint64_t ga = ua * E / G;
+        uint32_t mine = 0, r;
+        if (gather) {
+            uint32_t nwords = (uint32_t)((ub - 1) * E / G - ga + 1) * mw;
+            if (lane < nwords)
+                mine = gq_load_ro32((const uint32_t *)c->meta + (ga - c->g_base) * mw + lane);
+        }
+        for (r = 0; r < R; r++) {
+            uint64_t u = ua + r * 32u + lane, e = u * E;
+            int live = u < ub;
+            uint32_t off = (uint32_t)(e - ga * G), gl = off / G, idx = off % G, j, w0, w1 = 0;
+            if (gather) {
+                w0 = __shfl_sync(0xffffffffu, mine, (gl * mw) & 31u);
+                if (mw == 2)
+                    w1 = __shfl_sync(0xffffffffu, mine, (gl * mw + 1u) & 31u);
+            } else {
+                const uint32_t *mp = (const uint32_t *)c->meta + (ga + gl - c->g_base) * mw;
+                w0 = live ? gq_load_ro32(mp) : 0;
+                w1 = live && mw == 2 ? gq_load_ro32(mp + 1) : 0;
+            }
+            if (live) {
+                uint64_t lo = e < k->e0 ? k->e0 : e, hi = e + E > k->e1 ? k->e1 : e + E, g = ga + gl;
+                uint32_t step_bits = es == 4 ? w0 : w0 & 0xffffu, min_bits = es == 4 ? w1 : w0 >> 16;
+                const uint8_t *gcodes = c->codes + (g - c->g_base) * c->l.code_stride;
+                struct gq_u32x4 out = {0, 0, 0, 0};
+                if (step_bits == (es == 4 ? GQ_ESC_STEP32 : GQ_ESC_STEP16)) {
+                    uint32_t slot = es == 4 ? min_bits
+                                            : min_bits | ((uint32_t)gq_load8(gcodes) << 16) |
+                                                  ((uint32_t)gq_load8(gcodes + 1) << 24);
+                    if (slot < c->l.escape_capacity) {
+                        out = gq_chunk_load(c->esc + (uint64_t)slot * G * es + idx * es, s->W);
+                    } else {
+                        for (j = 0; j < E; j++)
+                            gq_chunk_set(&out, j, es, gq_dtype_qnan(dtype));
+                    }
+                } else {
+                    float step_s = gq_raw_to_f32(step_bits, dtype), min_s = gq_raw_to_f32(min_bits, dtype);
+                    uint64_t word = gq_codes_load(gcodes + idx / E * s->CB, s->CB);
+                    for (j = 0; j < E; j++)
+                        gq_chunk_set(&out, j, es,
+                                     gq_dequant_one((uint32_t)(word >> (j * c->bits)) & qmask, step_s,
+                                                    min_s, dtype));
+                }
+                if (lo == e && hi == e + E && vec_out)
+                    gq_chunk_store((uint8_t *)k->dst + (e - k->e0) * es, out, s->W);
+                else
+                    for (j = (uint32_t)(lo - e); j < (uint32_t)(hi - e); j++)
+                        gq_elem_put(k->dst, e + j - k->e0, dtype, gq_chunk_elem(&out, j, es));
+            }
+        }
+    }
+}
+
+/* ---- GQ_DIM_0 -------------------------------------------------------------
+ * Thread t of a tile takes group g0 + t (adjacent columns of a row block), so
+ * every row of the groups is one coalesced access across a warp. The groups'
+ * codes, contiguous in the buffer, go through shared memory (each group's
+ * bytes padded by 4 so that threads at the same offset hit different banks)
+ * and cross global memory as consecutive 4-byte words. */
+
+#define GQ_DIM0_SHARED_WORDS (6u * 1024u) /* 24 KiB */
+
+/* The padded stride in words of a group's codes in shared memory, or 0 when
+ * a tile of `block` groups does not fit. */
+GQ_HD uint32_t gq_dim0_stride_words(uint32_t code_stride, uint32_t block)
+{
+    uint32_t sw = code_stride / 4u + 1u;
+    return code_stride % 4u == 0 && sw * block <= GQ_DIM0_SHARED_WORDS ? sw : 0u;
+}
+
+static __device__ void gq_quantize_dim0(const struct gq_enc_ctx *c, uint32_t sw)
+{
+    GQ_SHARED(uint32_t, codes_sh, GQ_DIM0_SHARED_WORDS);
+    const uint32_t t = threadIdx.x, B = blockDim.x, cw = c->l.code_stride / 4u;
+    const uint64_t n_groups = c->l.n_groups, ntiles = (n_groups + B - 1) / B;
+    uint64_t tile;
+    for (tile = blockIdx.x; tile < ntiles; tile += gridDim.x) {
+        uint64_t g0 = tile * B;
+        uint32_t ng = n_groups - g0 < B ? (uint32_t)(n_groups - g0) : B, i;
+        if (t < ng)
+            gq_group_encode_to(c, g0 + t, (uint8_t *)(codes_sh + t * sw));
+        __syncthreads();
+        for (i = t; i < ng * cw; i += B)
+            gq_store32((uint32_t *)(c->codes + g0 * c->l.code_stride) + i,
+                       gq_load32(codes_sh + i / cw * sw + i % cw));
+        if (tile + gridDim.x < ntiles) /* codes_sh is written again */
+            __syncthreads();
+    }
+}
+
+/* A tile is (row block, B adjacent columns): its codes are loaded into shared
+ * memory by consecutive words, then each thread decodes its column's rows
+ * and stores them, adjacent threads writing adjacent elements. */
+static __device__ void gq_dequantize_dim0(const struct gq_dequant_params *k,
+                                          const struct gq_dec_ctx *c, uint32_t sw)
+{
+    GQ_SHARED(uint32_t, codes_sh, GQ_DIM0_SHARED_WORDS);
+    const uint32_t t = threadIdx.x, B = blockDim.x, G = c->group, cw = c->l.code_stride / 4u;
+    const uint64_t C = c->l.cols, rb0 = k->e0 / C / G, rb1 = (k->e1 - 1) / C / G + 1;
+    const uint64_t col_tiles = (C + B - 1) / B, ntiles = (rb1 - rb0) * col_tiles;
+    uint64_t tile;
+    for (tile = blockIdx.x; tile < ntiles; tile += gridDim.x) {
+        uint64_t rb = rb0 + tile / col_tiles, c0 = tile % col_tiles * B;
+        uint64_t g0 = rb * C + c0;
+        uint32_t ng = C - c0 < B ? (uint32_t)(C - c0) : B, i;
+        const uint32_t *src = (const uint32_t *)(c->codes + (g0 - c->g_base) * c->l.code_stride);
+        for (i = t; i < ng * cw; i += B)
+            gq_store32(codes_sh + i / cw * sw + i % cw, gq_load_ro32(src + i));
+        __syncthreads();
+        if (t < ng) {
+            uint64_t g = g0 + t, first = rb * G * C + c0 + t, e;
+            uint32_t len = gq_group_len(&c->l, G, g), r;
+            struct gq_gdec d;
+            gq_group_resolve(c, g, &d);
+            if (!d.escaped)
+                d.codes = (const uint8_t *)(codes_sh + t * sw);
+            for (r = 0, e = first; r < len; r++, e += C)
+                if (e >= k->e0 && e < k->e1)
+                    gq_elem_put(k->dst, e - k->e0, c->dtype, gq_group_elem(c, &d, r));
+        }
+        if (tile + gridDim.x < ntiles) /* codes_sh is written again */
+            __syncthreads();
+    }
+}
+
+#endif
