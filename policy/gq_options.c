@@ -21,6 +21,18 @@ const struct gq_option *gq_option(enum gq_opt_id id)
     return (unsigned)id < GQ_OPT_COUNT ? &table[id] : NULL;
 }
 
+bool gq_option_lenient(enum gq_opt_id id)
+{
+    switch (id) {
+    case GQ_OPT_LOG:
+    case GQ_OPT_LOG_FILE:
+    case GQ_OPT_STATS:
+        return true;
+    default:
+        return false;
+    }
+}
+
 const struct gq_option *gq_option_find(const char *name)
 {
     for (unsigned i = 0; name && i < GQ_OPT_COUNT; i++)
@@ -132,7 +144,12 @@ static void invalid(struct gq_config *cfg, const struct gq_option *o, const char
 {
     char q[GQ_QUOTE_SHOWN * 4 + 32];
     gq_quote(q, sizeof q, v, vn);
-    msg_add(&cfg->errors, "%s=%s is %s; accepted: %s", o->name, q, what, o->accepted);
+    cfg->invalid[o->id] = true;
+    if (gq_option_lenient(o->id))
+        msg_add(&cfg->errors, "%s=%s is %s; accepted: %s; keeping the default (%s)", o->name, q,
+                what, o->accepted, o->def[0] ? o->def : "unset");
+    else
+        msg_add(&cfg->errors, "%s=%s is %s; accepted: %s", o->name, q, what, o->accepted);
 }
 
 static bool store_path(struct gq_config *cfg, const struct gq_option *o, char *dst,
@@ -188,6 +205,7 @@ static bool parse_value(struct gq_config *cfg, const struct gq_option *o, const 
         char err[GQ_MSG_MAX];
         if (gq_rules_parse_span(v, vn, &cfg->rules, err, sizeof err) != 0) {
             msg_add(&cfg->errors, "%s", err);
+            cfg->invalid[o->id] = true;
             return false;
         }
         cfg->rules_set = cfg->rules.count > 0;
@@ -244,6 +262,7 @@ void gq_config_defaults(struct gq_config *cfg)
     /* A default that fails to parse is a bug in the table; the unit tests
      * check that none does, so no line may remain here. */
     memset(&cfg->errors, 0, sizeof cfg->errors);
+    memset(cfg->invalid, 0, sizeof cfg->invalid);
 }
 
 static const char *libc_getenv(const char *name)
@@ -273,7 +292,10 @@ enum gq_config_status gq_config_parse(struct gq_config *cfg, gq_getenv_fn getenv
         gq_rule_inherit(&cfg->rules.rule[i], cfg->bits, cfg->group);
     if (envp)
         gq_options_check_unknown(envp, &cfg->warnings);
-    return cfg->errors.count || cfg->errors.dropped ? GQ_CONFIG_INVALID : GQ_CONFIG_OK;
+    for (unsigned i = 0; i < GQ_OPT_COUNT; i++)
+        if (cfg->invalid[i] && !gq_option_lenient((enum gq_opt_id)i))
+            return GQ_CONFIG_INVALID;
+    return GQ_CONFIG_OK;
 }
 
 uint64_t gq_config_pool_bytes(const struct gq_config *cfg, uint64_t phys_ram_bytes)

@@ -13,6 +13,11 @@
  * caller prints the lines through its logger and then runs pass-through, or
  * exits with status 2 under GQSHIM_STRICT.
  *
+ * Leniency: an option that changes only how the shim speaks (gq_option_lenient:
+ * GQSHIM_LOG, GQSHIM_LOG_FILE, GQSHIM_STATS) costs only itself when invalid: its
+ * line says the default is kept, and the status stays GQ_CONFIG_OK. Every
+ * option that changes what gets compressed stays strict.
+ *
  * Common to all variables: leading and trailing whitespace is ignored, and an
  * empty (or all-blank) value means the variable is unset (its default holds).
  */
@@ -114,6 +119,7 @@ struct gq_config {
     bool verify;
     bool from_env[GQ_OPT_COUNT];      /* the value came from the environment */
     struct gq_msgs errors;            /* one line per invalid variable */
+    bool invalid[GQ_OPT_COUNT];       /* that variable's value was refused */
     struct gq_msgs warnings;          /* one line per unknown GQSHIM_* variable */
 };
 
@@ -123,6 +129,10 @@ typedef const char *(*gq_getenv_fn)(const char *name);
 
 /* The table entry of id, or NULL when id is out of range. */
 const struct gq_option *gq_option(enum gq_opt_id id);
+
+/* True for the options whose invalid value only keeps their default (how the
+ * shim reports, not what it compresses); false for the strict ones. */
+bool gq_option_lenient(enum gq_opt_id id);
 
 /* The entry named exactly `name` ("GQSHIM_LOG"), or NULL. */
 const struct gq_option *gq_option_find(const char *name);
@@ -143,8 +153,9 @@ void gq_config_defaults(struct gq_config *cfg);
  * not set bits= / group= takes GQSHIM_BITS / GQSHIM_GROUP. When envp (an `environ`-
  * style, NULL-terminated array of "NAME=VALUE") is not NULL, each GQSHIM_*
  * name there that is not in the table adds a line to cfg->warnings naming the
- * close known names. Returns GQ_CONFIG_INVALID when cfg->errors is not empty;
- * warnings alone leave the status GQ_CONFIG_OK. */
+ * close known names. Returns GQ_CONFIG_INVALID when a strict variable is
+ * invalid; invalid lenient ones (their lines are in cfg->errors too) and
+ * warnings leave the status GQ_CONFIG_OK. */
 enum gq_config_status gq_config_parse(struct gq_config *cfg, gq_getenv_fn getenv_fn,
                                       char *const *envp);
 

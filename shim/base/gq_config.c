@@ -21,25 +21,53 @@ static int hook_due, hook_fired; /* under hook_lock: loaded; on_load has run */
 
 static const char *env_get(const char *name) { return getenv(name); }
 
+static int standing_aside; /* another copy of the library is loaded first */
+
+/* One line per invalid value, saying what it costs: a lenient option's line
+ * already says its default is kept; a strict one switches the shim off. */
+static void report_invalid(void)
+{
+    const char *consequence = config.strict
+                                  ? "; exiting with status 2 (GQSHIM_STRICT=1)"
+                                  : "; gqshim passes every CUDA call through";
+    for (unsigned i = 0; i < config.errors.count; i++) {
+        /* Lines and options are in table order: the i-th line belongs to the
+         * i-th invalid option. */
+        unsigned seen = 0, lenient = 1;
+        for (unsigned k = 0; k < GQ_OPT_COUNT; k++)
+            if (config.invalid[k] && seen++ == i)
+                lenient = gq_option_lenient((enum gq_opt_id)k);
+        if (lenient)
+            gq_warn("%s", config.errors.line[i]);
+        else
+            gq_error("%s%s", config.errors.line[i], consequence);
+    }
+    if (config.errors.dropped)
+        gq_error("%u more invalid GQSHIM_* values%s", config.errors.dropped, consequence);
+}
+
 static void load(void)
 {
+    if (standing_aside) {
+        gq_config_defaults(&config);
+        config.enable = false;
+        __atomic_store_n(&loaded, 1, __ATOMIC_RELEASE);
+        return; /* silent: the copy loaded first speaks for the process */
+    }
     enum gq_config_status st = gq_config_parse(&config, env_get, environ);
     gq_log_setup(config.log, config.log_file);
-    for (unsigned i = 0; i < config.errors.count; i++)
-        gq_error("%s", config.errors.line[i]);
+    report_invalid();
     for (unsigned i = 0; i < config.warnings.count; i++)
         gq_warn("%s", config.warnings.line[i]);
     if (st != GQ_CONFIG_OK) {
-        if (config.strict) {
-            gq_error("GQSHIM_STRICT=1: exiting with status 2 on the invalid settings above");
+        if (config.strict)
             _exit(2);
-        }
-        gq_error("invalid settings above: passing every CUDA call through");
         config.enable = false;
     }
     if (config.enable && !config.rules_set && !config.trace)
-        gq_info("GQSHIM_RULES is unset: nothing will be compressed; run with GQSHIM_TRACE=1 "
-                "to see the offloads and a suggested rule");
+        gq_warn("GQSHIM_RULES is unset: nothing is compressed unless the program registers "
+                "tensors (gq_register); GQSHIM_TRACE=1 (gqrun --trace) shows the offloads and "
+                "suggests a rule");
     __atomic_store_n(&active, config.enable && config.rules_set && !gq_forked(), __ATOMIC_RELEASE);
     __atomic_store_n(&loaded, 1, __ATOMIC_RELEASE);
     pthread_mutex_lock(&hook_lock);
@@ -50,6 +78,10 @@ static void load(void)
     if (fn)
         fn(&config);
 }
+
+void gq_config_stand_aside(void) { standing_aside = 1; }
+
+int gq_config_loaded(void) { return __atomic_load_n(&loaded, __ATOMIC_ACQUIRE); }
 
 struct gq_config *gq_cfg(void)
 {
