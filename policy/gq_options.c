@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct gq_option table[GQ_OPT_COUNT] = {
 #define GQ_X_ENTRY(ID, TYPE, DEF, LO, HI, ACC, HELP) \
@@ -94,6 +95,7 @@ static unsigned *uint_slot(struct gq_config *cfg, enum gq_opt_id id)
     switch (id) {
     case GQ_OPT_BITS: return &cfg->bits;
     case GQ_OPT_GROUP: return &cfg->group;
+    case GQ_OPT_ERROR_EXITCODE: return &cfg->error_exitcode;
     default: return NULL;
     }
 }
@@ -270,6 +272,34 @@ static const char *libc_getenv(const char *name)
     return getenv(name);
 }
 
+/* %p and %q{VAR} in the two output paths; a path that does not expand is
+ * an invalid value of its (lenient) option, and its default holds. */
+static void expand_paths(struct gq_config *cfg, gq_getenv_fn getenv_fn)
+{
+    static char tmp[GQ_PATH_MAX];
+    char err[160];
+    char *paths[2] = {cfg->log_file, cfg->stats_path};
+    const struct gq_option *opts[2] = {&table[GQ_OPT_LOG_FILE], &table[GQ_OPT_STATS]};
+    for (int i = 0; i < 2; i++) {
+        if (!paths[i][0] || !strchr(paths[i], '%'))
+            continue;
+        if (gq_path_expand(paths[i], (long)getpid(), getenv_fn, tmp, sizeof tmp, err,
+                           sizeof err) == 0) {
+            memcpy(paths[i], tmp, strlen(tmp) + 1);
+            continue;
+        }
+        char q[GQ_QUOTE_SHOWN * 4 + 32];
+        gq_quote(q, sizeof q, paths[i], strlen(paths[i]));
+        cfg->invalid[opts[i]->id] = true;
+        cfg->from_env[opts[i]->id] = false;
+        msg_add(&cfg->errors, "%s=%s%s: %s; keeping the default (%s)", opts[i]->name,
+                i == 1 ? "json:" : "", q, err, opts[i]->def[0] ? opts[i]->def : "unset");
+        paths[i][0] = '\0';
+        if (i == 1)
+            cfg->stats = GQ_STATS_OFF;
+    }
+}
+
 enum gq_config_status gq_config_parse(struct gq_config *cfg, gq_getenv_fn getenv_fn,
                                       char *const *envp)
 {
@@ -287,6 +317,7 @@ enum gq_config_status gq_config_parse(struct gq_config *cfg, gq_getenv_fn getenv
         if (parse_value(cfg, &table[i], v, vn))
             cfg->from_env[i] = true;
     }
+    expand_paths(cfg, getenv_fn);
     /* After the loop: GQSHIM_RULES is read before GQSHIM_BITS / GQSHIM_GROUP. */
     for (unsigned i = 0; i < cfg->rules.count; i++)
         gq_rule_inherit(&cfg->rules.rule[i], cfg->bits, cfg->group);

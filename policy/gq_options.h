@@ -68,9 +68,11 @@ enum gq_opt_type {
       "0 or a size up to 262144G: digits, optional suffix K, M, G (KiB, MiB, GiB)",             \
       "Budget of the compressed host store; 0 = half of physical RAM.")                         \
     X(STRICT, BOOL, "0", 0, 0, GQ_ACCEPT_BOOL,                                                  \
-      "Exit with status 2 on an invalid GQSHIM_* value instead of passing everything through.") \
+      "On an invalid GQSHIM_* value, exit (GQSHIM_ERROR_EXITCODE) instead of passing all through.") \
     X(VERIFY, BOOL, "0", 0, 0, GQ_ACCEPT_BOOL,                                                  \
-      "Measure the quantization error (max abs, NMSE) of each offload; report it per rule.")
+      "Measure the quantization error (max abs, NMSE) of each offload; report it per rule.")     \
+    X(ERROR_EXITCODE, UINT, "2", 1, 255, "1 to 255",                                            \
+      "Exit status under GQSHIM_STRICT=1; pick one the program never uses (as valgrind's).")
 
 enum gq_opt_id {
 #define GQ_X_ENUM(ID, TYPE, DEF, LO, HI, ACC, HELP) GQ_OPT_##ID,
@@ -117,6 +119,7 @@ struct gq_config {
     uint64_t pool_max;                /* bytes; 0 = auto, see gq_config_pool_bytes */
     bool strict;
     bool verify;
+    unsigned error_exitcode;          /* GQSHIM_ERROR_EXITCODE: GQSHIM_STRICT's exit status */
     bool from_env[GQ_OPT_COUNT];      /* the value came from the environment */
     struct gq_msgs errors;            /* one line per invalid variable */
     bool invalid[GQ_OPT_COUNT];       /* that variable's value was refused */
@@ -158,6 +161,14 @@ void gq_config_defaults(struct gq_config *cfg);
  * warnings leave the status GQ_CONFIG_OK. */
 enum gq_config_status gq_config_parse(struct gq_config *cfg, gq_getenv_fn getenv_fn,
                                       char *const *envp);
+
+/* An output path (GQSHIM_LOG_FILE, GQSHIM_STATS=json:PATH) with its
+ * patterns expanded, as valgrind and nsys do: %p the process id, %q{VAR}
+ * the value of an environment variable (read with getenv_fn), %% a percent
+ * sign. 0, or -1 with one line in err (an unknown pattern, an unset
+ * variable, too long). gq_config_parse expands both paths with getpid(). */
+int gq_path_expand(const char *tmpl, long pid, gq_getenv_fn getenv_fn, char *out, size_t cap,
+                   char *err, size_t errcap);
 
 /* Adds the unknown-variable warnings of envp to *warnings (see above). */
 void gq_options_check_unknown(char *const *envp, struct gq_msgs *warnings);

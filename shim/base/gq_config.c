@@ -5,8 +5,13 @@
 #include "base/gq_fork.h"
 #include "base/gq_log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -27,9 +32,12 @@ static int standing_aside; /* another copy of the library is loaded first */
  * already says its default is kept; a strict one switches the shim off. */
 static void report_invalid(void)
 {
-    const char *consequence = config.strict
-                                  ? "; exiting with status 2 (GQSHIM_STRICT=1)"
-                                  : "; gqshim passes every CUDA call through";
+    char consequence[96];
+    if (config.strict)
+        snprintf(consequence, sizeof consequence, "; exiting with status %u (GQSHIM_STRICT=1)",
+                 config.error_exitcode);
+    else
+        snprintf(consequence, sizeof consequence, "; gqshim passes every CUDA call through");
     for (unsigned i = 0; i < config.errors.count; i++) {
         /* Lines and options are in table order: the i-th line belongs to the
          * i-th invalid option. */
@@ -46,6 +54,27 @@ static void report_invalid(void)
         gq_error("%u more invalid GQSHIM_* values%s", config.errors.dropped, consequence);
 }
 
+/* GQSHIM_STATS=json:PATH is checked now, not at exit: a path that cannot
+ * be written costs only itself (one line with the reason; the table goes to
+ * the log instead). The file is created, not truncated, until the report. */
+static void check_stats_path(void)
+{
+    if (config.stats != GQ_STATS_JSON)
+        return;
+    int fd = open(config.stats_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    int err = fd < 0 ? errno : 0;
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+        err = EISDIR;
+    if (fd >= 0)
+        close(fd);
+    if (!err)
+        return;
+    gq_warn("GQSHIM_STATS=json:%s: cannot write the file (%s); the stats table will go to the "
+            "log instead", config.stats_path, strerror(err));
+    config.stats = GQ_STATS_TEXT;
+}
+
 static void load(void)
 {
     if (standing_aside) {
@@ -57,11 +86,12 @@ static void load(void)
     enum gq_config_status st = gq_config_parse(&config, env_get, environ);
     gq_log_setup(config.log, config.log_file);
     report_invalid();
+    check_stats_path();
     for (unsigned i = 0; i < config.warnings.count; i++)
         gq_warn("%s", config.warnings.line[i]);
     if (st != GQ_CONFIG_OK) {
         if (config.strict)
-            _exit(2);
+            _exit((int)config.error_exitcode);
         config.enable = false;
     }
     if (config.enable && !config.rules_set && !config.trace)

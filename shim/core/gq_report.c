@@ -7,6 +7,7 @@
 #include "base/gq_fork.h"
 #include "base/gq_log.h"
 #include "base/gq_trace.h"
+#include "gpu/gq_driver.h"
 #include "gpu/gq_ktime.h"
 #include "gpu/gq_modules.h"
 #include "store/gq_store.h"
@@ -197,6 +198,8 @@ static const char *status_text(const struct snapshot *n)
         return cfg->invalid[GQ_OPT_ENABLE] || !cfg->from_env[GQ_OPT_ENABLE]
                    ? "off: invalid GQSHIM_* settings, every call passed through"
                    : "off: GQSHIM_ENABLE=0";
+    if (cfg->rules_set && n->when != AT_SIGNAL && !gq_drv())
+        return "off: the CUDA driver could not be loaded, every call passed through";
     if (!cfg->rules_set && !n->s.offloads && !n->s.restores)
         return "on, but no GQSHIM_RULES and no gq_register: nothing to compress";
     if (cfg->rules_set && !n->s.regions_dev && !n->s.regions_host)
