@@ -106,7 +106,10 @@ unsigned gq_stats_tensor(const struct gq_rule *rule, uintptr_t host, uint64_t le
              * in it (a racing finder of the same key waits below). */
             if (__atomic_compare_exchange_n(&t->host, &cur, host, 0,
                                             __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+                static uint64_t next_seq;
                 __atomic_store_n(&t->rule, rule ? rule->index : 0, __ATOMIC_RELAXED);
+                __atomic_store_n(&t->seq, __atomic_fetch_add(&next_seq, 1, __ATOMIC_RELAXED),
+                                 __ATOMIC_RELAXED);
                 __atomic_store_n(&t->len, len, __ATOMIC_RELEASE);
                 return (unsigned)(t - gq_tensors_g);
             }

@@ -86,6 +86,7 @@ struct gq_tensor_stats {
     uintptr_t host;          /* 0: free row */
     uint64_t len;
     unsigned rule;           /* gq_rule.index */
+    uint64_t seq;            /* order in which rows were first used */
     uint64_t offloads, restores, logical_bytes, moved_bytes;
     /* GQSHIM_VERIFY, folded like the per-rule totals (xfer/gq_verify.c) */
     uint64_t v_offloads, v_elements, v_sse_bits, v_ss_bits;

@@ -61,6 +61,15 @@ struct snapshot {
     unsigned top[TOP_TENSORS], ntop, ntensors;
 };
 
+/* Order of the tensor rows: more data first; among equals, the one seen
+ * first (the same rows from run to run, whatever the addresses). */
+static int before(const struct gq_tensor_stats *a, const struct gq_tensor_stats *b)
+{
+    uint64_t la = __atomic_load_n(&a->logical_bytes, __ATOMIC_RELAXED);
+    uint64_t lb = __atomic_load_n(&b->logical_bytes, __ATOMIC_RELAXED);
+    return la != lb ? la > lb : a->seq < b->seq;
+}
+
 static void take(struct snapshot *n, enum when when, int sig)
 {
     memset(n, 0, sizeof *n);
@@ -96,9 +105,8 @@ static void take(struct snapshot *n, enum when when, int sig)
         if (!__atomic_load_n(&t->host, __ATOMIC_RELAXED))
             continue;
         n->ntensors++;
-        uint64_t b = __atomic_load_n(&t->logical_bytes, __ATOMIC_RELAXED);
         unsigned at = n->ntop < TOP_TENSORS ? n->ntop++ : TOP_TENSORS;
-        while (at > 0 && gq_tensors_g[n->top[at - 1]].logical_bytes < b) {
+        while (at > 0 && before(t, &gq_tensors_g[n->top[at - 1]])) {
             if (at < TOP_TENSORS)
                 n->top[at] = n->top[at - 1];
             at--;
@@ -222,18 +230,17 @@ static const char *signal_name(int sig)
 
 static void text_rules(const struct snapshot *n, int verify)
 {
-    emit("  %-16s %8s %8s %10s %10s %6s %10s", "per rule", "offloads", "restores", "data MiB",
-         "moved MiB", "ratio", "saved MiB");
+    emit("  %-15s %7s %7s %9s %9s %6s", "per rule", "offload", "restore", "data MiB", "moved MiB",
+         "ratio");
     emit(verify ? " %9s %9s\n" : "\n", "max abs", "NMSE");
     for (unsigned i = 0; i < GQ_STATS_RULES; i++) {
         const struct gq_rule *r = listed_rule(i);
         const struct gq_rule_stats *rs = &n->s.rule[i];
         if (!r)
             continue;
-        emit("    %-14s %8llu %8llu %10.1f %10.1f %5.2fx %10.1f", r->name,
-             (unsigned long long)rs->offloads, (unsigned long long)rs->restores,
-             mib(rs->logical_bytes), mib(rs->moved_bytes), ratio(rs->logical_bytes, rs->moved_bytes),
-             mib(saved(rs->logical_bytes, rs->moved_bytes)));
+        emit("    %-13s %7llu %7llu %9.1f %9.1f %5.2fx", r->name, (unsigned long long)rs->offloads,
+             (unsigned long long)rs->restores, mib(rs->logical_bytes), mib(rs->moved_bytes),
+             ratio(rs->logical_bytes, rs->moved_bytes));
         struct gq_verify_totals v;
         if (verify && gq_verify_rule(i, &v))
             emit(" %9.4g %9.3g\n", v.max_abs, v.nmse);
@@ -248,15 +255,13 @@ static void text_tensors(const struct snapshot *n, int verify)
         return;
     emit("  tensors: top %u of %u by data%s\n", n->ntop, n->ntensors,
          gq_tensors_untracked ? " (more not tracked)" : "");
-    emit("    %-16s %8s %-10s %4s %4s %9s %6s", "host address", "MiB", "rule", "off", "res",
-         "moved MiB", "ratio");
+    emit("    %-14s %6s %-12s %4s %4s %6s", "host address", "MiB", "rule", "off", "res", "ratio");
     emit(verify ? " %9s %9s\n" : "\n", "max abs", "NMSE");
     for (unsigned k = 0; k < n->ntop; k++) {
         const struct gq_tensor_stats *t = &gq_tensors_g[n->top[k]];
-        emit("    0x%-14lx %8.1f %-10.10s %4llu %4llu %9.1f %5.2fx", (unsigned long)t->host,
-             mib(t->len), rule_label(t->rule), (unsigned long long)t->offloads,
-             (unsigned long long)t->restores, mib(t->moved_bytes),
-             ratio(t->logical_bytes, t->moved_bytes));
+        emit("    0x%-12lx %6.1f %-12.12s %4llu %4llu %5.2fx", (unsigned long)t->host, mib(t->len),
+             rule_label(t->rule), (unsigned long long)t->offloads,
+             (unsigned long long)t->restores, ratio(t->logical_bytes, t->moved_bytes));
         double ma, nm;
         tensor_verify(t, &ma, &nm);
         if (verify && t->v_offloads)
