@@ -569,23 +569,18 @@ static void stats_report(enum when when, int sig)
     }
 }
 
-/* Rules were set but did nothing: one line, whatever the stats setting. */
+/* Rules were set but matched nothing: one line, whatever the stats setting.
+ * (Rules that took allocations but compressed nothing have had their own
+ * warning, once, where each fallback happened; the table counts reasons.) */
 static void idle_rules_line(void)
 {
     const struct gq_config *cfg = gq_cfg();
-    if (!cfg->enable || !cfg->rules_set)
-        return;
-    uint64_t dev = __atomic_load_n(&gq_stats_g.regions_dev, __ATOMIC_RELAXED);
-    uint64_t host = __atomic_load_n(&gq_stats_g.regions_host, __ATOMIC_RELAXED);
-    uint64_t done = __atomic_load_n(&gq_stats_g.offloads, __ATOMIC_RELAXED) +
-                    __atomic_load_n(&gq_stats_g.restores, __ATOMIC_RELAXED);
-    if (!dev && !host)
+    if (!cfg->enable || !cfg->rules_set || !gq_drv())
+        return; /* off, or the driver's failure was said at start-up */
+    if (!__atomic_load_n(&gq_stats_g.regions_dev, __ATOMIC_RELAXED) &&
+        !__atomic_load_n(&gq_stats_g.regions_host, __ATOMIC_RELAXED))
         gq_warn("GQSHIM_RULES matched none of the program's allocations: nothing was "
                 "compressed; GQSHIM_TRACE=1 (gqrun --trace) lists them and suggests a rule");
-    else if (!done)
-        gq_warn("GQSHIM_RULES took %llu allocation(s) but no copy was compressed; "
-                "GQSHIM_STATS=1 says why each copy passed through",
-                (unsigned long long)(dev + host));
 }
 
 static int reported; /* the report of this process image was written */
