@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -222,6 +223,38 @@ static void test_cosmetic_options_are_lenient_the_rest_strict(void **state)
     assert_int_equal(cfg.stats, GQ_STATS_OFF);
     assert_int_equal(parse1(&cfg, "GQSHIM_BITS", "3"), GQ_CONFIG_INVALID);
     assert_null(strstr(cfg.errors.line[0], "keeping the default"));
+}
+
+static const char *path_env(const char *name)
+{
+    return strcmp(name, "RANK") == 0 ? "3" : NULL;
+}
+
+/* %p and %q{VAR} in output paths, as valgrind and nsys spell them. */
+static void test_output_paths_expand_pid_and_variables(void **state)
+{
+    char out[64], err[160];
+    assert_int_equal(gq_path_expand("/tmp/s-%q{RANK}-%p.json", 4242, path_env, out, sizeof out,
+                                    err, sizeof err), 0);
+    assert_string_equal(out, "/tmp/s-3-4242.json");
+    assert_int_equal(gq_path_expand("100%%", 1, path_env, out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, "100%");
+    assert_int_equal(gq_path_expand("%q{NOPE}", 1, path_env, out, sizeof out, err, sizeof err), -1);
+    assert_contains(err, "NOPE is not set");
+    assert_int_equal(gq_path_expand("%x", 1, path_env, out, sizeof out, err, sizeof err), -1);
+    assert_int_equal(gq_path_expand("%q{RANK", 1, path_env, out, sizeof out, err, sizeof err), -1);
+    assert_int_equal(gq_path_expand("%p%p%p%p%p%p%p%p%p%p", 1234567, path_env, out, sizeof out, err,
+                                    sizeof err), -1);
+    assert_contains(err, "too long");
+    /* Through the parser: the stats path with the process's pid. */
+    assert_int_equal(parse1(&cfg, "GQSHIM_STATS", "json:/tmp/s-%p.json"), GQ_CONFIG_OK);
+    char want[64];
+    snprintf(want, sizeof want, "/tmp/s-%d.json", (int)getpid());
+    assert_string_equal(cfg.stats_path, want);
+    /* A path that does not expand costs only itself. */
+    assert_int_equal(parse1(&cfg, "GQSHIM_STATS", "json:/tmp/%q{GQ_UNSET_FOR_TEST}"), GQ_CONFIG_OK);
+    assert_int_equal(cfg.stats, GQ_STATS_OFF);
+    assert_contains(only_error(), "keeping the default");
 }
 
 static void test_log_file_is_stored(void **state)
@@ -523,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_log_levels_in_any_case),
         cmocka_unit_test(test_log_invalid_lists_the_levels),
         cmocka_unit_test(test_cosmetic_options_are_lenient_the_rest_strict),
+        cmocka_unit_test(test_output_paths_expand_pid_and_variables),
         cmocka_unit_test(test_log_prefix_of_a_level_is_not_a_level),
         cmocka_unit_test(test_log_file_is_stored),
         cmocka_unit_test(test_log_file_too_long_is_rejected_with_its_length),
