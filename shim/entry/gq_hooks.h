@@ -16,4 +16,7 @@ void *gq_drv_hook_addr(enum gq_drv_hook i);
  * (gq_signals.c); installed once the configuration asks for a report. */
 void gq_signals_install(void);
 
+/* At load: the pid whose exec writes the report (not a vfork child's). */
+void gq_signals_note_pid(void);
+
 #endif

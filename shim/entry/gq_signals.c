@@ -79,16 +79,23 @@ extern char **environ;
 
 static void *next(const char *name) { return gq_sym(RTLD_NEXT, name); }
 
-/* The report, if this image has one due, before it is replaced. */
+static pid_t image_pid; /* the process this image was loaded into */
+
+void gq_signals_note_pid(void) { image_pid = getpid(); }
+
+/* The report, if this image has one due, before it is replaced. Not from
+ * the child of a vfork (it shares the parent's memory, and the parent's
+ * report is the parent's to write at its own end) nor of a fork. */
 static void before(void)
 {
-    if (gq_config_loaded() && gq_report_due())
+    if (getpid() == image_pid && gq_config_loaded() && gq_report_due())
         gq_report_exec();
 }
 
 static int after(int rc)
 {
-    gq_report_exec_failed();
+    if (getpid() == image_pid)
+        gq_report_exec_failed();
     return rc;
 }
 

@@ -97,6 +97,7 @@ static int another_copy_first(void)
 __attribute__((constructor)) static void startup(void)
 {
     gq_stats_mark_start();
+    gq_signals_note_pid();
     if (another_copy_first()) {
         gq_config_stand_aside();
         return;

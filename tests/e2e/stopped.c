@@ -5,10 +5,12 @@
  *   stopped wait          prints "ready" and waits for a signal (default action)
  *   stopped handler       the same, with its own SIGTERM handler that exits 3
  *   stopped exec PROG...  execs PROG with its arguments
+ *   stopped vfork PROG... runs PROG in a vfork child, waits, exits 0
  */
 #include "e2e.h"
 
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define BYTES (4u << 20)
@@ -40,6 +42,16 @@ int main(int argc, char **argv)
         execv(argv[2], argv + 2);
         perror("execv");
         return 1;
+    }
+    if (strcmp(argv[1], "vfork") == 0 && argc > 2) {
+        pid_t pid = vfork();
+        if (pid == 0) {
+            execv(argv[2], argv + 2);
+            _exit(127);
+        }
+        int st = 0;
+        waitpid(pid, &st, 0);
+        return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
     }
     printf("ready\n");
     fflush(stdout);

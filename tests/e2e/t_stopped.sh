@@ -69,6 +69,16 @@ expect_stat "exec" offloads -eq 1
 v=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ended_by"])' "$TMP/stats.json" 2>&1)
 [ "$v" = exec ] && ok "exec: ended_by $v" || bad "exec: ended_by $v"
 
+# exec in a vfork child: not this process's end; one report, at its exit.
+rm -f "$TMP"/s-*.json
+LD_PRELOAD=$SHIM GQSHIM_RULES=$RULES GQSHIM_STATS="json:$TMP/s-%p.json" $P vfork /bin/true
+rc=$?
+n=$(ls "$TMP"/s-*.json 2>/dev/null | wc -l)
+cp "$TMP"/s-*.json "$TMP/stats.json" 2>/dev/null
+v=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ended_by"])' "$TMP/stats.json" 2>&1)
+[ $rc -eq 0 ] && [ "$n" -eq 1 ] && [ "$v" = exit ] && ok "vfork + exec: the parent's report, at its exit" ||
+    bad "vfork + exec: exit $rc, $n files, ended_by $v"
+
 # Two copies of the library: the second stands aside with one line, and one
 # report is written.
 cp "$BUILD/libgqshim.so" "$TMP/libgqshim.so"
