@@ -182,6 +182,25 @@ if env LD_PRELOAD=$SHIM $RT >"$TMP/o" 2>"$TMP/e" && [ "$(wc -l <"$TMP/e")" -eq 1
 else
     bad "no GQSHIM_RULES: $(cat "$TMP/e")"
 fi
+# A log file that takes no writes (/proc/version: EIO for root, EACCES for
+# others): one line saying so, on stderr, and the messages follow there.
+env GQSHIM_LOG_FILE=/proc/version GQSHIM_RULES=on=hots LD_PRELOAD=$SHIM $RT >"$TMP/o" 2>"$TMP/e"
+if grep -q "GQSHIM_LOG_FILE.*cannot" "$TMP/e" && grep -q "GQSHIM_RULES: rule 1" "$TMP/e"; then
+    ok "GQSHIM_LOG_FILE=/proc/version: said once, messages on stderr"
+else
+    bad "GQSHIM_LOG_FILE=/proc/version: $(cat "$TMP/e")"
+fi
+# A stats file that cannot be written: said at start-up with the reason, and
+# the table goes to the log instead of being lost.
+env GQSHIM_STATS=json:/nonexistent/x.json GQSHIM_RULES=on=host LD_PRELOAD=$SHIM $RT_QUANT \
+    >"$TMP/o" 2>"$TMP/e"
+if grep -q "json:/nonexistent/x.json: cannot write the file (No such file or directory)" "$TMP/e" &&
+    grep -q "^gqshim: stats" "$TMP/e" && [ "$(grep -c '^gqshim\[' "$TMP/e")" -eq 1 ]; then
+    ok "GQSHIM_STATS=json:/nonexistent/x.json: one line with errno, the table in the log"
+else
+    bad "GQSHIM_STATS=json:/nonexistent/x.json: $(cat "$TMP/e" | head -3)"
+fi
+
 # GQSHIM_ENABLE=0 is a choice: silent.
 if env GQSHIM_ENABLE=0 LD_PRELOAD=$SHIM $RT >"$TMP/o" 2>"$TMP/e" && [ ! -s "$TMP/e" ]; then
     ok "GQSHIM_ENABLE=0: exact and silent"
