@@ -164,10 +164,12 @@ void gq_rep_tensor_verify(const struct gq_tensor_stats *t, double *max_abs, doub
 const char *gq_rep_status(const struct gq_rep_snapshot *n)
 {
     const struct gq_config *cfg = gq_cfg();
-    if (!cfg->enable)
-        return cfg->invalid[GQ_OPT_ENABLE] || !cfg->from_env[GQ_OPT_ENABLE]
-                   ? "off: invalid GQSHIM_* settings, every call passed through"
-                   : "off: GQSHIM_ENABLE=0";
+    if (!cfg->enable) {
+        for (unsigned i = 0; i < GQ_OPT_COUNT; i++)
+            if (cfg->invalid[i] && !gq_option_lenient((enum gq_opt_id)i))
+                return "off: invalid GQSHIM_* settings, every call passed through";
+        return "off: GQSHIM_ENABLE=0";
+    }
     if (cfg->rules_set && n->when != GQ_REP_AT_SIGNAL && !gq_drv())
         return "off: the CUDA driver could not be loaded, every call passed through";
     if (!cfg->rules_set && !n->s.offloads && !n->s.restores)
