@@ -141,6 +141,13 @@ static int enum_index(const char *accepted, const char *v, size_t vn)
     }
 }
 
+/* The error line just added belongs to a lenient option (or not). */
+static void mark_last(struct gq_config *cfg, bool lenient)
+{
+    if (cfg->errors.count && !cfg->errors.dropped)
+        cfg->error_lenient[cfg->errors.count - 1] = lenient;
+}
+
 static void invalid(struct gq_config *cfg, const struct gq_option *o, const char *v, size_t vn,
                     const char *what)
 {
@@ -152,6 +159,7 @@ static void invalid(struct gq_config *cfg, const struct gq_option *o, const char
                 what, o->accepted, o->def[0] ? o->def : "unset");
     else
         msg_add(&cfg->errors, "%s=%s is %s; accepted: %s", o->name, q, what, o->accepted);
+    mark_last(cfg, gq_option_lenient(o->id));
 }
 
 static bool store_path(struct gq_config *cfg, const struct gq_option *o, char *dst,
@@ -207,6 +215,7 @@ static bool parse_value(struct gq_config *cfg, const struct gq_option *o, const 
         char err[GQ_MSG_MAX];
         if (gq_rules_parse_span(v, vn, &cfg->rules, err, sizeof err) != 0) {
             msg_add(&cfg->errors, "%s", err);
+            mark_last(cfg, false);
             cfg->invalid[o->id] = true;
             return false;
         }
@@ -265,6 +274,7 @@ void gq_config_defaults(struct gq_config *cfg)
      * check that none does, so no line may remain here. */
     memset(&cfg->errors, 0, sizeof cfg->errors);
     memset(cfg->invalid, 0, sizeof cfg->invalid);
+    memset(cfg->error_lenient, 0, sizeof cfg->error_lenient);
 }
 
 static const char *libc_getenv(const char *name)
@@ -294,6 +304,7 @@ static void expand_paths(struct gq_config *cfg, gq_getenv_fn getenv_fn)
         cfg->from_env[opts[i]->id] = false;
         msg_add(&cfg->errors, "%s=%s%s: %s; keeping the default (%s)", opts[i]->name,
                 i == 1 ? "json:" : "", q, err, opts[i]->def[0] ? opts[i]->def : "unset");
+        mark_last(cfg, true);
         paths[i][0] = '\0';
         if (i == 1)
             cfg->stats = GQ_STATS_OFF;

@@ -123,6 +123,7 @@ struct gq_config {
     bool from_env[GQ_OPT_COUNT];      /* the value came from the environment */
     struct gq_msgs errors;            /* one line per invalid variable */
     bool invalid[GQ_OPT_COUNT];       /* that variable's value was refused */
+    bool error_lenient[GQ_MSGS_MAX];  /* errors.line[i] is a lenient option's */
     struct gq_msgs warnings;          /* one line per unknown GQSHIM_* variable */
 };
 

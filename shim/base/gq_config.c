@@ -39,13 +39,7 @@ static void report_invalid(void)
     else
         snprintf(consequence, sizeof consequence, "; gqshim passes every CUDA call through");
     for (unsigned i = 0; i < config.errors.count; i++) {
-        /* Lines and options are in table order: the i-th line belongs to the
-         * i-th invalid option. */
-        unsigned seen = 0, lenient = 1;
-        for (unsigned k = 0; k < GQ_OPT_COUNT; k++)
-            if (config.invalid[k] && seen++ == i)
-                lenient = gq_option_lenient((enum gq_opt_id)k);
-        if (lenient)
+        if (config.error_lenient[i])
             gq_warn("%s", config.errors.line[i]);
         else
             gq_error("%s%s", config.errors.line[i], consequence);

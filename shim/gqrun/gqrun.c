@@ -217,21 +217,27 @@ static void check_values(void)
 {
     static struct gq_config cfg; /* large */
     gq_config_parse(&cfg, given_getenv, NULL);
-    for (unsigned i = 0, line = 0; i < GQ_OPT_COUNT && line < cfg.errors.count; i++) {
-        if (!cfg.invalid[i])
-            continue;
-        const char *text = cfg.errors.line[line++];
-        const struct gq_option *o = gq_option((enum gq_opt_id)i);
-        char opt[64];
-        option_name(o, opt, sizeof opt);
-        if (given[i]) {
+    for (unsigned line = 0; line < cfg.errors.count; line++) {
+        const char *text = cfg.errors.line[line];
+        /* Each line starts with its variable's name. */
+        const struct gq_option *o = NULL;
+        for (unsigned i = 0; i < GQ_OPT_COUNT && !o; i++) {
+            const char *name = gq_option((enum gq_opt_id)i)->name;
+            size_t n = strlen(name);
+            if (strncmp(text, name, n) == 0 && (text[n] == '=' || text[n] == ':'))
+                o = gq_option((enum gq_opt_id)i);
+        }
+        char opt[64] = "";
+        if (o)
+            option_name(o, opt, sizeof opt);
+        if (o && given[o->id]) {
             fprintf(stderr, "gqrun: --%s: %s\n", opt, text);
             exit(EXIT_USAGE);
         }
-        if (gq_option_lenient((enum gq_opt_id)i))
+        if (cfg.error_lenient[line])
             continue; /* the library says it, once, and keeps the default */
-        fprintf(stderr, "gqrun: %s (inherited from the environment; fix it, unset it or set "
-                        "--%s)\n", text, opt);
+        fprintf(stderr, "gqrun: %s (inherited from the environment; fix it, unset it%s%s)\n",
+                text, o ? " or set --" : "", opt);
         exit(cfg.strict ? (int)cfg.error_exitcode : EXIT_USAGE);
     }
 }

@@ -223,6 +223,19 @@ static void test_cosmetic_options_are_lenient_the_rest_strict(void **state)
     assert_int_equal(cfg.stats, GQ_STATS_OFF);
     assert_int_equal(parse1(&cfg, "GQSHIM_BITS", "3"), GQ_CONFIG_INVALID);
     assert_null(strstr(cfg.errors.line[0], "keeping the default"));
+    assert_false(cfg.error_lenient[0]);
+    /* Each line says which kind it is, whatever order they come in (a path
+     * that does not expand is found after every variable was read). */
+    const char *mixed[] = { "GQSHIM_STATS", "json:%q{GQ_UNSET_FOR_TEST}", "GQSHIM_POOL_MAX", "-1",
+                            NULL };
+    fake_env = mixed;
+    assert_int_equal(gq_config_parse(&cfg, fake_getenv, NULL), GQ_CONFIG_INVALID);
+    fake_env = NULL;
+    assert_int_equal(cfg.errors.count, 2);
+    assert_contains(cfg.errors.line[0], "GQSHIM_POOL_MAX");
+    assert_false(cfg.error_lenient[0]);
+    assert_contains(cfg.errors.line[1], "GQSHIM_STATS");
+    assert_true(cfg.error_lenient[1]);
 }
 
 static const char *path_env(const char *name)
