@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct gq_option table[GQ_OPT_COUNT] = {
 #define GQ_X_ENTRY(ID, TYPE, DEF, LO, HI, ACC, HELP) \
@@ -19,6 +20,18 @@ static const struct gq_option table[GQ_OPT_COUNT] = {
 const struct gq_option *gq_option(enum gq_opt_id id)
 {
     return (unsigned)id < GQ_OPT_COUNT ? &table[id] : NULL;
+}
+
+bool gq_option_lenient(enum gq_opt_id id)
+{
+    switch (id) {
+    case GQ_OPT_LOG:
+    case GQ_OPT_LOG_FILE:
+    case GQ_OPT_STATS:
+        return true;
+    default:
+        return false;
+    }
 }
 
 const struct gq_option *gq_option_find(const char *name)
@@ -82,6 +95,7 @@ static unsigned *uint_slot(struct gq_config *cfg, enum gq_opt_id id)
     switch (id) {
     case GQ_OPT_BITS: return &cfg->bits;
     case GQ_OPT_GROUP: return &cfg->group;
+    case GQ_OPT_ERROR_EXITCODE: return &cfg->error_exitcode;
     default: return NULL;
     }
 }
@@ -127,12 +141,25 @@ static int enum_index(const char *accepted, const char *v, size_t vn)
     }
 }
 
+/* The error line just added belongs to a lenient option (or not). */
+static void mark_last(struct gq_config *cfg, bool lenient)
+{
+    if (cfg->errors.count && !cfg->errors.dropped)
+        cfg->error_lenient[cfg->errors.count - 1] = lenient;
+}
+
 static void invalid(struct gq_config *cfg, const struct gq_option *o, const char *v, size_t vn,
                     const char *what)
 {
     char q[GQ_QUOTE_SHOWN * 4 + 32];
     gq_quote(q, sizeof q, v, vn);
-    msg_add(&cfg->errors, "%s=%s is %s; accepted: %s", o->name, q, what, o->accepted);
+    cfg->invalid[o->id] = true;
+    if (gq_option_lenient(o->id))
+        msg_add(&cfg->errors, "%s=%s is %s; accepted: %s; keeping the default (%s)", o->name, q,
+                what, o->accepted, o->def[0] ? o->def : "unset");
+    else
+        msg_add(&cfg->errors, "%s=%s is %s; accepted: %s", o->name, q, what, o->accepted);
+    mark_last(cfg, gq_option_lenient(o->id));
 }
 
 static bool store_path(struct gq_config *cfg, const struct gq_option *o, char *dst,
@@ -188,6 +215,8 @@ static bool parse_value(struct gq_config *cfg, const struct gq_option *o, const 
         char err[GQ_MSG_MAX];
         if (gq_rules_parse_span(v, vn, &cfg->rules, err, sizeof err) != 0) {
             msg_add(&cfg->errors, "%s", err);
+            mark_last(cfg, false);
+            cfg->invalid[o->id] = true;
             return false;
         }
         cfg->rules_set = cfg->rules.count > 0;
@@ -244,11 +273,42 @@ void gq_config_defaults(struct gq_config *cfg)
     /* A default that fails to parse is a bug in the table; the unit tests
      * check that none does, so no line may remain here. */
     memset(&cfg->errors, 0, sizeof cfg->errors);
+    memset(cfg->invalid, 0, sizeof cfg->invalid);
+    memset(cfg->error_lenient, 0, sizeof cfg->error_lenient);
 }
 
 static const char *libc_getenv(const char *name)
 {
     return getenv(name);
+}
+
+/* %p and %q{VAR} in the two output paths; a path that does not expand is
+ * an invalid value of its (lenient) option, and its default holds. */
+static void expand_paths(struct gq_config *cfg, gq_getenv_fn getenv_fn)
+{
+    static char tmp[GQ_PATH_MAX];
+    char err[160];
+    char *paths[2] = {cfg->log_file, cfg->stats_path};
+    const struct gq_option *opts[2] = {&table[GQ_OPT_LOG_FILE], &table[GQ_OPT_STATS]};
+    for (int i = 0; i < 2; i++) {
+        if (!paths[i][0] || !strchr(paths[i], '%'))
+            continue;
+        if (gq_path_expand(paths[i], (long)getpid(), getenv_fn, tmp, sizeof tmp, err,
+                           sizeof err) == 0) {
+            memcpy(paths[i], tmp, strlen(tmp) + 1);
+            continue;
+        }
+        char q[GQ_QUOTE_SHOWN * 4 + 32];
+        gq_quote(q, sizeof q, paths[i], strlen(paths[i]));
+        cfg->invalid[opts[i]->id] = true;
+        cfg->from_env[opts[i]->id] = false;
+        msg_add(&cfg->errors, "%s=%s%s: %s; keeping the default (%s)", opts[i]->name,
+                i == 1 ? "json:" : "", q, err, opts[i]->def[0] ? opts[i]->def : "unset");
+        mark_last(cfg, true);
+        paths[i][0] = '\0';
+        if (i == 1)
+            cfg->stats = GQ_STATS_OFF;
+    }
 }
 
 enum gq_config_status gq_config_parse(struct gq_config *cfg, gq_getenv_fn getenv_fn,
@@ -268,12 +328,16 @@ enum gq_config_status gq_config_parse(struct gq_config *cfg, gq_getenv_fn getenv
         if (parse_value(cfg, &table[i], v, vn))
             cfg->from_env[i] = true;
     }
+    expand_paths(cfg, getenv_fn);
     /* After the loop: GQSHIM_RULES is read before GQSHIM_BITS / GQSHIM_GROUP. */
     for (unsigned i = 0; i < cfg->rules.count; i++)
         gq_rule_inherit(&cfg->rules.rule[i], cfg->bits, cfg->group);
     if (envp)
         gq_options_check_unknown(envp, &cfg->warnings);
-    return cfg->errors.count || cfg->errors.dropped ? GQ_CONFIG_INVALID : GQ_CONFIG_OK;
+    for (unsigned i = 0; i < GQ_OPT_COUNT; i++)
+        if (cfg->invalid[i] && !gq_option_lenient((enum gq_opt_id)i))
+            return GQ_CONFIG_INVALID;
+    return GQ_CONFIG_OK;
 }
 
 uint64_t gq_config_pool_bytes(const struct gq_config *cfg, uint64_t phys_ram_bytes)

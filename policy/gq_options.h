@@ -13,6 +13,11 @@
  * caller prints the lines through its logger and then runs pass-through, or
  * exits with status 2 under GQSHIM_STRICT.
  *
+ * Leniency: an option that changes only how the shim speaks (gq_option_lenient:
+ * GQSHIM_LOG, GQSHIM_LOG_FILE, GQSHIM_STATS) costs only itself when invalid: its
+ * line says the default is kept, and the status stays GQ_CONFIG_OK. Every
+ * option that changes what gets compressed stays strict.
+ *
  * Common to all variables: leading and trailing whitespace is ignored, and an
  * empty (or all-blank) value means the variable is unset (its default holds).
  */
@@ -63,9 +68,11 @@ enum gq_opt_type {
       "0 or a size up to 262144G: digits, optional suffix K, M, G (KiB, MiB, GiB)",             \
       "Budget of the compressed host store; 0 = half of physical RAM.")                         \
     X(STRICT, BOOL, "0", 0, 0, GQ_ACCEPT_BOOL,                                                  \
-      "Exit with status 2 on an invalid GQSHIM_* value instead of passing everything through.") \
+      "On an invalid GQSHIM_* value, exit (GQSHIM_ERROR_EXITCODE) instead of passing all through.") \
     X(VERIFY, BOOL, "0", 0, 0, GQ_ACCEPT_BOOL,                                                  \
-      "Measure the quantization error (max abs, NMSE) of each offload; report it per rule.")
+      "Measure the quantization error (max abs, NMSE) of each offload; report it per rule.")     \
+    X(ERROR_EXITCODE, UINT, "2", 1, 255, "1 to 255",                                            \
+      "Exit status under GQSHIM_STRICT=1; pick one the program never uses (as valgrind's).")
 
 enum gq_opt_id {
 #define GQ_X_ENUM(ID, TYPE, DEF, LO, HI, ACC, HELP) GQ_OPT_##ID,
@@ -112,8 +119,11 @@ struct gq_config {
     uint64_t pool_max;                /* bytes; 0 = auto, see gq_config_pool_bytes */
     bool strict;
     bool verify;
+    unsigned error_exitcode;          /* GQSHIM_ERROR_EXITCODE: GQSHIM_STRICT's exit status */
     bool from_env[GQ_OPT_COUNT];      /* the value came from the environment */
     struct gq_msgs errors;            /* one line per invalid variable */
+    bool invalid[GQ_OPT_COUNT];       /* that variable's value was refused */
+    bool error_lenient[GQ_MSGS_MAX];  /* errors.line[i] is a lenient option's */
     struct gq_msgs warnings;          /* one line per unknown GQSHIM_* variable */
 };
 
@@ -123,6 +133,10 @@ typedef const char *(*gq_getenv_fn)(const char *name);
 
 /* The table entry of id, or NULL when id is out of range. */
 const struct gq_option *gq_option(enum gq_opt_id id);
+
+/* True for the options whose invalid value only keeps their default (how the
+ * shim reports, not what it compresses); false for the strict ones. */
+bool gq_option_lenient(enum gq_opt_id id);
 
 /* The entry named exactly `name` ("GQSHIM_LOG"), or NULL. */
 const struct gq_option *gq_option_find(const char *name);
@@ -143,10 +157,19 @@ void gq_config_defaults(struct gq_config *cfg);
  * not set bits= / group= takes GQSHIM_BITS / GQSHIM_GROUP. When envp (an `environ`-
  * style, NULL-terminated array of "NAME=VALUE") is not NULL, each GQSHIM_*
  * name there that is not in the table adds a line to cfg->warnings naming the
- * close known names. Returns GQ_CONFIG_INVALID when cfg->errors is not empty;
- * warnings alone leave the status GQ_CONFIG_OK. */
+ * close known names. Returns GQ_CONFIG_INVALID when a strict variable is
+ * invalid; invalid lenient ones (their lines are in cfg->errors too) and
+ * warnings leave the status GQ_CONFIG_OK. */
 enum gq_config_status gq_config_parse(struct gq_config *cfg, gq_getenv_fn getenv_fn,
                                       char *const *envp);
+
+/* An output path (GQSHIM_LOG_FILE, GQSHIM_STATS=json:PATH) with its
+ * patterns expanded, as valgrind and nsys do: %p the process id, %q{VAR}
+ * the value of an environment variable (read with getenv_fn), %% a percent
+ * sign. 0, or -1 with one line in err (an unknown pattern, an unset
+ * variable, too long). gq_config_parse expands both paths with getpid(). */
+int gq_path_expand(const char *tmpl, long pid, gq_getenv_fn getenv_fn, char *out, size_t cap,
+                   char *err, size_t errcap);
 
 /* Adds the unknown-variable warnings of envp to *warnings (see above). */
 void gq_options_check_unknown(char *const *envp, struct gq_msgs *warnings);

@@ -1,7 +1,8 @@
 # policy/: the GQSHIM_* option table, the rule grammar and rule matching.
 # Pure C, no CUDA: built into build/policy/libgqpolicy.a, linked into
 # libgqshim.so and into every unit test (through LIBS_STATIC).
-POLICY_SRCS := policy/gq_parse.c policy/gq_rules.c policy/gq_options.c policy/gq_options_text.c
+POLICY_SRCS := policy/gq_parse.c policy/gq_rules.c policy/gq_options.c policy/gq_options_text.c \
+               policy/gq_path.c
 POLICY_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(POLICY_SRCS))
 GQ_POLICY_LIB := $(BUILD)/policy/libgqpolicy.a
 LIBS_STATIC += $(GQ_POLICY_LIB)

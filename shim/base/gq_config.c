@@ -5,8 +5,13 @@
 #include "base/gq_fork.h"
 #include "base/gq_log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -21,25 +26,72 @@ static int hook_due, hook_fired; /* under hook_lock: loaded; on_load has run */
 
 static const char *env_get(const char *name) { return getenv(name); }
 
+static int standing_aside; /* another copy of the library is loaded first */
+
+/* One line per invalid value, saying what it costs: a lenient option's line
+ * already says its default is kept; a strict one switches the shim off. */
+static void report_invalid(void)
+{
+    char consequence[96];
+    if (config.strict)
+        snprintf(consequence, sizeof consequence, "; exiting with status %u (GQSHIM_STRICT=1)",
+                 config.error_exitcode);
+    else
+        snprintf(consequence, sizeof consequence, "; gqshim passes every CUDA call through");
+    for (unsigned i = 0; i < config.errors.count; i++) {
+        if (config.error_lenient[i])
+            gq_warn("%s", config.errors.line[i]);
+        else
+            gq_error("%s%s", config.errors.line[i], consequence);
+    }
+    if (config.errors.dropped)
+        gq_error("%u more invalid GQSHIM_* values%s", config.errors.dropped, consequence);
+}
+
+/* GQSHIM_STATS=json:PATH is checked now, not at exit: a path that cannot
+ * be written costs only itself (one line with the reason; the table goes to
+ * the log instead). The file is created, not truncated, until the report. */
+static void check_stats_path(void)
+{
+    if (config.stats != GQ_STATS_JSON)
+        return;
+    int fd = open(config.stats_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    int err = fd < 0 ? errno : 0;
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+        err = EISDIR;
+    if (fd >= 0)
+        close(fd);
+    if (!err)
+        return;
+    gq_warn("GQSHIM_STATS=json:%s: cannot write the file (%s); the stats table will go to the "
+            "log instead", config.stats_path, strerror(err));
+    config.stats = GQ_STATS_TEXT;
+}
+
 static void load(void)
 {
+    if (standing_aside) {
+        gq_config_defaults(&config);
+        config.enable = false;
+        __atomic_store_n(&loaded, 1, __ATOMIC_RELEASE);
+        return; /* silent: the copy loaded first speaks for the process */
+    }
     enum gq_config_status st = gq_config_parse(&config, env_get, environ);
     gq_log_setup(config.log, config.log_file);
-    for (unsigned i = 0; i < config.errors.count; i++)
-        gq_error("%s", config.errors.line[i]);
+    report_invalid();
+    check_stats_path();
     for (unsigned i = 0; i < config.warnings.count; i++)
         gq_warn("%s", config.warnings.line[i]);
     if (st != GQ_CONFIG_OK) {
-        if (config.strict) {
-            gq_error("GQSHIM_STRICT=1: exiting with status 2 on the invalid settings above");
-            _exit(2);
-        }
-        gq_error("invalid settings above: passing every CUDA call through");
+        if (config.strict)
+            _exit((int)config.error_exitcode);
         config.enable = false;
     }
     if (config.enable && !config.rules_set && !config.trace)
-        gq_info("GQSHIM_RULES is unset: nothing will be compressed; run with GQSHIM_TRACE=1 "
-                "to see the offloads and a suggested rule");
+        gq_warn("GQSHIM_RULES is unset: nothing is compressed unless the program registers "
+                "tensors (gq_register); GQSHIM_TRACE=1 (gqrun --trace) shows the offloads and "
+                "suggests a rule");
     __atomic_store_n(&active, config.enable && config.rules_set && !gq_forked(), __ATOMIC_RELEASE);
     __atomic_store_n(&loaded, 1, __ATOMIC_RELEASE);
     pthread_mutex_lock(&hook_lock);
@@ -50,6 +102,10 @@ static void load(void)
     if (fn)
         fn(&config);
 }
+
+void gq_config_stand_aside(void) { standing_aside = 1; }
+
+int gq_config_loaded(void) { return __atomic_load_n(&loaded, __ATOMIC_ACQUIRE); }
 
 struct gq_config *gq_cfg(void)
 {

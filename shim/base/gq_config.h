@@ -24,6 +24,14 @@ int gq_active(void);
  * invalid settings, a fork's child). */
 int gq_config_activate(void);
 
+/* Another copy of libgqshim.so is loaded first (entry/gq_startup.c checks
+ * at load): this one reads no configuration, says nothing and passes every
+ * call through. Before the first gq_cfg(). */
+void gq_config_stand_aside(void);
+
+/* 1 once the configuration has been read (without reading it). */
+int gq_config_loaded(void);
+
 /* In a fork's child: gq_active() is 0 from now on. */
 void gq_config_atfork_child(void);
 

@@ -64,6 +64,49 @@ struct gq_stats {
 
 extern struct gq_stats gq_stats_g;
 
+/* Host memory held by compressed entries: the blocks' bytes and the plain
+ * size of the tensors they hold, now and at the blocks' peak (sampled at
+ * every change, so the peak survives the program freeing its buffers). */
+struct gq_held {
+    uint64_t block_bytes, plain_bytes;          /* now */
+    uint64_t peak_block_bytes, plain_at_peak;   /* at the peak of block_bytes */
+};
+extern struct gq_held gq_held_g;
+
+/* An entry of `block` compressed bytes holding `plain` bytes of a tensor
+ * appeared (sign +1) or went away (-1). */
+void gq_stats_held(int sign, uint64_t block, uint64_t plain);
+
+/* Per tensor: one row per host range [host, host+len) that held a
+ * compressed copy (the buffer an offload went into, or an upload=compress
+ * range), found or added lock-free; GQ_STATS_TENSORS rows, the rest counted
+ * in gq_tensors_untracked only. */
+#define GQ_STATS_TENSORS 1024
+struct gq_tensor_stats {
+    uintptr_t host;          /* 0: free row */
+    uint64_t len;
+    unsigned rule;           /* gq_rule.index */
+    uint64_t seq;            /* order in which rows were first used */
+    uint64_t offloads, restores, logical_bytes, moved_bytes;
+    /* GQSHIM_VERIFY, folded like the per-rule totals (xfer/gq_verify.c) */
+    uint64_t v_offloads, v_elements, v_sse_bits, v_ss_bits;
+    uint32_t v_max_bits;
+};
+extern struct gq_tensor_stats gq_tensors_g[GQ_STATS_TENSORS];
+extern uint64_t gq_tensors_untracked;
+
+/* The row of the tensor at [host, host+len) under `rule`, or
+ * GQ_STATS_TENSORS when the table is full. */
+unsigned gq_stats_tensor(const struct gq_rule *rule, uintptr_t host, uint64_t len);
+void gq_stats_tensor_copy(unsigned t, int restore, uint64_t logical, uint64_t moved);
+void gq_stats_tensor_verify(unsigned t, uint64_t elements, double sse, double ss,
+                            uint32_t max_abs_bits);
+
+/* Wall-clock start of the process's use of the shim (set at load). */
+void gq_stats_mark_start(void);
+struct timespec;
+void gq_stats_start(struct timespec *realtime, struct timespec *monotonic);
+
 #define GQ_STAT_ADD(field, n) __atomic_fetch_add(&gq_stats_g.field, (uint64_t)(n), __ATOMIC_RELAXED)
 
 /* A compressed offload / restore under `rule`: the totals and the rule's row.

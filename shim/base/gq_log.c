@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,6 +25,12 @@ int gq_log_setup(enum gq_log_level level, const char *path)
         gq_warn("GQSHIM_LOG_FILE=%s: cannot open (%s); logging to stderr", path, strerror(errno));
         return -1;
     }
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        gq_warn("GQSHIM_LOG_FILE=%s: is a directory; logging to stderr", path);
+        return -1;
+    }
     __atomic_store_n(&log_fd, fd, __ATOMIC_RELEASE);
     return 0;
 }
@@ -33,18 +40,37 @@ int gq_log_enabled(enum gq_log_level level)
     return (int)level <= __atomic_load_n(&log_level, __ATOMIC_RELAXED);
 }
 
-void gq_log_raw(const char *text, unsigned long len)
+static int write_all(int fd, const char *text, unsigned long len)
 {
-    int fd = __atomic_load_n(&log_fd, __ATOMIC_ACQUIRE);
     while (len > 0) {
         ssize_t n = write(fd, text, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            return;
+            return -1;
         text += n;
         len -= (unsigned long)n;
     }
+    return 0;
+}
+
+void gq_log_raw(const char *text, unsigned long len)
+{
+    int fd = __atomic_load_n(&log_fd, __ATOMIC_ACQUIRE);
+    if (write_all(fd, text, len) == 0 || fd == 2)
+        return;
+    /* A log file that takes no writes (/proc/version, a full disk): say so
+     * once on stderr and keep logging there, rather than drop lines. */
+    int err = errno;
+    if (__atomic_compare_exchange_n(&log_fd, &fd, 2, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        char line[256];
+        int n = snprintf(line, sizeof line,
+                         "gqshim[%d]: warning: GQSHIM_LOG_FILE: cannot write (%s); logging to "
+                         "stderr\n", (int)getpid(), strerror(err));
+        if (n > 0)
+            write_all(2, line, (unsigned long)n < sizeof line ? (unsigned long)n : sizeof line - 1);
+    }
+    write_all(2, text, len);
 }
 
 /* One line "gqshim[PID]: LABEL: message[suffix]", whatever the threshold. */

@@ -285,6 +285,16 @@ static int candidate(const struct rec *r)
     return r->round_trips > 0;
 }
 
+/* Weight streaming: a pinned host allocation uploaded again and again and
+ * never written by the GPU (upload=compress keeps it compressed). */
+static int stream_candidate(const struct rec *r)
+{
+    return r->on == GQ_ON_HOST && !r->d2h && r->h2d >= 2 && r->n_h2d_size == 1 &&
+           r->h2d_size[0] >= MIN_COPY;
+}
+
+typedef int (*pick_fn)(const struct rec *r);
+
 static int in_sizes(const size_t *s, unsigned n, size_t v)
 {
     for (unsigned i = 0; i < n; i++)
@@ -297,7 +307,8 @@ static int in_sizes(const size_t *s, unsigned n, size_t v)
  * allocation seen on that side, appended to buf; returns the candidates, and
  * in *extra how many other allocations the filter also takes (0 unless no
  * exact filter exists). Under the lock. */
-static unsigned filter(enum gq_on side, char *buf, size_t cap, unsigned *extra)
+static unsigned filter(enum gq_on side, pick_fn pick, char *buf, size_t cap,
+                       unsigned *extra)
 {
     size_t sizes[GQ_RULE_SIZES_MAX];
     unsigned ns = 0, nc = 0, too_many = 0;
@@ -307,7 +318,7 @@ static unsigned filter(enum gq_on side, char *buf, size_t cap, unsigned *extra)
         const struct rec *r = &recs[i];
         if (r->on != side)
             continue;
-        if (!candidate(r)) {
+        if (!pick(r)) {
             omax = r->size > omax ? r->size : omax;
             continue;
         }
@@ -329,7 +340,7 @@ static unsigned filter(enum gq_on side, char *buf, size_t cap, unsigned *extra)
         if (r->on != side || !in_sizes(sizes, ns, r->size))
             continue;
         pos++;
-        if (candidate(r)) {
+        if (pick(r)) {
             if (!first)
                 first = pos;
             else if (last != pos - 1)
@@ -356,7 +367,7 @@ static unsigned filter(enum gq_on side, char *buf, size_t cap, unsigned *extra)
          * candidate, and say what else it takes. */
         snprintf(buf + n, cap - n, ",min=%zu", cmin);
         for (unsigned i = 0; i < nrecs; i++)
-            *extra += recs[i].on == side && !candidate(&recs[i]) && recs[i].size >= cmin;
+            *extra += recs[i].on == side && !pick(&recs[i]) && recs[i].size >= cmin;
     }
     return nc;
 }
@@ -375,16 +386,21 @@ static void canonical(const char *text, char *buf, size_t cap)
 static unsigned suggest_locked(char *buf, size_t cap, unsigned *extra_host, unsigned *extra_dev)
 {
     char text[GQ_RULES_INPUT_MAX] = "";
-    char host[GQ_RULES_INPUT_MAX / 2] = "on=host", dev[GQ_RULES_INPUT_MAX / 2] = "on=dev";
-    unsigned nh = filter(GQ_ON_HOST, host, sizeof host, extra_host);
-    unsigned nd = filter(GQ_ON_DEV, dev, sizeof dev, extra_dev);
-    snprintf(text, sizeof text, "%s%s%s%s%s", nh ? host : "", nh ? ",name=host_offload" : "",
-             nh && nd ? ";" : "", nd ? dev : "", nd ? ",name=dev_offload" : "");
-    if (nh || nd)
+    char host[GQ_RULES_INPUT_MAX / 3] = "on=host", dev[GQ_RULES_INPUT_MAX / 3] = "on=dev";
+    char up[GQ_RULES_INPUT_MAX / 3] = "on=host";
+    unsigned eu = 0;
+    unsigned nh = filter(GQ_ON_HOST, candidate, host, sizeof host, extra_host);
+    unsigned nd = filter(GQ_ON_DEV, candidate, dev, sizeof dev, extra_dev);
+    unsigned nu = filter(GQ_ON_HOST, stream_candidate, up, sizeof up, &eu);
+    *extra_host += eu;
+    snprintf(text, sizeof text, "%s%s%s%s%s%s%s%s", nh ? host : "", nh ? ",name=host_offload" : "",
+             nh && (nd || nu) ? ";" : "", nd ? dev : "", nd ? ",name=dev_offload" : "",
+             nd && nu ? ";" : "", nu ? up : "", nu ? ",upload=compress,name=weights" : "");
+    if (nh || nd || nu)
         canonical(text, buf, cap);
     else if (cap)
         buf[0] = 0;
-    return nh + nd;
+    return nh + nd + nu;
 }
 
 unsigned gq_trace_suggest(char *buf, size_t cap)
@@ -454,11 +470,22 @@ void gq_trace_report(void)
     gq_log_trace("summary: %u allocations, %llu copies traced", nrecs, (unsigned long long)ncopies);
     list_side(GQ_ON_HOST);
     list_side(GQ_ON_DEV);
+    unsigned nu = 0;
+    uint64_t ups = 0;
+    for (unsigned i = 0; i < nrecs; i++)
+        if (stream_candidate(&recs[i])) {
+            nu++;
+            ups += recs[i].h2d;
+        }
+    if (nu)
+        gq_log_trace("candidates for weight streaming (upload=compress): %u pinned allocation(s) "
+                     "uploaded %llu times, never written by the GPU", nu, (unsigned long long)ups);
     unsigned n = suggest_locked(rules, sizeof rules, &eh, &ed);
     pthread_mutex_unlock(&lock);
     if (!n) {
         gq_log_trace("no offload candidates: no allocation saw device-to-host copies that came "
-                     "back host-to-device with the same size");
+                     "back host-to-device with the same size, nor repeated uploads of a pinned "
+                     "buffer the GPU never wrote");
         return;
     }
     gq_log_trace("suggested: GQSHIM_RULES='%s'", rules);

@@ -5,6 +5,7 @@
 #include "base/gq_regions.h"
 #include "base/gq_trace.h"
 #include "core/gq_api.h"
+#include "gpu/gq_driver.h"
 #include "gpu/gq_modules.h"
 #include "gpu/gq_ptr.h"
 #include "host/gq_hostmem.h"
@@ -32,6 +33,10 @@ int gq_host_alloc(void **p, size_t size, unsigned flags, const struct gq_rule **
     /* Memory the program may hand to the GPU directly must be real pinned
      * memory: such allocations are never taken over. */
     if (!*rule || (flags & (cudaHostAllocMapped | cudaHostAllocWriteCombined)))
+        return 0;
+    /* Without a driver the real call fails, and so must the program's: the
+     * shim answers only where the runtime would have. */
+    if (!gq_drv())
         return 0;
     void *own = gq_hostmem_alloc(size);
     if (!own)

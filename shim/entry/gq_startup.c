@@ -7,9 +7,20 @@
  *   (host/gq_hostmem.h) fills a page from the compressed entries
  *   (store/gq_entries.h), a layer above it, through this registration.
  * - The exit report (core/gq_report.h), registered with atexit when the
- *   configuration (read at the program's first CUDA call) asks for one.
+ *   configuration (read at the program's first CUDA call) asks for one, and
+ *   the SIGTERM/SIGINT handlers that write it (gq_signals.c).
+ * - The start-up lines when the shim will do nothing useful: the CUDA driver
+ *   cannot be loaded (rules set, so the program meant to compress), or a
+ *   second copy of the library is loaded (it stands aside, see below).
  */
+#define _GNU_SOURCE
+#include "entry/gq_hooks.h"
+
 #include "base/gq_config.h"
+#include "base/gq_counters.h"
+#include "base/gq_log.h"
+#include "gpu/gq_driver.h"
+#include "gpu/gq_sym.h"
 #include "base/gq_fork.h"
 #include "base/gq_regions.h"
 #include "base/gq_trace.h"
@@ -22,6 +33,7 @@
 #include "store/gq_entries.h"
 #include "store/gq_store.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -52,14 +64,44 @@ static void at_exit(void) { gq_report_exit(); }
 
 static void on_config(const struct gq_config *cfg)
 {
-    if (cfg->stats != GQ_STATS_OFF || cfg->verify || cfg->trace)
+    if (gq_report_due()) {
         atexit(at_exit);
+        if (cfg->stats != GQ_STATS_OFF || cfg->verify || cfg->trace)
+            gq_signals_install();
+    }
+    /* A program that meant to compress, on a machine where the driver does
+     * not load: say so now (gq_drv logs why, once), not never. */
+    if (cfg->enable && (cfg->rules_set || cfg->trace))
+        (void)gq_drv();
+}
+
+/* Another libgqshim.so earlier in the search order (LD_PRELOAD naming two
+ * installs, gqrun run under an LD_PRELOAD that has one): the first one
+ * answers the program's calls and reaches this copy's hooks as "the next
+ * definition", which then must only pass calls on. 1 when this copy is not
+ * the first. */
+static int another_copy_first(void)
+{
+    Dl_info me, first;
+    void *sym = gq_sym(RTLD_DEFAULT, "gq_register");
+    if (!sym || !dladdr((void *)another_copy_first, &me) || !dladdr(sym, &first) ||
+        me.dli_fbase == first.dli_fbase)
+        return 0;
+    gq_warn("another libgqshim.so is loaded first (%s): this copy (%s) stands aside",
+            first.dli_fname ? first.dli_fname : "?", me.dli_fname ? me.dli_fname : "?");
+    return 1;
 }
 
 /* At load: a fork can come before the program's first CUDA call, and none
  * of this costs anything until used. */
 __attribute__((constructor)) static void startup(void)
 {
+    gq_stats_mark_start();
+    gq_signals_note_pid();
+    if (another_copy_first()) {
+        gq_config_stand_aside();
+        return;
+    }
     pthread_atfork(prepare, parent, child);
     gq_hostmem_set_filler(gq_entries_fill_page);
     gq_config_on_load(on_config);

@@ -16,7 +16,9 @@ static void load_driver(void)
 {
     void *h = gq_sym_libcuda();
     if (!h) {
-        gq_warn("cannot load the CUDA driver (libcuda.so.1): %s; passing every call through",
+        gq_warn("cannot load the CUDA driver (libcuda.so.1): %s; nothing is compressed, every "
+                "call passes through (no GPU here? run on cudasim: gqrun --cudasim, or "
+                "LD_LIBRARY_PATH=build/cudasim)",
                 gq_sym_libcuda_error());
         return;
     }

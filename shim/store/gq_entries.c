@@ -37,11 +37,13 @@ struct gq_entry *gq_entry_new(uintptr_t start, size_t len, const struct gq_param
     pthread_mutex_init(&e->lock, NULL);
     e->refs = 1;
     e->state = GQ_ENTRY_PENDING;
+    gq_stats_held(+1, b->size, len);
     return e;
 }
 
 static void entry_destroy(struct gq_entry *e)
 {
+    gq_stats_held(-1, e->block.size, e->len);
     /* The store frees the block once every GPU use has completed, and
      * destroys the events then. */
     CUevent all[1 + 64];

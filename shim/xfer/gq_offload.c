@@ -165,11 +165,14 @@ struct gq_verdict gq_offload(void *dst, const void *src, size_t count, CUstream 
         gq_store_release(&b, NULL);
         return gq_verdict_pass(GQ_PASS_LAUNCH);
     }
-    gq_verify_offload(s, (CUdeviceptr)src, &p, &l, b.dev, reg.rule); /* GQSHIM_VERIFY */
+    unsigned tensor = gq_stats_tensor(reg.rule, (uintptr_t)dst, count);
+    gq_verify_offload(s, (CUdeviceptr)src, &p, &l, b.dev, reg.rule, tensor); /* GQSHIM_VERIFY */
     struct gq_verdict v = owned ? finish_owned(d, e, s)
                                 : finish_program_owned(d, e, s, flags, spilled);
-    if (v.done)
+    if (v.done) {
         gq_stats_offload(reg.rule, count, l.esc_off);
+        gq_stats_tensor_copy(tensor, 0, count, l.esc_off);
+    }
     gq_entry_put(e);
     return v;
 }

@@ -2,6 +2,7 @@
 #include "xfer/gq_xfer.h"
 
 #include "base/gq_page.h"
+#include "base/gq_regions.h"
 #include "gpu/gq_driver.h"
 #include "gpu/gq_launch.h"
 #include "gpu/gq_modules.h"
@@ -59,7 +60,14 @@ struct gq_verdict gq_restore(void *dst, const void *src, size_t count, CUstream 
     if (found != GQ_LOOKUP_ONE) {
         /* Raw bytes are right once every overlapping offload has decoded. */
         gq_entries_settle(src, count, settle_on);
-        return gq_verdict_pass(found == GQ_LOOKUP_SPANS ? GQ_PASS_SPANS : GQ_PASS_NOT_HELD);
+        if (found == GQ_LOOKUP_SPANS)
+            return gq_verdict_pass(GQ_PASS_SPANS);
+        /* Memory no rule names and that holds no compressed copy is "not a
+         * registered tensor", whether or not other entries happen to lie
+         * near it: identical uploads get the same reason. */
+        struct gq_region reg;
+        return gq_verdict_pass(gq_regions_lookup(GQ_ON_HOST, src, count, &reg) ? GQ_PASS_NOT_HELD
+                                                                                : GQ_PASS_NO_RULE);
     }
     int state = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
     uintptr_t a = (uintptr_t)src, end = a + count, lo, hi;
@@ -112,9 +120,10 @@ struct gq_verdict gq_restore(void *dst, const void *src, size_t count, CUstream 
         gq_entry_put(e);
         return gq_verdict_pass(GQ_PASS_LAUNCH);
     }
-    gq_stats_restore(e->rule, count,
-                     (lo - a) + (end - hi) +
-                         (uint64_t)((double)e->layout.esc_off * (double)(hi - lo) / (double)e->len));
+    uint64_t moved = (lo - a) + (end - hi) +
+                     (uint64_t)((double)e->layout.esc_off * (double)(hi - lo) / (double)e->len);
+    gq_stats_restore(e->rule, count, moved);
+    gq_stats_tensor_copy(gq_stats_tensor(e->rule, e->start, e->len), 1, count, moved);
     CUresult status = (flags & GQ_COPY_SYNC) ? d->cuStreamSynchronize(s) : CUDA_SUCCESS;
     gq_entry_put(e);
     return gq_verdict_done(status);

@@ -86,13 +86,17 @@ static void add_f64(uint64_t *bits, double v)
     } while (!__atomic_compare_exchange_n(bits, &old, upd, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 }
 
-/* The user word of the callback: rule index and slot, no allocation. */
-#define PACK(rule, slot) ((void *)(((uintptr_t)(rule) << 16) | (uintptr_t)(slot)))
+/* The user word of the callback: tensor row, rule index and slot, no
+ * allocation (rows < 2^16, rules < 2^16, slots < 2^16). */
+#define PACK(tensor, rule, slot) \
+    ((void *)(((uintptr_t)(tensor) << 32) | ((uintptr_t)(rule) << 16) | (uintptr_t)(slot)))
 
 /* Stream callback, after the verify kernel: fold the slot, free it. */
 static void fold_cb(void *user)
 {
-    unsigned slot = (unsigned)((uintptr_t)user & 0xffffu), idx = (unsigned)((uintptr_t)user >> 16);
+    unsigned slot = (unsigned)((uintptr_t)user & 0xffffu);
+    unsigned idx = (unsigned)(((uintptr_t)user >> 16) & 0xffffu);
+    unsigned tensor = (unsigned)((uintptr_t)user >> 32);
     const struct gq_verify_result *r = &slot_host[slot];
     if (!r->overflow && idx < GQ_STATS_RULES) {
         struct totals *t = &tot[idx];
@@ -105,12 +109,14 @@ static void fold_cb(void *user)
                !__atomic_compare_exchange_n(&t->max_bits, &cur, r->max_abs_bits, 0,
                                             __ATOMIC_RELAXED, __ATOMIC_RELAXED))
             ;
+        gq_stats_tensor_verify(tensor, r->n_counted, r->sum_sq_err, r->sum_sq, r->max_abs_bits);
     }
     slot_give(slot);
 }
 
 void gq_verify_offload(CUstream s, CUdeviceptr src, const struct gq_params *p,
-                       const struct gq_layout *l, CUdeviceptr block, const struct gq_rule *rule)
+                       const struct gq_layout *l, CUdeviceptr block, const struct gq_rule *rule,
+                       unsigned tensor)
 {
     if (!gq_cfg()->verify)
         return;
@@ -128,7 +134,7 @@ void gq_verify_offload(CUstream s, CUdeviceptr src, const struct gq_params *p,
         __atomic_fetch_add(&unmeasured, 1, __ATOMIC_RELAXED);
         return;
     }
-    void *user = PACK(rule->index, slot);
+    void *user = PACK(tensor, rule->index, slot);
     if (d->cuLaunchHostFunc(s, fold_cb, user) != CUDA_SUCCESS) {
         /* The kernel is queued and writes the slot: wait for it, fold here. */
         d->cuStreamSynchronize(s);

@@ -22,10 +22,12 @@ struct gq_rule;
 
 /* Queue the check of one offload: `src` the device tensor, `block` the
  * device address of its compressed block, both as gq_launch_quantize got
- * them. Failing to queue (no slot free, launch refused) is counted as an
+ * them; `tensor` the row of base/gq_counters.h the error is added to as well.
+ * Failing to queue (no slot free, launch refused) is counted as an
  * unverified offload, never an error of the copy. */
 void gq_verify_offload(CUstream s, CUdeviceptr src, const struct gq_params *p,
-                       const struct gq_layout *l, CUdeviceptr block, const struct gq_rule *rule);
+                       const struct gq_layout *l, CUdeviceptr block, const struct gq_rule *rule,
+                       unsigned tensor);
 
 struct gq_verify_totals {
     uint64_t offloads; /* offloads measured */

@@ -41,6 +41,21 @@ stat() {
         "$TMP/stats.json" "$1"
 }
 
+# expect_jstat NAME KEY.PATH OP VALUE: the same for a nested number
+# (passed_by_reason.ESCAPES, kernels.spill.launches).
+expect_jstat() {
+    v=$(python3 -c 'import json,sys
+o = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    o = o[k]
+print(o)' "$TMP/stats.json" "$2" 2>/dev/null || echo missing)
+    if [ "$v" != missing ] && [ "$v" "$3" "$4" ]; then
+        ok "$1: $2=$v"
+    else
+        bad "$1: $2=$v, want $3 $4"
+    fi
+}
+
 # expect_stat NAME KEY OP VALUE: compare a stats number (OP: -eq -ge -gt -le).
 expect_stat() {
     v=$(stat "$2" 2>/dev/null || echo missing)

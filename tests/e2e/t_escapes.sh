@@ -5,9 +5,15 @@
 . tests/e2e/lib.sh
 P=$BUILD/e2e/nanflood
 check "no shim" $P pinned
+# Exact data alone prove nothing (a shim that does nothing passes): each
+# case must also have taken the escape path it is about.
 check "shim-owned buffer" with_shim "on=host" $P pinned
+expect_jstat "shim-owned buffer: the overflow seen, copied raw" passed_by_reason.ESCAPES -eq 1
 check "program-owned pinned (spill kernel)" with_shim "on=dev,nth=1" $P pinned
+expect_stat "program-owned pinned: compressed" offloads -eq 1
+expect_jstat "program-owned pinned: the spill kernel ran" kernels.spill.launches -eq 1
 check "program-owned pageable" with_shim "on=dev,nth=1" $P pageable
+expect_jstat "program-owned pageable: the overflow seen, copied raw" passed_by_reason.ESCAPES -eq 1
 check "program-owned pinned, delayed streams" env CUDASIM_DELAY_US=300 sh -c \
     "LD_PRELOAD=$SHIM GQSHIM_RULES=on=dev,nth=1 $P pinned"
 finish

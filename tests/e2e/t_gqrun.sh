@@ -3,7 +3,7 @@
 # LD_PRELOAD kept, exit status passed through, bad options one line + exit 2,
 # and a real program compressed under it.
 . tests/e2e/lib.sh
-GQRUN=$BUILD/gqrun
+GQRUN=$(cd "$BUILD" && pwd)/gqrun
 LIB=$(cd "$BUILD" && pwd)/libgqshim.so
 
 # expect_out NAME WANT COMMAND...: stdout of the command (exit 0) must be WANT.
@@ -40,18 +40,29 @@ expect_usage_error() {
 vars=$("$BUILD/gq-options-md" | sed -n 's/^| `\(GQSHIM_[A-Z_]*\)` |.*/\1/p')
 [ -n "$vars" ] || bad "no variables in gq-options-md output"
 
-# --help: every variable, with its option, and the rule grammar.
+# --help: every option with its variable, examples and the exit statuses,
+# on one screen (at most 45 lines of at most 80 columns); --help-all adds
+# every variable's values and the rule grammar.
 if "$GQRUN" --help >"$TMP/help" 2>&1; then ok "--help exits 0"; else bad "--help exit $?"; fi
+if "$GQRUN" --help-all >"$TMP/helpall" 2>&1; then ok "--help-all exits 0"; else bad "--help-all exit $?"; fi
 for v in $vars; do
     opt=--$(echo "${v#GQSHIM_}" | tr 'A-Z_' 'a-z-')
-    if grep -Eq -- "^  $opt(\[=|=)[^ ]* +$v( |\$)" "$TMP/help" && grep -q "^  $v=" "$TMP/help"; then
+    if grep -Eq -- "^  $opt(\[=|=)[^ ]* +$v( |\$)" "$TMP/help" && grep -q "^  $v=" "$TMP/helpall"; then
         ok "--help lists $v as $opt"
     else
-        bad "--help lacks $v or $opt"
+        bad "--help lacks $opt or --help-all lacks $v"
     fi
 done
-grep -q "GQSHIM_RULES = rule" "$TMP/help" && ok "--help has the rule grammar" ||
-    bad "--help lacks the rule grammar"
+grep -q "GQSHIM_RULES = rule" "$TMP/helpall" && ok "--help-all has the rule grammar" ||
+    bad "--help-all lacks the rule grammar"
+lines=$(wc -l <"$TMP/help")
+cols=$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$TMP/help")
+if [ "$lines" -le 45 ] && [ "$cols" -le 80 ] && grep -q "^Examples:" "$TMP/help" &&
+    grep -q "^Exit status:" "$TMP/help" && grep -q -- "--cudasim" "$TMP/help"; then
+    ok "--help: $lines lines, $cols columns, examples and exit statuses"
+else
+    bad "--help: $lines lines, $cols columns (want <= 45, <= 80, Examples:, Exit status:)"
+fi
 
 # --version: the version of include/gqshim.h and the library it would preload.
 version=$(sed -n 's/^#define GQ_SHIM_VERSION "\(.*\)"/\1/p' include/gqshim.h)
@@ -101,7 +112,42 @@ rc=$?
 expect_out "the program keeps gqrun's pid" "same" sh -c \
     "\"$GQRUN\" -- sh -c 'p=\$\$; echo \$p' >\"$TMP/pid\" & w=\$!; wait \$w; [ \"\$(cat \"$TMP/pid\")\" = \"\$w\" ] && echo same"
 
+# --version says where it looked when there is no library, and exits 0.
+mkdir -p "$TMP/bin" && cp "$GQRUN" "$TMP/bin/gqrun"
+"$TMP/bin/gqrun" --version >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -eq 0 ] && grep -q "^library: not found in $TMP/bin" "$TMP/out" &&
+    ok "--version without a library: exit 0, says where it looked" ||
+    bad "--version without a library: exit $rc: $(cat "$TMP/out" "$TMP/err")"
+
 # Bad usage: one line, exit 2, the program not run.
+expect_usage_error "did you mean --rules" "did you mean --rules?" --rule=on=host -- true
+expect_usage_error "did you mean --stats" "did you mean --stats?" --stat -- true
+expect_usage_error "--lib that is not a library" "not a shared library" --lib=README.md -- true
+expect_usage_error "an option twice with two values" "given twice" --stats --stats=json:x -- true
+expect_usage_error "--cudasim where there is none" "no libcuda.so.1 in $TMP" --cudasim="$TMP" -- true
+# An inherited GQSHIM_* value the shim would refuse: said before the program
+# starts; a strict one stops it (exit 2), a cosmetic one is left to the library.
+env GQSHIM_BITS=3 "$GQRUN" -- sh -c 'echo ran' >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -eq 2 ] && [ ! -s "$TMP/out" ] && grep -q "GQSHIM_BITS='3'.*inherited" "$TMP/err" &&
+    ok "inherited bad GQSHIM_BITS: exit 2 before the program" ||
+    bad "inherited bad GQSHIM_BITS: exit $rc: $(cat "$TMP/err" "$TMP/out")"
+expect_out "inherited bad GQSHIM_LOG: the program runs" "ran" env GQSHIM_LOG=verbose "$GQRUN" -- \
+    sh -c 'echo ran'
+# Programs that cannot run: the reason a person would look for.
+(cd "$TMP" && touch notes.txt && "$GQRUN" notes.txt) >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -eq 127 ] && grep -q "not found in PATH (a file of that name is here: ./notes.txt)" "$TMP/err" &&
+    ok "a file here but not in PATH: exit 127, says ./notes.txt" || bad "file not in PATH: exit $rc: $(cat "$TMP/err")"
+"$GQRUN" /tmp >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -eq 126 ] && grep -q "'/tmp': is a directory" "$TMP/err" && ok "a directory: exit 126, is a directory" ||
+    bad "a directory: exit $rc: $(cat "$TMP/err")"
+# --cudasim: cudasim's libraries first on LD_LIBRARY_PATH.
+expect_out "--cudasim puts build/cudasim first" "$(cd "$BUILD" && pwd)/cudasim:/x" \
+    env LD_LIBRARY_PATH=/x "$GQRUN" --cudasim -- sh -c 'printf %s "$LD_LIBRARY_PATH"'
+
 expect_usage_error "unknown option" "unknown option '--bogus'" --bogus -- true
 expect_usage_error "unknown short option" "unknown option '-x'" -x -- true
 expect_usage_error "bad --bits value" "^gqrun: --bits: GQSHIM_BITS='3'" --bits=3 -- true

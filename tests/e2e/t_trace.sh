@@ -55,6 +55,15 @@ check "roundtrip under the suggested rule compresses" with_shim "$rule" $RT f16 
 expect_stat "roundtrip, suggested rule" offloads -eq 1
 expect_stat "roundtrip, suggested rule: one device allocation" regions_dev -eq 1
 
+# --- weights streamed from pinned buffers (uploaded again and again, never
+# written by the GPU): the suggestion is upload=compress, and it compresses.
+W=$BUILD/examples/weights_stream
+LD_PRELOAD=$SHIM GQSHIM_TRACE=1 $W >/dev/null 2>"$TMP/w.trace"
+rule=$(suggested "$TMP/w.trace")
+expect "weights_stream: suggested rule" "on=host,size=4M,upload=compress,name=weights" "$rule"
+check "weights_stream under the suggested rule" with_shim "$rule" $W --check
+expect_stat "weights_stream, suggested rule" restores -eq 160
+
 # (How the suggestion separates candidates from look-alikes: tests/unit/test_trace.c.)
 
 # --- tracing off: not a single trace line.

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -184,8 +185,9 @@ static void test_log_levels_in_any_case(void **state)
 
 static void test_log_invalid_lists_the_levels(void **state)
 {
-    assert_int_equal(parse1(&cfg, "GQSHIM_LOG", "verbose"), GQ_CONFIG_INVALID);
+    assert_int_equal(parse1(&cfg, "GQSHIM_LOG", "verbose"), GQ_CONFIG_OK); /* lenient */
     const char *e = only_error();
+    assert_contains(e, "keeping the default (warn)");
     assert_contains(e, "GQSHIM_LOG='verbose'");
     assert_contains(e, "error|warn|info|debug");
     assert_int_equal(cfg.log, GQ_LOG_WARN);
@@ -193,8 +195,79 @@ static void test_log_invalid_lists_the_levels(void **state)
 
 static void test_log_prefix_of_a_level_is_not_a_level(void **state)
 {
-    assert_int_equal(parse1(&cfg, "GQSHIM_LOG", "warni"), GQ_CONFIG_INVALID);
-    assert_int_equal(parse1(&cfg, "GQSHIM_LOG", "war"), GQ_CONFIG_INVALID);
+    assert_int_equal(parse1(&cfg, "GQSHIM_LOG", "warni"), GQ_CONFIG_OK);
+    assert_true(cfg.invalid[GQ_OPT_LOG]);
+    assert_int_equal(parse1(&cfg, "GQSHIM_LOG", "war"), GQ_CONFIG_OK);
+    assert_true(cfg.invalid[GQ_OPT_LOG]);
+}
+
+/* A bad log level, log file or stats destination costs only itself; every
+ * option that changes what gets compressed stays strict. */
+static void test_cosmetic_options_are_lenient_the_rest_strict(void **state)
+{
+    for (unsigned i = 0; i < GQ_OPT_COUNT; i++) {
+        enum gq_opt_id id = (enum gq_opt_id)i;
+        int cosmetic = id == GQ_OPT_LOG || id == GQ_OPT_LOG_FILE || id == GQ_OPT_STATS;
+        assert_int_equal(gq_option_lenient(id), cosmetic);
+    }
+    const char *env[] = { "GQSHIM_LOG", "verbose", "GQSHIM_STATS", "json", "GQSHIM_RULES",
+                          "on=host", NULL };
+    fake_env = env;
+    assert_int_equal(gq_config_parse(&cfg, fake_getenv, NULL), GQ_CONFIG_OK);
+    fake_env = NULL;
+    assert_int_equal(cfg.errors.count, 2);
+    assert_contains(cfg.errors.line[0], "keeping the default (warn)");
+    assert_contains(cfg.errors.line[1], "keeping the default (0)");
+    assert_true(cfg.rules_set);
+    assert_int_equal(cfg.log, GQ_LOG_WARN);
+    assert_int_equal(cfg.stats, GQ_STATS_OFF);
+    assert_int_equal(parse1(&cfg, "GQSHIM_BITS", "3"), GQ_CONFIG_INVALID);
+    assert_null(strstr(cfg.errors.line[0], "keeping the default"));
+    assert_false(cfg.error_lenient[0]);
+    /* Each line says which kind it is, whatever order they come in (a path
+     * that does not expand is found after every variable was read). */
+    const char *mixed[] = { "GQSHIM_STATS", "json:%q{GQ_UNSET_FOR_TEST}", "GQSHIM_POOL_MAX", "-1",
+                            NULL };
+    fake_env = mixed;
+    assert_int_equal(gq_config_parse(&cfg, fake_getenv, NULL), GQ_CONFIG_INVALID);
+    fake_env = NULL;
+    assert_int_equal(cfg.errors.count, 2);
+    assert_contains(cfg.errors.line[0], "GQSHIM_POOL_MAX");
+    assert_false(cfg.error_lenient[0]);
+    assert_contains(cfg.errors.line[1], "GQSHIM_STATS");
+    assert_true(cfg.error_lenient[1]);
+}
+
+static const char *path_env(const char *name)
+{
+    return strcmp(name, "RANK") == 0 ? "3" : NULL;
+}
+
+/* %p and %q{VAR} in output paths, as valgrind and nsys spell them. */
+static void test_output_paths_expand_pid_and_variables(void **state)
+{
+    char out[64], err[160];
+    assert_int_equal(gq_path_expand("/tmp/s-%q{RANK}-%p.json", 4242, path_env, out, sizeof out,
+                                    err, sizeof err), 0);
+    assert_string_equal(out, "/tmp/s-3-4242.json");
+    assert_int_equal(gq_path_expand("100%%", 1, path_env, out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, "100%");
+    assert_int_equal(gq_path_expand("%q{NOPE}", 1, path_env, out, sizeof out, err, sizeof err), -1);
+    assert_contains(err, "NOPE is not set");
+    assert_int_equal(gq_path_expand("%x", 1, path_env, out, sizeof out, err, sizeof err), -1);
+    assert_int_equal(gq_path_expand("%q{RANK", 1, path_env, out, sizeof out, err, sizeof err), -1);
+    assert_int_equal(gq_path_expand("%p%p%p%p%p%p%p%p%p%p", 1234567, path_env, out, sizeof out, err,
+                                    sizeof err), -1);
+    assert_contains(err, "too long");
+    /* Through the parser: the stats path with the process's pid. */
+    assert_int_equal(parse1(&cfg, "GQSHIM_STATS", "json:/tmp/s-%p.json"), GQ_CONFIG_OK);
+    char want[64];
+    snprintf(want, sizeof want, "/tmp/s-%d.json", (int)getpid());
+    assert_string_equal(cfg.stats_path, want);
+    /* A path that does not expand costs only itself. */
+    assert_int_equal(parse1(&cfg, "GQSHIM_STATS", "json:/tmp/%q{GQ_UNSET_FOR_TEST}"), GQ_CONFIG_OK);
+    assert_int_equal(cfg.stats, GQ_STATS_OFF);
+    assert_contains(only_error(), "keeping the default");
 }
 
 static void test_log_file_is_stored(void **state)
@@ -208,7 +281,7 @@ static void test_log_file_too_long_is_rejected_with_its_length(void **state)
     static char path[GQ_PATH_MAX + 1];
     memset(path, 'a', GQ_PATH_MAX);
     path[GQ_PATH_MAX] = '\0';
-    assert_int_equal(parse1(&cfg, "GQSHIM_LOG_FILE", path), GQ_CONFIG_INVALID);
+    assert_int_equal(parse1(&cfg, "GQSHIM_LOG_FILE", path), GQ_CONFIG_OK);
     const char *e = only_error();
     assert_contains(e, "GQSHIM_LOG_FILE='aaaa");
     assert_contains(e, "(4096 bytes)");
@@ -231,7 +304,7 @@ static void test_stats_text_json_and_off(void **state)
 
 static void test_stats_json_without_path_is_rejected(void **state)
 {
-    assert_int_equal(parse1(&cfg, "GQSHIM_STATS", "json:"), GQ_CONFIG_INVALID);
+    assert_int_equal(parse1(&cfg, "GQSHIM_STATS", "json:"), GQ_CONFIG_OK);
     const char *e = only_error();
     assert_contains(e, "GQSHIM_STATS='json:'");
     assert_contains(e, "0|1|json:PATH");
@@ -239,7 +312,7 @@ static void test_stats_json_without_path_is_rejected(void **state)
 
 static void test_stats_unknown_mode_is_rejected(void **state)
 {
-    assert_int_equal(parse1(&cfg, "GQSHIM_STATS", "csv:/tmp/x"), GQ_CONFIG_INVALID);
+    assert_int_equal(parse1(&cfg, "GQSHIM_STATS", "csv:/tmp/x"), GQ_CONFIG_OK);
     assert_contains(only_error(), "GQSHIM_STATS='csv:/tmp/x'");
     assert_int_equal(cfg.stats, GQ_STATS_OFF);
 }
@@ -284,7 +357,7 @@ static void test_very_long_value_is_truncated_and_escaped_in_the_message(void **
     memset(v, 'x', sizeof v - 1);
     v[0] = '\x01';
     v[1] = '\x1b';
-    assert_int_equal(parse1(&cfg, "GQSHIM_LOG", v), GQ_CONFIG_INVALID);
+    assert_int_equal(parse1(&cfg, "GQSHIM_LOG", v), GQ_CONFIG_OK);
     const char *e = only_error();
     assert_contains(e, "GQSHIM_LOG='\\x01\\x1bxxx");
     assert_contains(e, "...' (99999 bytes)");
@@ -495,6 +568,8 @@ int main(void)
         cmocka_unit_test(test_size_rejects_negative_fraction_garbage_and_words),
         cmocka_unit_test(test_log_levels_in_any_case),
         cmocka_unit_test(test_log_invalid_lists_the_levels),
+        cmocka_unit_test(test_cosmetic_options_are_lenient_the_rest_strict),
+        cmocka_unit_test(test_output_paths_expand_pid_and_variables),
         cmocka_unit_test(test_log_prefix_of_a_level_is_not_a_level),
         cmocka_unit_test(test_log_file_is_stored),
         cmocka_unit_test(test_log_file_too_long_is_rejected_with_its_length),

@@ -1,0 +1,106 @@
+#!/bin/sh
+# Stats that are not lost: a program stopped by SIGTERM or SIGINT (default
+# action: the report, then death by the same signal), one with its own
+# handler (called, its exit status kept), one that execs; %p in the path;
+# a second copy of the library standing aside; the peak of host memory held
+# compressed; one reason for identical uploads.
+. tests/e2e/lib.sh
+P=$BUILD/e2e/stopped
+RULES='on=host,size=4M,name=kv'
+
+# run_until_ready SIG MODE: start the program, wait for "ready", send SIG;
+# sets rc.
+run_until_ready() {
+    sig=$1 mode=$2
+    rm -f "$TMP/ready"
+    # A background job of a script starts with SIGINT ignored: give the
+    # program the default disposition, as a foreground program has.
+    LD_PRELOAD=$SHIM GQSHIM_RULES=$RULES GQSHIM_STATS="json:$TMP/s-%p.json" python3 -c \
+        'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
+        $P "$mode" >"$TMP/ready" 2>"$TMP/err" &
+    pid=$!
+    i=0
+    while ! grep -q ready "$TMP/ready" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -"$sig" $pid
+    wait $pid
+    rc=$?
+    cp "$TMP/s-$pid.json" "$TMP/stats.json" 2>/dev/null || rm -f "$TMP/stats.json"
+}
+
+run_until_ready TERM wait
+if [ $rc -eq 143 ] && [ -s "$TMP/stats.json" ]; then
+    ok "SIGTERM: exit status 143 as without the shim, stats written (%p expanded)"
+else
+    bad "SIGTERM: exit $rc, stats file: $(ls "$TMP")"
+fi
+expect_stat "SIGTERM" offloads -eq 1
+expect_stat "SIGTERM" restores -eq 1
+v=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ended_by"])' "$TMP/stats.json" 2>&1)
+[ "$v" = SIGTERM ] && ok "SIGTERM: ended_by $v" || bad "SIGTERM: ended_by $v"
+
+run_until_ready INT wait
+[ $rc -eq 130 ] && [ -s "$TMP/stats.json" ] && ok "SIGINT: exit 130, stats written" ||
+    bad "SIGINT: exit $rc"
+
+run_until_ready TERM handler
+[ $rc -eq 3 ] && ok "SIGTERM with the program's handler: its exit status 3" ||
+    bad "SIGTERM with the program's handler: exit $rc, want 3"
+
+# SIGTERM with the table: the table is on stderr, and says how it ended.
+LD_PRELOAD=$SHIM GQSHIM_RULES=$RULES GQSHIM_STATS=1 $P wait >"$TMP/ready" 2>"$TMP/table" &
+pid=$!
+i=0
+while ! grep -q ready "$TMP/ready" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+kill -TERM $pid
+wait $pid
+rc=$?
+[ $rc -eq 143 ] && grep -q "stopped by SIGTERM" "$TMP/table" && grep -q "offloads compressed (D2H) *1$" "$TMP/table" &&
+    ok "SIGTERM: the table, stopped by SIGTERM" || bad "SIGTERM table: exit $rc: $(head -3 "$TMP/table")"
+cp "$TMP/table" "$BUILD/test-logs/stats-sigterm.txt" 2>/dev/null
+
+# exec: the report before the image goes; the new image (true) reports nothing.
+rm -f "$TMP"/s-*.json
+LD_PRELOAD=$SHIM GQSHIM_RULES=$RULES GQSHIM_STATS="json:$TMP/s-%p.json" $P exec /bin/true
+rc=$?
+n=$(ls "$TMP"/s-*.json 2>/dev/null | wc -l)
+cp "$TMP"/s-*.json "$TMP/stats.json" 2>/dev/null
+[ $rc -eq 0 ] && [ "$n" -eq 1 ] && ok "exec: stats written before the exec" || bad "exec: exit $rc, $n files"
+expect_stat "exec" offloads -eq 1
+v=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ended_by"])' "$TMP/stats.json" 2>&1)
+[ "$v" = exec ] && ok "exec: ended_by $v" || bad "exec: ended_by $v"
+
+# exec in a vfork child: not this process's end; one report, at its exit.
+rm -f "$TMP"/s-*.json
+LD_PRELOAD=$SHIM GQSHIM_RULES=$RULES GQSHIM_STATS="json:$TMP/s-%p.json" $P vfork /bin/true
+rc=$?
+n=$(ls "$TMP"/s-*.json 2>/dev/null | wc -l)
+cp "$TMP"/s-*.json "$TMP/stats.json" 2>/dev/null
+v=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ended_by"])' "$TMP/stats.json" 2>&1)
+[ $rc -eq 0 ] && [ "$n" -eq 1 ] && [ "$v" = exit ] && ok "vfork + exec: the parent's report, at its exit" ||
+    bad "vfork + exec: exit $rc, $n files, ended_by $v"
+
+# Two copies of the library: the second stands aside with one line, and one
+# report is written.
+cp "$BUILD/libgqshim.so" "$TMP/libgqshim.so"
+LD_PRELOAD="$SHIM:$TMP/libgqshim.so" GQSHIM_RULES=on=host GQSHIM_STATS=1 \
+    $BUILD/e2e/roundtrip f16 4 64 0 262144 async pinned quant >"$TMP/o" 2>"$TMP/e"
+rc=$?
+if [ $rc -eq 0 ] && [ "$(grep -c 'stands aside' "$TMP/e")" -eq 1 ] &&
+    [ "$(grep -c '^gqshim: stats' "$TMP/e")" -eq 1 ] &&
+    grep -q "offloads compressed (D2H) *[1-9]" "$TMP/e"; then
+    ok "two copies: the second stands aside (one line), one table, still compressing"
+else
+    bad "two copies: exit $rc: $(head -5 "$TMP/e")"
+fi
+
+# The peak of host memory held compressed, not the value at exit (after
+# cudaFreeHost): offload_kv holds its 64 MiB of KV in about 18 MiB.
+check "offload_kv" with_shim "$RULES" $BUILD/examples/offload_kv
+expect_stat "offload_kv: held compressed at the peak" host_bytes_held_peak -ge 18000000
+expect_stat "offload_kv: held compressed at the peak" host_bytes_held_peak -le 20000000
+expect_stat "offload_kv: plain size at the peak" host_plain_bytes_at_peak -eq 67108864
+# Its 16 uploads from the never-offloaded pageable buffer `ref`: one reason.
+v=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["passed_by_reason"]; print(r["NO_RULE"], r["NOT_HELD"])' "$TMP/stats.json")
+[ "$v" = "48 0" ] && ok "offload_kv: 48 copies 'not a registered tensor', none 'not held'" ||
+    bad "offload_kv: NO_RULE NOT_HELD = $v, want 48 0"
+finish
