@@ -65,7 +65,9 @@ enum gq_opt_type {
     X(STRICT, BOOL, "0", 0, 0, GQ_ACCEPT_BOOL,                                                  \
       "Exit with status 2 on an invalid GQSHIM_* value instead of passing everything through.") \
     X(VERIFY, BOOL, "0", 0, 0, GQ_ACCEPT_BOOL,                                                  \
-      "Measure the quantization error (max abs, NMSE) of each offload; report it per rule.")
+      "Measure the quantization error (max abs, NMSE) of each offload; report it per rule.")  \
+    X(HOST_MODE, ENUM, "auto", 0, 0, "auto|full|tracked|checksum|untracked",                     \
+      "Best host mode to use (auto: the best this environment allows; see Requirements).")
 
 enum gq_opt_id {
 #define GQ_X_ENUM(ID, TYPE, DEF, LO, HI, ACC, HELP) GQ_OPT_##ID,
@@ -112,6 +114,7 @@ struct gq_config {
     uint64_t pool_max;                /* bytes; 0 = auto, see gq_config_pool_bytes */
     bool strict;
     bool verify;
+    unsigned host_mode;               /* GQSHIM_HOST_MODE: 0 auto, else 1 + enum gq_host_mode */
     bool from_env[GQ_OPT_COUNT];      /* the value came from the environment */
     struct gq_msgs errors;            /* one line per invalid variable */
     struct gq_msgs warnings;          /* one line per unknown GQSHIM_* variable */

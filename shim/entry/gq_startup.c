@@ -8,9 +8,13 @@
  *   (store/gq_entries.h), a layer above it, through this registration.
  * - The exit report (core/gq_report.h), registered with atexit when the
  *   configuration (read at the program's first CUDA call) asks for one.
+ * - The host mode (base/gq_mode.h), probed when the configuration is read,
+ *   and its one line when it is below full.
  */
 #include "base/gq_config.h"
 #include "base/gq_fork.h"
+#include "base/gq_log.h"
+#include "base/gq_mode.h"
 #include "base/gq_regions.h"
 #include "base/gq_trace.h"
 #include "core/gq_api.h"
@@ -18,6 +22,8 @@
 #include "gpu/gq_ktime.h"
 #include "gpu/gq_modules.h"
 #include "host/gq_hostmem.h"
+#include "host/gq_probe.h"
+#include "host/gq_wsum.h"
 #include "host/gq_wtrack.h"
 #include "store/gq_entries.h"
 #include "store/gq_store.h"
@@ -35,6 +41,7 @@ static void each(enum gq_fork_phase ph)
     gq_regions_atfork(ph);
     gq_entries_atfork(ph);
     gq_hostmem_atfork(ph);
+    gq_wsum_atfork(ph);
 }
 
 static void prepare(void) { each(GQ_FORK_PREPARE); }
@@ -50,8 +57,22 @@ static void child(void)
 
 static void at_exit(void) { gq_report_exit(); }
 
+/* The host mode, probed once the configuration is read; below full, one
+ * line at the default log level: the mode, why, what the program gets, and
+ * what would give full. Only when something is to be compressed. */
+static void say_mode(const struct gq_config *cfg)
+{
+    if (!cfg->enable || !cfg->rules_set)
+        return;
+    const struct gq_probe *p = gq_wtrack_probe();
+    if (p->mode != GQ_MODE_FULL)
+        gq_warn("host mode %s (not full): %s; %s; for full: %s", gq_mode_name(p->mode),
+                p->reason, gq_probe_effect(p->mode), p->fix);
+}
+
 static void on_config(const struct gq_config *cfg)
 {
+    say_mode(cfg);
     if (cfg->stats != GQ_STATS_OFF || cfg->verify || cfg->trace)
         atexit(at_exit);
 }
