@@ -65,8 +65,8 @@ enum gq_opt_type {
     X(STRICT, BOOL, "0", 0, 0, GQ_ACCEPT_BOOL,                                                  \
       "Exit with status 2 on an invalid GQSHIM_* value instead of passing everything through.") \
     X(VERIFY, BOOL, "0", 0, 0, GQ_ACCEPT_BOOL,                                                  \
-      "Measure the quantization error (max abs, NMSE) of each offload; report it per rule.")  \
-    X(HOST_MODE, ENUM, "auto", 0, 0, "auto|full|tracked|checksum|untracked",                     \
+      "Measure the quantization error (max abs, NMSE) of each offload; report it per rule.")    \
+    X(HOST_MODE, ENUM, "auto", 0, 0, "auto|full|tracked|checksum|untracked",                    \
       "Best host mode to use (auto: the best this environment allows; see Requirements).")
 
 enum gq_opt_id {

@@ -6,9 +6,11 @@
 #include "base/gq_counters.h"
 #include "base/gq_fork.h"
 #include "base/gq_log.h"
+#include "base/gq_mode.h"
 #include "base/gq_trace.h"
 #include "gpu/gq_ktime.h"
 #include "gpu/gq_modules.h"
+#include "host/gq_wtrack.h"
 #include "store/gq_store.h"
 #include "xfer/gq_verify.h"
 
@@ -115,6 +117,13 @@ static void text_verify(FILE *f)
     emit(f, "  %-44s %14llu\n", "offloads not measured", (unsigned long long)gq_verify_unmeasured());
 }
 
+/* The host mode (base/gq_mode.h), probed now if nothing needed it before. */
+static const char *host_mode(void)
+{
+    gq_wtrack_available();
+    return gq_mode_name(gq_mode());
+}
+
 static void write_text(const struct snapshot *n)
 {
     char *buf = NULL;
@@ -124,6 +133,7 @@ static void write_text(const struct snapshot *n)
         return;
     const struct gq_stats *s = &n->s;
     emit(f, "gqshim: stats\n");
+    emit(f, "  %-44s %14s\n", "host mode", host_mode());
     emit(f, "  %-44s %14llu\n", "copies intercepted", (unsigned long long)s->copies);
     emit(f, "  %-44s %14llu\n", "offloads compressed (D2H)", (unsigned long long)s->offloads);
     emit(f, "  %-44s %14llu\n", "restores from compressed (H2D)", (unsigned long long)s->restores);
@@ -202,6 +212,7 @@ static void write_json(const struct snapshot *n, const char *path)
     emit(f, "{\n  \"copies\": %llu,\n  \"offloads\": %llu,\n  \"restores\": %llu,\n",
          (unsigned long long)s->copies, (unsigned long long)s->offloads,
          (unsigned long long)s->restores);
+    emit(f, "  \"host_mode\": \"%s\",\n", host_mode());
     emit(f, "  \"passed_through\": %llu,\n  \"passed_by_reason\": {", (unsigned long long)n->passed_total);
     for (int i = 0; i < GQ_PASS_COUNT; i++)
         emit(f, "%s\n    \"%s\": %llu", i ? "," : "", gq_stats_pass_key(i),

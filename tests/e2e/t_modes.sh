@@ -1,0 +1,105 @@
+#!/bin/sh
+# Every host mode (shim/base/gq_mode.h), in the environments that give it:
+# root (full), an unprivileged user with vm.unprivileged_userfaultfd=0
+# (tracked), a seccomp filter refusing userfaultfd(2) and kernels without
+# asynchronous write protection or PAGEMAP_SCAN (checksum; the last two by
+# the GQTEST_DENY fault-injection knob), and GQSHIM_HOST_MODE=untracked.
+# Each run checks exact data after every kind of host access (tests/e2e/modes.c),
+# the copy-backs served compressed, the start-up line and the stats' mode;
+# examples/offload_kv must serve at least 95% of its copy-backs compressed.
+. tests/e2e/lib.sh
+P=$BUILD/e2e/modes
+KV=$BUILD/examples/offload_kv
+NOUFD=$BUILD/tools/noufd
+# An unprivileged user must write the stats file.
+chmod 711 "$TMP"
+mkdir -p "$TMP/w" && chmod 777 "$TMP/w"
+STATS=$TMP/w/stats.json
+ROOT=0
+[ "$(id -u)" = 0 ] && ROOT=1
+# as_nobody COMMAND...: as uid/gid 65534 when root, else as we are.
+as_nobody() {
+    if [ $ROOT = 1 ]; then
+        setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$@"
+    else
+        "$@"
+    fi
+}
+
+# run_mode NAME MODE LAUNCH...: run modes.c (pinned and pageable buffers)
+# and offload_kv under LAUNCH with the shim; MODE is the mode expected.
+run_mode() {
+    name=$1 mode=$2
+    shift 2
+    for host in pinned pageable; do
+        rules="on=host,size=1M"
+        [ $host = pageable ] && rules="on=dev,nth=1"
+        rm -f "$STATS"
+        if "$@" env LD_PRELOAD="$SHIM" GQSHIM_RULES="$rules" GQSHIM_STATS="json:$STATS" \
+            $P $host quant >"$TMP/out" 2>&1; then
+            ok "$name, $host buffers: exact data after every access"
+        else
+            bad "$name, $host buffers: exit $?"
+            sed 's/^/     | /' "$TMP/out" | tail -20
+            continue
+        fi
+        cp "$STATS" "$TMP/stats.json" 2>/dev/null
+        expect_stat "$name, $host" host_mode = "$mode"
+        want=3
+        [ "$mode" = untracked ] && want=0
+        expect_stat "$name, $host: untouched, read and write(2)-from buffers restored compressed" \
+            restores -eq $want
+        if [ "$mode" = full ]; then
+            if grep -q "host mode" "$TMP/out"; then bad "$name: a mode line at full"; else ok "$name: no mode line at full"; fi
+        elif [ "$(grep -c "warning: host mode $mode (not full): .*; for full: " "$TMP/out")" = 1 ]; then
+            ok "$name, $host: one start-up line naming the mode, the reason and the fix"
+        else
+            bad "$name, $host: start-up line"
+            sed 's/^/     | /' "$TMP/out" | tail -5
+        fi
+    done
+    rm -f "$STATS"
+    if "$@" env LD_PRELOAD="$SHIM" GQSHIM_RULES='on=host,min=1M,name=kv' \
+        GQSHIM_STATS="json:$STATS" $KV >"$TMP/out" 2>&1; then
+        cp "$STATS" "$TMP/stats.json"
+        [ "$mode" = untracked ] || expect_stat "$name: offload_kv copy-backs compressed (>= 46 of 48)" restores -ge 46
+    else
+        bad "$name: offload_kv exit $?"
+        sed 's/^/     | /' "$TMP/out" | tail -10
+    fi
+}
+
+if [ $ROOT = 1 ]; then
+    run_mode "root" full
+else
+    echo "skip root: not running as root"
+fi
+run_mode "unprivileged, vm.unprivileged_userfaultfd=$(cat /proc/sys/vm/unprivileged_userfaultfd)" \
+    "$( [ "$(cat /proc/sys/vm/unprivileged_userfaultfd)" = 1 ] && echo full || echo tracked)" as_nobody
+run_mode "no kernel-mode faults (knob)" tracked env GQTEST_DENY=kernel_faults
+run_mode "seccomp refusing userfaultfd (EPERM)" checksum $NOUFD
+run_mode "unprivileged under seccomp (ENOSYS, as gVisor)" checksum as_nobody $NOUFD --errno=ENOSYS
+run_mode "no asynchronous write protection (knob)" checksum env GQTEST_DENY=wp_async
+run_mode "no PAGEMAP_SCAN (knob)" checksum env GQTEST_DENY=pagemap_scan
+run_mode "GQSHIM_HOST_MODE=untracked" untracked env GQSHIM_HOST_MODE=untracked
+run_mode "GQSHIM_HOST_MODE=checksum as root" checksum env GQSHIM_HOST_MODE=checksum
+
+# The same program under the strict pinned-memory model and the old one.
+check "program-owned pinned memory as anonymous memory (CUDASIM_PINNED=anon)" \
+    env CUDASIM_PINNED=anon LD_PRELOAD="$SHIM" GQSHIM_RULES=on=host,size=1M $P pinned quant
+check "CUDASIM_PINNED=bogus stops with status 2" sh -c \
+    "CUDASIM_PINNED=bogus $P pinned exact 2>/dev/null; [ \$? = 2 ]"
+
+# gqrun --check: what each environment allows, without running a program.
+GQRUN=$BUILD/gqrun
+check "gqrun --check as root/us" sh -c "$GQRUN --check | grep -q '^host mode: '"
+as_nobody $NOUFD $GQRUN --check >"$TMP/check" 2>&1
+if grep -q '^host mode: checksum' "$TMP/check" && grep -q 'why not full: userfaultfd(2) refused (EPERM) by a seccomp filter' "$TMP/check"; then
+    ok "gqrun --check under seccomp: checksum, names the filter"
+else
+    bad "gqrun --check under seccomp"; sed 's/^/     | /' "$TMP/check"
+fi
+$GQRUN --check --host-mode=untracked >"$TMP/check" 2>&1
+grep -q '^host mode: untracked' "$TMP/check" && ok "gqrun --check --host-mode" || bad "gqrun --check --host-mode"
+check "gqrun --check --host-mode=bogus: status 2" sh -c "$GQRUN --check --host-mode=bogus 2>/dev/null; [ \$? = 2 ]"
+finish
