@@ -45,9 +45,12 @@ run_mode() {
         fi
         cp "$STATS" "$TMP/stats.json" 2>/dev/null
         expect_stat "$name, $host" host_mode = "$mode"
-        want=3
-        [ "$mode" = untracked ] && want=0
-        expect_stat "$name, $host: untouched, read and write(2)-from buffers restored compressed" \
+        # Write protection sees a store of the same value, checksums do not:
+        # 4 compressed copy-backs tell that checksums served them.
+        want=3 how="by write protection"
+        [ "$mode" = checksum ] && want=4 how="by checksums"
+        [ "$mode" = untracked ] && want=0 how="none"
+        expect_stat "$name, $host: untouched, read and write(2)-from buffers restored compressed, $how" \
             restores -eq $want
         if [ "$mode" = full ]; then
             if grep -q "host mode" "$TMP/out"; then bad "$name: a mode line at full"; else ok "$name: no mode line at full"; fi
@@ -84,9 +87,16 @@ run_mode "no PAGEMAP_SCAN (knob)" checksum env GQTEST_DENY=pagemap_scan
 run_mode "GQSHIM_HOST_MODE=untracked" untracked env GQSHIM_HOST_MODE=untracked
 run_mode "GQSHIM_HOST_MODE=checksum as root" checksum env GQSHIM_HOST_MODE=checksum
 
-# The same program under the strict pinned-memory model and the old one.
-check "program-owned pinned memory as anonymous memory (CUDASIM_PINNED=anon)" \
-    env CUDASIM_PINNED=anon LD_PRELOAD="$SHIM" GQSHIM_RULES=on=host,size=1M $P pinned quant
+# Program-owned pinned memory (no rule takes the allocation): as the driver
+# maps it (CUDASIM_PINNED=device, the default) write protection cannot vouch
+# for it and checksums serve the copy-backs (4 compressed); as anonymous
+# memory (CUDASIM_PINNED=anon) write protection does (3).
+for kind in device:4 anon:3; do
+    rm -f "$TMP/stats.json"
+    check "program-owned pinned memory, CUDASIM_PINNED=${kind%:*}" env CUDASIM_PINNED=${kind%:*} \
+        LD_PRELOAD="$SHIM" GQSHIM_RULES=on=dev,nth=1 GQSHIM_STATS="json:$TMP/stats.json" $P pinned quant
+    expect_stat "program-owned pinned memory, CUDASIM_PINNED=${kind%:*}" restores -eq ${kind#*:}
+done
 check "CUDASIM_PINNED=bogus stops with status 2" sh -c \
     "CUDASIM_PINNED=bogus $P pinned exact 2>/dev/null; [ \$? = 2 ]"
 
