@@ -96,8 +96,8 @@ static void uffd_refused(struct gq_probe *p, int err)
         snprintf(p->fix, sizeof p->fix, "a Linux 6.7+ kernel with userfaultfd, outside gVisor");
     } else if (p->seccomp == 2) {
         snprintf(p->reason, sizeof p->reason,
-                 "userfaultfd(2) refused (%s) by a seccomp filter (Docker's and Kubernetes' "
-                 "default profiles refuse it)",
+                 "userfaultfd(2) refused (%s) with a seccomp filter active (Docker's and "
+                 "Kubernetes' default profiles refuse it)",
                  strerrorname_np(err) ? strerrorname_np(err) : strerror(err));
         snprintf(p->fix, sizeof p->fix,
                  "allow userfaultfd in the container's seccomp profile");

@@ -104,7 +104,7 @@ check "CUDASIM_PINNED=bogus stops with status 2" sh -c \
 GQRUN=$BUILD/gqrun
 check "gqrun --check as root/us" sh -c "$GQRUN --check | grep -q '^host mode: '"
 as_nobody $NOUFD $GQRUN --check >"$TMP/check" 2>&1
-if grep -q '^host mode: checksum' "$TMP/check" && grep -q 'why not full: userfaultfd(2) refused (EPERM) by a seccomp filter' "$TMP/check"; then
+if grep -q '^host mode: checksum' "$TMP/check" && grep -q 'why not full: userfaultfd(2) refused (EPERM) with a seccomp filter active' "$TMP/check"; then
     ok "gqrun --check under seccomp: checksum, names the filter"
 else
     bad "gqrun --check under seccomp"; sed 's/^/     | /' "$TMP/check"

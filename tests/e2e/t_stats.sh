@@ -94,6 +94,11 @@ for line in text:
         f = line.split()
         verify_text[f[0]] = f[1:]
         continue
+    if m and m.group(1) == "host mode":   # a word, not a number
+        checked.add("host_mode")
+        if m.group(2) != j["host_mode"]:
+            errors.append("host_mode: text %s, json %s" % (m.group(2), j["host_mode"]))
+        continue
     if m and m.group(1) in labels:
         section = "reasons" if m.group(1) == "passed through" else "top"
         key = labels[m.group(1)]
