@@ -296,7 +296,7 @@ static int run_check(void)
     printf("  %-44s %d\n", "vm.unprivileged_userfaultfd", p.sysctl);
     printf("  %-44s %s\n", "userfaultfd(2), kernel-mode faults too", step(p.err_uffd));
     printf("  %-44s %s\n", "userfaultfd(2), UFFD_USER_MODE_ONLY", step(p.err_uffd_user));
-    printf("  %-44s %s\n", "asynchronous write protection (UFFD_WP_ASYNC)", step(p.err_wp_async));
+    printf("  %-44s %s\n", "asynchronous write protection", step(p.err_wp_async));
     printf("  %-44s %s\n", "PAGEMAP_SCAN", step(p.err_pagemap_scan));
     printf("host mode: %s\n", gq_mode_name(p.mode));
     printf("  %s\n", gq_probe_effect(p.mode));

@@ -1,4 +1,5 @@
-/* Write tracking with asynchronous userfaultfd write-protection (see gq_wtrack.h). */
+/* Write tracking: asynchronous userfaultfd write protection where it can
+ * vouch for the memory, page checksums elsewhere (see gq_wtrack.h). */
 #define _GNU_SOURCE
 #include "host/gq_wtrack.h"
 
@@ -29,14 +30,14 @@ struct gq_pm_scan_arg {
     uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
 };
 
-#define GQ_PAGE_IS_WRITTEN (1ULL << 1)
-#define GQ_PAGE_IS_PRESENT (1ULL << 3)
-#define GQ_PAGEMAP_SCAN _IOWR('f', 16, struct gq_pm_scan_arg)
-
+/* PAGEMAP_SCAN's page categories (linux/fs.h, Linux 6.7+). */
 #define GQ_PAGE_IS_WPALLOWED (1ULL << 0)
+#define GQ_PAGE_IS_WRITTEN (1ULL << 1)
 #define GQ_PAGE_IS_FILE (1ULL << 2)
+#define GQ_PAGE_IS_PRESENT (1ULL << 3)
 #define GQ_PAGE_IS_SWAPPED (1ULL << 4)
 #define GQ_PAGE_IS_PFNZERO (1ULL << 5)
+#define GQ_PAGEMAP_SCAN _IOWR('f', 16, struct gq_pm_scan_arg)
 
 static int uffd = -1;
 static int pagemap_fd = -1;
