@@ -72,14 +72,33 @@ run_mode() {
     fi
 }
 
-if [ $ROOT = 1 ]; then
-    run_mode "root" full
-else
-    echo "skip root: not running as root"
+# What this machine allows (the probe of gqrun --check): the modes below
+# are expected relative to it, so that a CI machine that is itself a
+# container still checks every rung it can reach.
+GQRUN=$BUILD/gqrun
+here=$($GQRUN --check | sed -n 's/^host mode: //p')
+here_nobody=$(as_nobody $GQRUN --check | sed -n 's/^host mode: //p')
+no_kernel=$here
+[ "$here" = full ] && no_kernel=tracked
+echo "this machine: host mode $here as $(id -un), $here_nobody unprivileged"
+# Where nothing stands in the way (Linux 6.7+, no seccomp filter, not gVisor),
+# root must get full and an unprivileged user tracked (full with the sysctl at 1).
+kv=$(uname -r | awk -F. '{ print $1 * 1000 + $2 }')
+if [ "$kv" -ge 6007 ] && [ "$(awk '/^Seccomp:/ { print $2 }' /proc/self/status)" = 0 ] &&
+    [ -e /proc/sys/vm/unprivileged_userfaultfd ]; then
+    want_nobody=tracked
+    [ "$(cat /proc/sys/vm/unprivileged_userfaultfd)" = 1 ] && want_nobody=full
+    if { [ $ROOT = 0 ] || [ "$here" = full ]; } && [ "$here_nobody" = "$want_nobody" ]; then
+        ok "Linux 6.7+ without a filter: full as root, $want_nobody unprivileged"
+    else
+        bad "Linux 6.7+ without a filter: $here as $(id -un), $here_nobody unprivileged"
+    fi
 fi
+run_mode "as $(id -un)" "$here"
+[ $ROOT = 1 ] || echo "(not root: the unprivileged run below is the same user)"
 run_mode "unprivileged, vm.unprivileged_userfaultfd=$(cat /proc/sys/vm/unprivileged_userfaultfd)" \
-    "$( [ "$(cat /proc/sys/vm/unprivileged_userfaultfd)" = 1 ] && echo full || echo tracked)" as_nobody
-run_mode "no kernel-mode faults (knob)" tracked env GQTEST_DENY=kernel_faults
+    "$here_nobody" as_nobody
+run_mode "no kernel-mode faults (knob)" "$no_kernel" env GQTEST_DENY=kernel_faults
 run_mode "seccomp refusing userfaultfd (EPERM)" checksum $NOUFD
 run_mode "unprivileged under seccomp (ENOSYS, as gVisor)" checksum as_nobody $NOUFD --errno=ENOSYS
 run_mode "no asynchronous write protection (knob)" checksum env GQTEST_DENY=wp_async
@@ -101,7 +120,6 @@ check "CUDASIM_PINNED=bogus stops with status 2" sh -c \
     "CUDASIM_PINNED=bogus $P pinned exact 2>/dev/null; [ \$? = 2 ]"
 
 # gqrun --check: what each environment allows, without running a program.
-GQRUN=$BUILD/gqrun
 check "gqrun --check as root/us" sh -c "$GQRUN --check | grep -q '^host mode: '"
 as_nobody $NOUFD $GQRUN --check >"$TMP/check" 2>&1
 if grep -q '^host mode: checksum' "$TMP/check" && grep -q 'why not full: userfaultfd(2) refused (EPERM) with a seccomp filter active' "$TMP/check"; then
