@@ -95,13 +95,17 @@ int gq_host_free_owned(void *p)
     size_t extent = gq_hostmem_extent(p);
     if (!extent)
         return 0;
-    forget_host(p, extent);
-    if (gq_hostmem_is_kept(p)) {
-        /* cudaFreeHost waits for queued copies; cudasim's unregistration
-         * does too, the driver's is to be confirmed (tests/gpu/run.sh). */
-        const struct gq_drv *d = gq_drv();
-        if (d)
-            d->cuMemHostUnregister(p);
+    const struct gq_drv *d = gq_drv();
+    if (d && gq_hostmem_is_kept(p)) {
+        /* cudaFreeHost synchronizes the device: no queued copy, offload or
+         * decode callback may touch the range once it is unmapped. */
+        gq_entries_settle(p, extent, NULL);
+        if (gq_ctx_bind())
+            d->cuCtxSynchronize();
+        forget_host(p, extent);
+        d->cuMemHostUnregister(p);
+    } else {
+        forget_host(p, extent);
     }
     return gq_hostmem_free(p);
 }

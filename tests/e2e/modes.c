@@ -13,7 +13,8 @@
  *   3 read by the CPU (every byte)
  * After each copy-back the GPU's bytes must equal the host buffer's bytes,
  * exactly: never the stale compressed data. Buffer 0 must hold the codec's
- * values (quant) or the original (exact). Under the shim, 0, 3 and 4 may be
+ * values (quant) or the original (exact). Last, a pinned buffer is freed
+ * while an offload into it is still queued. Under the shim, 0, 3 and 4 may be
  * restored compressed; 1, 2 and 5 never; 6 only where page checksums (not
  * write protection, which sees the store) decide (the stats say which were).
  */
@@ -78,6 +79,17 @@ int main(int argc, char **argv)
         if (at >= 0)
             FAIL("buffer %d: the GPU got byte %ld = %#x, the host buffer holds %#x", i, at,
                  back[at], h[i][at]);
+    }
+    if (pinned) {
+        /* Freed while an offload into it is still queued: cudaFreeHost
+         * synchronizes first, the late decode must not touch freed memory. */
+        cudaStream_t s;
+        unsigned char *late;
+        CK(cudaStreamCreate(&s));
+        CK(cudaMallocHost((void **)&late, BYTES));
+        CK(cudaMemcpyAsync(late, d_a, BYTES, cudaMemcpyDeviceToHost, s));
+        CK(cudaFreeHost(late));
+        CK(cudaStreamDestroy(s));
     }
     for (int i = 0; i < N; i++) {
         if (pinned)
