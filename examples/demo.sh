@@ -10,6 +10,9 @@ if nvidia-smi -L >/dev/null 2>&1; then
 else
     where="cudasim (no GPU here: the CUDA runtime and driver are simulated on the CPU)"
     export LD_LIBRARY_PATH=$build/cudasim${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    # Pinned memory as anonymous memory, so that the host-memory figures
+    # count it (cudasim's default is a shared mapping, as the driver's).
+    export CUDASIM_PINNED=anon
 fi
 echo "== offload_kv on $where, without gqshim"
 "$prog"

@@ -119,10 +119,14 @@ static void set_enum(struct gq_config *cfg, enum gq_opt_id id, unsigned index)
 {
     if (id == GQ_OPT_LOG)
         cfg->log = (enum gq_log_level)index;
+    if (id == GQ_OPT_HOST_MODE)
+        cfg->host_mode = index;
 }
 
 static unsigned get_enum(const struct gq_config *cfg, enum gq_opt_id id)
 {
+    if (id == GQ_OPT_HOST_MODE)
+        return cfg->host_mode;
     return id == GQ_OPT_LOG ? (unsigned)cfg->log : 0;
 }
 

@@ -72,7 +72,9 @@ enum gq_opt_type {
     X(VERIFY, BOOL, "0", 0, 0, GQ_ACCEPT_BOOL,                                                  \
       "Measure the quantization error (max abs, NMSE) of each offload; report it per rule.")     \
     X(ERROR_EXITCODE, UINT, "2", 1, 255, "1 to 255",                                            \
-      "Exit status under GQSHIM_STRICT=1; pick one the program never uses (as valgrind's).")
+      "Exit status under GQSHIM_STRICT=1; pick one the program never uses (as valgrind's).")    \
+    X(HOST_MODE, ENUM, "auto", 0, 0, "auto|full|tracked|checksum|untracked",                    \
+      "Best host mode to use (auto: the best this environment allows; see Requirements).")
 
 enum gq_opt_id {
 #define GQ_X_ENUM(ID, TYPE, DEF, LO, HI, ACC, HELP) GQ_OPT_##ID,
@@ -120,6 +122,7 @@ struct gq_config {
     bool strict;
     bool verify;
     unsigned error_exitcode;          /* GQSHIM_ERROR_EXITCODE: GQSHIM_STRICT's exit status */
+    unsigned host_mode;               /* GQSHIM_HOST_MODE: 0 auto, else 1 + enum gq_host_mode */
     bool from_env[GQ_OPT_COUNT];      /* the value came from the environment */
     struct gq_msgs errors;            /* one line per invalid variable */
     bool invalid[GQ_OPT_COUNT];       /* that variable's value was refused */

@@ -56,3 +56,12 @@ $(BUILD)/e2e/static_roundtrip: tests/e2e/roundtrip.c $(RTDRV_SRC) tests/e2e/e2e.
 	    -o $@ -ldl -lm -pthread $(LDFLAGS)
 TEST_SCRIPTS += tests/t_readme.sh
 TEST_SCRIPTS += tests/t_install.sh
+
+# Launchers for the host-mode tests (tests/e2e/t_modes.sh): noufd runs a
+# program under a seccomp filter refusing userfaultfd(2).
+E2E_PROGS += $(BUILD)/tools/noufd
+
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS)

@@ -2,6 +2,7 @@
  * shim owns, and what frees invalidate. */
 #include "core/gq_alloc.h"
 
+#include "base/gq_mode.h"
 #include "base/gq_regions.h"
 #include "base/gq_trace.h"
 #include "core/gq_api.h"
@@ -9,6 +10,7 @@
 #include "gpu/gq_modules.h"
 #include "gpu/gq_ptr.h"
 #include "host/gq_hostmem.h"
+#include "host/gq_wtrack.h"
 #include "store/gq_entries.h"
 #include "store/gq_store.h"
 
@@ -27,6 +29,26 @@ void gq_on_dev_free(void *p)
     gq_regions_on_free(GQ_ON_DEV, p);
 }
 
+/* Where the shim may not own host memory but write protection works (host
+ * mode tracked): a kept range (host/gq_hostmem.h), pinned with the driver,
+ * so that copy-backs from it are vouched for by the kernel instead of
+ * checksums. NULL when not possible; then the real allocation is made. */
+static void *kept_alloc(size_t size, unsigned flags)
+{
+    const struct gq_drv *d = gq_drv();
+    if (gq_mode() != GQ_MODE_TRACKED || !d || !gq_ctx_bind())
+        return NULL;
+    void *p = gq_hostmem_alloc_kept(size);
+    if (!p)
+        return NULL;
+    unsigned reg = (flags & cudaHostAllocPortable) ? CU_MEMHOSTREGISTER_PORTABLE : 0;
+    if (d->cuMemHostRegister_v2(p, size, reg) != CUDA_SUCCESS) {
+        gq_hostmem_free(p);
+        return NULL;
+    }
+    return p;
+}
+
 int gq_host_alloc(void **p, size_t size, unsigned flags, const struct gq_rule **rule)
 {
     *rule = p ? gq_regions_match(GQ_ON_HOST, size) : NULL;
@@ -38,7 +60,10 @@ int gq_host_alloc(void **p, size_t size, unsigned flags, const struct gq_rule **
      * shim answers only where the runtime would have. */
     if (!gq_drv())
         return 0;
+    gq_wtrack_available(); /* the host mode is known from here on */
     void *own = gq_hostmem_alloc(size);
+    if (!own)
+        own = kept_alloc(size, flags);
     if (!own)
         return 0;
     gq_regions_add(GQ_ON_HOST, own, size, *rule);
@@ -74,7 +99,18 @@ int gq_host_free_owned(void *p)
     size_t extent = gq_hostmem_extent(p);
     if (!extent)
         return 0;
-    forget_host(p, extent);
+    const struct gq_drv *d = gq_drv();
+    if (d && gq_hostmem_is_kept(p)) {
+        /* cudaFreeHost synchronizes the device: no queued copy, offload or
+         * decode callback may touch the range once it is unmapped. */
+        gq_entries_settle(p, extent, NULL);
+        if (gq_ctx_bind())
+            d->cuCtxSynchronize();
+        forget_host(p, extent);
+        d->cuMemHostUnregister(p);
+    } else {
+        forget_host(p, extent);
+    }
     return gq_hostmem_free(p);
 }
 

@@ -6,12 +6,14 @@
 #include "base/gq_counters.h"
 #include "base/gq_fork.h"
 #include "base/gq_log.h"
+#include "base/gq_mode.h"
 #include "base/gq_trace.h"
 #include "core/gq_report_fmt.h"
 #include "core/gq_report_json.h"
 #include "gpu/gq_driver.h"
 #include "gpu/gq_ktime.h"
 #include "gpu/gq_modules.h"
+#include "host/gq_wtrack.h"
 #include "xfer/gq_verify.h"
 
 #include "gq_rules.h"
@@ -104,7 +106,7 @@ static void write_table(const struct gq_rep_snapshot *n)
     else
         gq_rep_emit(n->when == GQ_REP_AT_EXEC ? " (at exec)\n" : "\n");
     gq_rep_emit(ROW "%s\n", "status", gq_rep_status(n));
-    /* issue 16's run mode is reported on the row after "status". */
+    gq_rep_emit(ROW "%s\n", "host mode", n->host_mode);
     gq_rep_emit(ROW "%llu\n", "copies intercepted", (unsigned long long)s->copies);
     gq_rep_emit(ROW "%llu\n", "offloads compressed (D2H)", (unsigned long long)s->offloads);
     gq_rep_emit(ROW "%llu\n", "restores from compressed (H2D)", (unsigned long long)s->restores);
@@ -202,6 +204,9 @@ static void stats_report(enum gq_rep_when when, int sig)
     if (when != GQ_REP_AT_SIGNAL)
         gq_ktime_flush(); /* kernels still in flight */
     gq_rep_take(&snap, when, sig);
+    if (when != GQ_REP_AT_SIGNAL)
+        gq_wtrack_available(); /* probes the host mode if nothing needed it before */
+    snap.host_mode = gq_mode_name(gq_mode());
     if (cfg->stats == GQ_STATS_TEXT) {
         gq_rep_len = 0;
         write_table(&snap);

@@ -38,6 +38,7 @@ struct gq_rep_snapshot {
     enum gq_rep_when when;
     int sig;
     unsigned top[TOP_TENSORS], ntop, ntensors;
+    const char *host_mode;   /* base/gq_mode.h's name of the mode in force */
 };
 
 struct gq_rule;

@@ -131,6 +131,7 @@ void gq_report_json_text(const struct gq_rep_snapshot *n)
     gq_rep_emit("  \"copies\": %llu,\n  \"offloads\": %llu,\n  \"restores\": %llu,\n",
          (unsigned long long)s->copies, (unsigned long long)s->offloads,
          (unsigned long long)s->restores);
+    gq_rep_emit("  \"host_mode\": \"%s\",\n", n->host_mode);
     gq_rep_emit("  \"passed_through\": %llu,\n  \"passed_by_reason\": {", (unsigned long long)n->passed_total);
     for (int i = 0; i < GQ_PASS_COUNT; i++)
         gq_rep_emit("%s\n    \"%s\": %llu", i ? "," : "", gq_stats_pass_key(i),

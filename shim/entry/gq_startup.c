@@ -12,6 +12,8 @@
  * - The start-up lines when the shim will do nothing useful: the CUDA driver
  *   cannot be loaded (rules set, so the program meant to compress), or a
  *   second copy of the library is loaded (it stands aside, see below).
+ * - The host mode (base/gq_mode.h), probed when the configuration is read,
+ *   and its one line when it is below full.
  */
 #define _GNU_SOURCE
 #include "entry/gq_hooks.h"
@@ -22,6 +24,8 @@
 #include "gpu/gq_driver.h"
 #include "gpu/gq_sym.h"
 #include "base/gq_fork.h"
+#include "base/gq_log.h"
+#include "base/gq_mode.h"
 #include "base/gq_regions.h"
 #include "base/gq_trace.h"
 #include "core/gq_api.h"
@@ -29,6 +33,8 @@
 #include "gpu/gq_ktime.h"
 #include "gpu/gq_modules.h"
 #include "host/gq_hostmem.h"
+#include "host/gq_probe.h"
+#include "host/gq_wsum.h"
 #include "host/gq_wtrack.h"
 #include "store/gq_entries.h"
 #include "store/gq_store.h"
@@ -47,6 +53,7 @@ static void each(enum gq_fork_phase ph)
     gq_regions_atfork(ph);
     gq_entries_atfork(ph);
     gq_hostmem_atfork(ph);
+    gq_wsum_atfork(ph);
 }
 
 static void prepare(void) { each(GQ_FORK_PREPARE); }
@@ -62,8 +69,22 @@ static void child(void)
 
 static void at_exit(void) { gq_report_exit(); }
 
+/* The host mode, probed once the configuration is read; below full, one
+ * line at the default log level: the mode, why, what the program gets, and
+ * what would give full. Only when something is to be compressed. */
+static void say_mode(const struct gq_config *cfg)
+{
+    if (!cfg->enable || !cfg->rules_set)
+        return;
+    const struct gq_probe *p = gq_wtrack_probe();
+    if (p->mode != GQ_MODE_FULL)
+        gq_warn("host mode %s (not full): %s; %s; for full: %s", gq_mode_name(p->mode),
+                p->reason, gq_probe_effect(p->mode), p->fix);
+}
+
 static void on_config(const struct gq_config *cfg)
 {
+    say_mode(cfg);
     if (gq_report_due()) {
         atexit(at_exit);
         if (cfg->stats != GQ_STATS_OFF || cfg->verify || cfg->trace)

@@ -30,6 +30,9 @@
                        void **extra))                                                      \
     X(cuMemHostAlloc, (void **p, size_t n, unsigned flags))                                \
     X(cuMemFreeHost, (void *p))                                                            \
+    X(cuMemHostRegister_v2, (void *p, size_t n, unsigned flags))                           \
+    X(cuMemHostUnregister, (void *p))                                                      \
+    X(cuCtxSynchronize, (void))                                                            \
     X(cuMemHostGetDevicePointer_v2, (CUdeviceptr * d, void *p, unsigned flags))            \
     X(cuPointerGetAttribute, (void *data, CUpointer_attribute a, CUdeviceptr p))           \
     X(cuStreamIsCapturing, (CUstream s, CUstreamCaptureStatus * st))                       \

@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #include "gq_options.h"
 #include "gqshim.h"
+#include "host/gq_probe.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #define LIB_NAME "libgqshim.so"
@@ -40,6 +42,7 @@
 
 /* The value each option set, indexed by variable; NULL when not given. */
 static const char *given[GQ_OPT_COUNT];
+static int check; /* --check */
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 1, 2), noreturn))
@@ -92,6 +95,8 @@ static void print_help(int all)
     printf("  %-28s %s\n", "--cudasim[=DIR]", "no GPU: run on cudasim (default DIR: beside");
     printf("  %-28s %s\n", "", "the library, build/cudasim)");
     printf("  %-28s %s\n", "-h, --help, --help-all", "this text; with every variable and rule key");
+    printf("  %-28s %s\n", "--check",
+           "print the host mode this environment allows, and why; run nothing");
     printf("  %-28s %s\n\n", "--version", "version and the library gqrun would preload");
     printf("Examples:\n"
            "  gqrun --trace -- ./program               # what to compress? (a rule at exit)\n"
@@ -313,9 +318,13 @@ static int parse_args(int argc, char **argv, const char **lib, const char **cuda
         size_t kn = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
         const char *val = eq ? eq + 1 : NULL;
 #define IS(word) (kn == strlen(word) && strncmp(a + 2, word, kn) == 0)
-        if (IS("help") || IS("version") || IS("help-all")) {
+        if (IS("help") || IS("version") || IS("help-all") || IS("check")) {
             if (val)
                 usage_error("--%.*s takes no value", (int)kn, a + 2);
+            if (IS("check")) {
+                check = 1;
+                continue; /* other options (--host-mode) still apply */
+            }
             return IS("help") ? -1 : IS("help-all") ? -3 : -2;
         }
         int takes_next = !val && i + 1 < argc;
@@ -409,6 +418,52 @@ static int cannot_run(const char *prog, int err)
     return err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
 }
 
+static const char *step(int err)
+{
+    static char buf[64];
+    if (err < 0)
+        return "not tried";
+    if (err == 0)
+        return "works";
+    snprintf(buf, sizeof buf, "refused: %s", strerrorname_np(err) ? strerrorname_np(err) : "?");
+    return buf;
+}
+
+/* gqrun --check: the library's own probe (host/gq_probe.c), run here, with
+ * GQSHIM_HOST_MODE (or --host-mode) as the library would read it. */
+static int run_check(void)
+{
+    for (unsigned i = 0; i < GQ_OPT_COUNT; i++)
+        if (given[i])
+            setenv(gq_option((enum gq_opt_id)i)->name, given[i], 1);
+    static struct gq_config cfg; /* large */
+    if (gq_config_parse(&cfg, NULL, NULL) != GQ_CONFIG_OK) {
+        fprintf(stderr, "gqrun: %s\n", cfg.errors.line[0]);
+        return EXIT_USAGE;
+    }
+    enum gq_host_mode ceiling = cfg.host_mode ? (enum gq_host_mode)(cfg.host_mode - 1) : GQ_MODE_FULL;
+    struct gq_probe p;
+    gq_probe_run(&p, ceiling, getenv("GQTEST_DENY"));
+    struct utsname u;
+    uname(&u);
+    printf("gqrun --check: what gqshim can do with host buffers here\n");
+    printf("  %-44s %s %s\n", "kernel", u.sysname, u.release);
+    printf("  %-44s %u%s\n", "user id", (unsigned)geteuid(), geteuid() ? "" : " (root)");
+    printf("  %-44s %s\n", "seccomp filter",
+           p.seccomp < 0 ? "unknown" : p.seccomp == 2 ? "yes" : "no");
+    printf("  %-44s %d\n", "vm.unprivileged_userfaultfd", p.sysctl);
+    printf("  %-44s %s\n", "userfaultfd(2), kernel-mode faults too", step(p.err_uffd));
+    printf("  %-44s %s\n", "userfaultfd(2), UFFD_USER_MODE_ONLY", step(p.err_uffd_user));
+    printf("  %-44s %s\n", "asynchronous write protection", step(p.err_wp_async));
+    printf("  %-44s %s\n", "PAGEMAP_SCAN", step(p.err_pagemap_scan));
+    printf("host mode: %s\n", gq_mode_name(p.mode));
+    printf("  %s\n", gq_probe_effect(p.mode));
+    if (p.mode != GQ_MODE_FULL)
+        printf("  why not full: %s\n  for full: %s\n", p.reason, p.fix);
+    gq_probe_close(&p);
+    return ferror(stdout) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *lib_opt = NULL, *cudasim = NULL;
@@ -423,6 +478,8 @@ int main(int argc, char **argv)
         printf("gqrun (gqshim) %s\nlibrary: %s\n", GQ_SHIM_VERSION, lib);
         return ferror(stdout) ? 1 : 0;
     }
+    if (check)
+        return run_check();
     if (prog >= argc)
         usage_error("no program to run (gqrun [options] -- program [args...])");
     check_values();

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 static struct gq_imap owned = GQ_IMAP_INIT;
+static struct gq_imap kept = GQ_IMAP_INIT;
 static pthread_once_t thread_once = PTHREAD_ONCE_INIT;
 static int thread_ok;
 static gq_page_filler filler; /* atomic; set once at start-up */
@@ -110,19 +111,59 @@ void *gq_hostmem_alloc(size_t size)
     return p;
 }
 
-int gq_hostmem_free(void *p)
+void *gq_hostmem_alloc_kept(size_t size)
 {
-    if (!p || !gq_imap_may_hold(&owned, p, 1))
+    if (size == 0)
+        return NULL;
+    size_t len = (size + gq_page_size() - 1) & ~(gq_page_size() - 1);
+    /* Populated: pinned memory is resident from the start. */
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                   -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    gq_imap_wrlock(&kept);
+    int rc = gq_imap_insert(&kept, (uintptr_t)p, (uintptr_t)p + len, NULL);
+    gq_imap_unlock(&kept);
+    if (rc != 0) {
+        munmap(p, len);
+        return NULL;
+    }
+    return p;
+}
+
+/* The [start, end) of the range of map m starting exactly at p, removed
+ * from m when `take`; 0 when there is none. */
+static uintptr_t range_at(struct gq_imap *m, const void *p, int take, uintptr_t *end)
+{
+    if (!p || !gq_imap_may_hold(m, p, 1))
         return 0;
-    gq_imap_wrlock(&owned);
-    struct gq_ival *iv = gq_imap_find(&owned, (uintptr_t)p);
-    uintptr_t start = 0, end = 0;
+    if (take)
+        gq_imap_wrlock(m);
+    else
+        gq_imap_rdlock(m);
+    struct gq_ival *iv = gq_imap_find(m, (uintptr_t)p);
+    uintptr_t start = 0;
     if (iv && iv->start == (uintptr_t)p) {
         start = iv->start;
-        end = iv->end;
-        gq_imap_remove_at(&owned, (size_t)(iv - owned.v));
+        *end = iv->end;
+        if (take)
+            gq_imap_remove_at(m, (size_t)(iv - m->v));
     }
-    gq_imap_unlock(&owned);
+    gq_imap_unlock(m);
+    return start;
+}
+
+int gq_hostmem_is_kept(const void *p)
+{
+    uintptr_t end;
+    return range_at(&kept, p, 0, &end) != 0;
+}
+
+int gq_hostmem_free(void *p)
+{
+    uintptr_t end = 0, start = range_at(&owned, p, 1, &end);
+    if (!start)
+        start = range_at(&kept, p, 1, &end);
     if (!start)
         return 0;
     munmap((void *)start, end - start);
@@ -131,13 +172,10 @@ int gq_hostmem_free(void *p)
 
 size_t gq_hostmem_extent(const void *p)
 {
-    if (!p || !gq_imap_may_hold(&owned, p, 1))
-        return 0;
-    gq_imap_rdlock(&owned);
-    struct gq_ival *iv = gq_imap_find(&owned, (uintptr_t)p);
-    size_t len = iv && iv->start == (uintptr_t)p ? (size_t)(iv->end - iv->start) : 0;
-    gq_imap_unlock(&owned);
-    return len;
+    uintptr_t end = 0, start = range_at(&owned, p, 0, &end);
+    if (!start)
+        start = range_at(&kept, p, 0, &end);
+    return start ? (size_t)(end - start) : 0;
 }
 
 int gq_hostmem_owned(const void *p, size_t len)
@@ -159,4 +197,8 @@ void gq_hostmem_release_pages(void *p, size_t len)
         madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
-void gq_hostmem_atfork(enum gq_fork_phase ph) { gq_imap_atfork(&owned, (int)ph); }
+void gq_hostmem_atfork(enum gq_fork_phase ph)
+{
+    gq_imap_atfork(&owned, (int)ph);
+    gq_imap_atfork(&kept, (int)ph);
+}

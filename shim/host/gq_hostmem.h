@@ -14,8 +14,12 @@
  * never written). A written page is plain memory from then on; write
  * tracking tells restores not to trust the block for it.
  *
- * Nothing is taken over where userfaultfd cannot serve faults of system calls
- * too (no privilege, old kernel): such allocations stay real pinned memory.
+ * Nothing is owned where userfaultfd cannot serve faults of system calls too
+ * (host mode tracked, base/gq_mode.h). There a rule-taken allocation is still
+ * answered from here, with a "kept" range: plain anonymous memory the caller
+ * pins with the driver, whose pages stay, so that asynchronous write
+ * protection can track it (the driver's own pinned memory is a device
+ * mapping it cannot vouch for, which only checksums could check).
  */
 #ifndef GQ_HOSTMEM_H
 #define GQ_HOSTMEM_H
@@ -33,10 +37,17 @@ void gq_hostmem_set_filler(gq_page_filler fn);
 /* A range for an allocation of `size` bytes, or NULL (then allocate for real). */
 void *gq_hostmem_alloc(size_t size);
 
-/* 1 when p is the start of an owned range (then it is released), else 0. */
+/* A kept range for an allocation of `size` bytes (anonymous, populated; not
+ * owned: nothing faults in), or NULL. The caller pins it with the driver. */
+void *gq_hostmem_alloc_kept(size_t size);
+
+/* 1 when p is the start of a kept range. */
+int gq_hostmem_is_kept(const void *p);
+
+/* 1 when p is the start of an owned or kept range (then it is released), else 0. */
 int gq_hostmem_free(void *p);
 
-/* The length of the owned range starting exactly at p, else 0. */
+/* The length of the owned or kept range starting exactly at p, else 0. */
 size_t gq_hostmem_extent(const void *p);
 
 /* 1 when all of [p, p+len) lies in one owned range. Lock-free when p lies

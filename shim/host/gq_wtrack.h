@@ -16,9 +16,18 @@
  * was never armed, or was unmapped since, reports as written. So the answer is
  * conservative: "clean" is only ever said of pages armed and untouched.
  *
- * Where the kernel lacks this (older kernels, unprivileged userfaultfd off),
- * gq_wtrack_arm() fails and every range reads as written: the shim then never
- * reuses a compressed copy for that buffer, and copy-backs move the raw bytes.
+ * That needs no privilege: an unprivileged process gets a descriptor with
+ * UFFD_USER_MODE_ONLY, and since the kernel resolves asynchronous
+ * write-protect faults itself (no message to deliver), a system call writing
+ * a protected page (read(2) into the buffer) succeeds and is recorded like a
+ * CPU store (tests/e2e/t_modes.sh checks both, as an unprivileged user).
+ *
+ * Memory that write protection cannot vouch for — shared or file-backed
+ * mappings (another process may write them), device mappings (the pinned
+ * memory of the real driver, as far as we know), or every range where
+ * userfaultfd or PAGEMAP_SCAN is missing — is checked by page checksums
+ * instead (gq_wsum.h). Only GQSHIM_HOST_MODE=untracked leaves a range
+ * unarmed: it then reads as written, and copy-backs move the raw bytes.
  *
  * Known blind spot: writes that bypass the page tables — DMA by a device into
  * pinned memory (a copy the shim did not intercept, or a GPU kernel writing
@@ -29,16 +38,37 @@
 
 #include <stddef.h>
 
-/* 1 when write tracking works in this process (probed once). */
+/* The probe's findings (probed once, on first use of this module); the mode
+ * is in base/gq_mode.h too. */
+struct gq_probe;
+const struct gq_probe *gq_wtrack_probe(void);
+
+/* 1 when writes can be tracked in this process (by any mechanism). */
 int gq_wtrack_available(void);
 
+/* 1 when the shim may own host ranges: userfaultfd serves kernel-mode
+ * faults (host mode full). */
+int gq_wtrack_can_own(void);
+
 /* Protect every page overlapping [addr, addr+len): from now on, a write to any
- * of them is recorded. 0 on success, -1 when the range cannot be tracked. */
-int gq_wtrack_arm(void *addr, size_t len);
+ * of them is recorded. `owner` names who armed it (gq_wtrack_disarm). 0 on
+ * success, -1 when the range cannot be tracked. */
+int gq_wtrack_arm(void *addr, size_t len, const void *owner);
 
 /* 1 when no page overlapping [addr, addr+len) was written since it was armed;
- * 0 otherwise (written, never armed, unmapped, or tracking unavailable). */
+ * 0 otherwise (written, never armed, unmapped, or tracking unavailable).
+ * For a range armed by checksums this reads its pages: call it only where a
+ * copy from them is due anyway. */
 int gq_wtrack_clean(const void *addr, size_t len);
+
+/* 1 when [addr, addr+len) can be known unusable without reading it: written
+ * (write protection says so) or unmapped. For reaping entries whose buffers
+ * may be long gone. */
+int gq_wtrack_gone(const void *addr, size_t len);
+
+/* The range `owner` armed exactly so will not be asked about again (a range
+ * armed there since by another owner stays armed). */
+void gq_wtrack_disarm(const void *addr, size_t len, const void *owner);
 
 /* For host ranges the shim owns (gq_hostmem.h): register [addr, addr+len)
  * (page-aligned) for missing-page faults as well, which the same descriptor

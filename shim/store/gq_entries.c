@@ -44,6 +44,7 @@ struct gq_entry *gq_entry_new(uintptr_t start, size_t len, const struct gq_param
 static void entry_destroy(struct gq_entry *e)
 {
     gq_stats_held(-1, e->block.size, e->len);
+    gq_wtrack_disarm((const void *)e->start, e->len, e); /* checksums it armed, if any */
     /* The store frees the block once every GPU use has completed, and
      * destroys the events then. */
     CUevent all[1 + 64];
@@ -155,8 +156,8 @@ void gq_entry_decode_cb(void *arg)
         state = GQ_ENTRY_FAILED;
     } else {
         GQ_STAT_ADD(escaped_groups, h->escape_count);
-        state = gq_wtrack_arm((void *)e->start, e->len) == 0 ? GQ_ENTRY_TRACKED
-                                                              : GQ_ENTRY_UNTRACKED;
+        state = gq_wtrack_arm((void *)e->start, e->len, e) == 0 ? GQ_ENTRY_TRACKED
+                                                                 : GQ_ENTRY_UNTRACKED;
     }
     __atomic_store_n(&e->state, state, __ATOMIC_RELEASE);
     put_from_callback(e);
@@ -200,7 +201,7 @@ static int useless(struct gq_entry *e)
     case GQ_ENTRY_FAILED:
         return 1;
     case GQ_ENTRY_TRACKED:
-        return !gq_wtrack_clean((const void *)e->start, e->len);
+        return gq_wtrack_gone((const void *)e->start, e->len);
     default:
         return 0; /* pending, or the only copy of an owned buffer's bytes */
     }

@@ -17,3 +17,10 @@ bench: $(BUILD)/bench/bench_hostmem
 $(BUILD)/bench/bench_hostmem: tests/bench/bench_hostmem.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ -L$(CUDA_LIBDIR) -lcudart $(LDFLAGS)
+
+# The checksum host mode's price (shim/host/gq_wsum.h).
+BENCHES += $(BUILD)/bench/bench_wsum
+bench: $(BUILD)/bench/bench_wsum
+$(BUILD)/bench/bench_wsum: $(BUILD)/obj/tests/bench/bench_wsum.o $(GQ_SHIM_CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $< $(GQ_SHIM_CORE_LIB) -lpthread $(LDFLAGS) -o $@

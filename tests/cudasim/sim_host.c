@@ -1,15 +1,30 @@
 /*
  * Page-locked host memory: what cudaMallocHost / cudaHostAlloc hand out
- * (anonymous mappings cudasim owns) and what cudaHostRegister pins (ranges
- * the program owns). With unified addressing every such range is mapped: its
- * device pointer is its host address, so kernels and copies may name it.
+ * (mappings cudasim owns) and what cudaHostRegister pins (ranges the program
+ * owns). With unified addressing every such range is mapped: its device
+ * pointer is its host address, so kernels and copies may name it.
+ *
+ * What kind of mapping the real driver hands out is one switch,
+ * CUDASIM_PINNED:
+ *   device (default)  a shared mapping of a memory file (memfd), standing for
+ *                     the NVIDIA driver's mapping of its device file: not
+ *                     private anonymous memory, so userfaultfd cannot vouch
+ *                     for writes to it (pagemap counts its pages as file
+ *                     pages) and a tool that needs anonymous memory refuses
+ *                     it, as it would on hardware (as far as we know: the
+ *                     GPU kit, tests/gpu/run.sh, prints /proc/self/maps of a
+ *                     cudaHostAlloc range and tries a registration);
+ *   anon              private anonymous memory, as cudasim had before.
+ * cudaHostRegister'd memory is the program's own (anonymous) either way.
  */
 #define _GNU_SOURCE
 #include "sim_impl.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define PAGE 4096u
 
@@ -92,6 +107,38 @@ static CUresult sync_all(void)
     return CUDA_SUCCESS;
 }
 
+static int pinned_anon; /* CUDASIM_PINNED=anon */
+static pthread_once_t pinned_once = PTHREAD_ONCE_INIT;
+
+static void read_pinned_kind(void)
+{
+    const char *v = getenv("CUDASIM_PINNED");
+    if (!v || !*v || strcmp(v, "device") == 0)
+        return;
+    if (strcmp(v, "anon") != 0)
+        sim_fatal("CUDASIM_PINNED=%s is invalid: expected device or anon", v);
+    pinned_anon = 1;
+}
+
+/* len bytes of pinned memory, resident from the start (a driver pins every
+ * page), so host-memory figures measured on cudasim count it as a real
+ * machine would. */
+static void *map_pinned(size_t len)
+{
+    pthread_once(&pinned_once, read_pinned_kind);
+    if (pinned_anon)
+        return mmap(NULL, len, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    int fd = memfd_create("cudasim-pinned", MFD_CLOEXEC);
+    if (fd < 0)
+        return MAP_FAILED;
+    void *p = MAP_FAILED;
+    if (ftruncate(fd, (off_t)len) == 0)
+        p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+    close(fd); /* the mapping keeps the file */
+    return p;
+}
+
 CUresult cudasim_host_alloc(size_t n, unsigned flags, void **out)
 {
     if (!out)
@@ -107,11 +154,7 @@ CUresult cudasim_host_alloc(size_t n, unsigned flags, void **out)
     size_t len = (n + PAGE - 1) & ~(size_t)(PAGE - 1);
     if (len < n)
         return CUDA_ERROR_OUT_OF_MEMORY;
-    /* Pinned memory is resident from the moment it is allocated (a driver
-     * pins every page): populate it, so host-memory figures measured on
-     * cudasim count it as a real machine would. */
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-                   -1, 0);
+    void *p = map_pinned(len);
     if (p == MAP_FAILED)
         return CUDA_ERROR_OUT_OF_MEMORY;
     pthread_mutex_lock(&sim_lock);

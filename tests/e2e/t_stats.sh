@@ -119,6 +119,11 @@ for line in text:
         tensors_text.append(line.split())
         continue
     m = re.match(r"^  (\S.*?)\s{2,}(\S+)(?: (MiB|ms|GB/s))?$", line)
+    if m and m.group(1) == "host mode":   # a word, not a number
+        checked.add("host_mode")
+        if m.group(2) != j["host_mode"]:
+            errors.append("host_mode: text %s, json %s" % (m.group(2), j["host_mode"]))
+        continue
     if m and m.group(1) in labels:
         section = "reasons" if m.group(1) == "passed through" else "top"
         key, kind = labels[m.group(1)]

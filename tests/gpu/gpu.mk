@@ -5,7 +5,7 @@
 # default (runtime linked statically). They run only where a GPU is.
 GPU_KIT_DIR   := $(BUILD)/gpu
 GPU_KIT_PROGS := $(GPU_KIT_DIR)/gpu_codec_check $(GPU_KIT_DIR)/gpu_transfer_bench \
-                 $(GPU_KIT_DIR)/static_rt
+                 $(GPU_KIT_DIR)/static_rt $(GPU_KIT_DIR)/pinned_probe
 TEST_SCRIPTS  += tests/gpu/t_gpu_kit_builds.sh
 
 .PHONY: gpu-kit
@@ -28,3 +28,9 @@ $(GPU_KIT_DIR)/static_rt: tests/gpu/static_rt.cu tests/gpu/gpu_data.h | $(BUILD)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  NVCC    $@")
 	$(Q)$(NVCC) -O2 -Ikernels -Itests/gpu $< -o $@
+
+# How the driver maps pinned memory (the host modes, CUDASIM_PINNED).
+$(GPU_KIT_DIR)/pinned_probe: tests/gpu/pinned_probe.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CUDAPRG $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ -L$(CUDA_LIBDIR) -lcudart $(LDFLAGS)

@@ -8,7 +8,8 @@
 # gpu-full-log.txt beside it. Steps: 1 build for this GPU, 2 codec agreement
 # and kernel bandwidth, 3 e2e scripts and the example on the real CUDA stack,
 # 4 transfer benchmark with and without the shim + compute-sanitizer,
-# 5 PyTorch / transformers under LD_PRELOAD, 6 a statically linked runtime.
+# 5 PyTorch / transformers under LD_PRELOAD, 6 a statically linked runtime,
+# 7 the host mode (gqrun --check) and how the driver maps pinned memory.
 # Each step runs under `timeout`, cut to what is left of GPU_KIT_BUDGET_S
 # (default 400 s: the kit ends within 7 minutes). Without a GPU it says so
 # and exits 0 at once. Exit 1 when a step failed.
@@ -333,6 +334,16 @@ if [ "$SIM" = 1 ]; then
 else
     static_step
 fi
+
+# ---- 7. host modes: how the driver maps pinned memory ----------------------------------
+say ""
+say "== 7. host mode here, and pinned memory as the driver maps it (for CUDASIM_PINNED)"
+step hostmode 20 "$B/gqrun" --check
+show "$LOGS/hostmode.log"
+step pinned 30 env LD_LIBRARY_PATH="$RTLIB" "$B/gpu/pinned_probe"
+rc=$?
+show "$LOGS/pinned.log"
+result pinned "$(verdict "$rc")" "maps line and userfaultfd registration of cudaHostAlloc memory above"
 
 # ---- summary ---------------------------------------------------------------------------
 say ""

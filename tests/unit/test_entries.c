@@ -697,7 +697,7 @@ static unsigned char *tracked_pages(size_t len)
     unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(p != MAP_FAILED);
     memset(p, 1, len);
-    assert_int_equal(gq_wtrack_arm(p, len), 0);
+    assert_int_equal(gq_wtrack_arm(p, len, p), 0);
     return p;
 }
 

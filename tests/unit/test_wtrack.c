@@ -40,7 +40,7 @@ static void armed_range_reads_clean_until_written(void **state)
     if (!gq_wtrack_available())
         skip();
     char *p = fresh_range();
-    assert_int_equal(gq_wtrack_arm(p, PAGES * 4096), 0);
+    assert_int_equal(gq_wtrack_arm(p, PAGES * 4096, NULL), 0);
     assert_true(gq_wtrack_clean(p, PAGES * 4096));
     volatile char c = p[3 * 4096]; /* reads do not count */
     (void)c;
@@ -59,7 +59,7 @@ static void system_call_writes_are_seen(void **state)
     if (!gq_wtrack_available())
         skip();
     char *p = fresh_range();
-    assert_int_equal(gq_wtrack_arm(p, PAGES * 4096), 0);
+    assert_int_equal(gq_wtrack_arm(p, PAGES * 4096, NULL), 0);
     int fd = open("/proc/self/stat", O_RDONLY);
     assert_true(fd >= 0);
     assert_true(read(fd, p + 5 * 4096 + 100, 16) > 0);
@@ -75,7 +75,7 @@ static void discarded_and_remapped_pages_read_written(void **state)
     if (!gq_wtrack_available())
         skip();
     char *p = fresh_range();
-    assert_int_equal(gq_wtrack_arm(p, PAGES * 4096), 0);
+    assert_int_equal(gq_wtrack_arm(p, PAGES * 4096, NULL), 0);
     madvise(p + 8 * 4096, 4096, MADV_DONTNEED);
     assert_false(gq_wtrack_clean(p + 8 * 4096, 4096));
     munmap(p, PAGES * 4096);
@@ -100,7 +100,7 @@ static void heap_range_unaligned_edges_cover_whole_pages(void **state)
     if (!gq_wtrack_available())
         skip();
     char *p = fresh_range();
-    assert_int_equal(gq_wtrack_arm(p + 100, 2 * 4096), 0); /* pages 0..2 */
+    assert_int_equal(gq_wtrack_arm(p + 100, 2 * 4096, NULL), 0); /* pages 0..2 */
     p[2 * 4096 + 4000] = 3; /* outside the bytes, inside the last page */
     assert_false(gq_wtrack_clean(p + 100, 2 * 4096));
     munmap(p, PAGES * 4096);
