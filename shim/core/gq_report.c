@@ -11,6 +11,7 @@
 #include "gpu/gq_modules.h"
 #include "store/gq_store.h"
 #include "xfer/gq_verify.h"
+#include "base/gq_foreign.h"
 
 #include "gq_rules.h"
 
@@ -111,6 +112,10 @@ static void text_verify(FILE *f)
         if (r && gq_verify_rule(i, &v))
             emit(f, "    %-18s %9llu %15llu %15.6g %15.6g\n", r->name,
                  (unsigned long long)v.offloads, (unsigned long long)v.elements, v.max_abs, v.nmse);
+        /* A misread dtype is refused, never measured as if it were fine. */
+        if (r && gq_foreign_count(i))
+            emit(f, "    %-18s %9llu offloads refused: not %s data (copied raw, not measured)\n",
+                 r->name, (unsigned long long)gq_foreign_count(i), gq_rule_dtype_name(r->dtype));
     }
     emit(f, "  %-44s %14llu\n", "offloads not measured", (unsigned long long)gq_verify_unmeasured());
 }
@@ -177,6 +182,8 @@ static void json_extra(FILE *f, const struct snapshot *n)
              (unsigned long long)rs->restores, (unsigned long long)rs->logical_bytes,
              (unsigned long long)rs->moved_bytes, ratio(rs->logical_bytes, rs->moved_bytes),
              (unsigned long long)saved(rs->logical_bytes, rs->moved_bytes));
+        if (gq_foreign_count(i))
+            emit(f, ", \"foreign_refused\": %llu", (unsigned long long)gq_foreign_count(i));
         struct gq_verify_totals v;
         if (verify && gq_verify_rule(i, &v))
             emit(f, ", \"verify\": {\"offloads\": %llu, \"elements\": %llu, "

@@ -57,6 +57,7 @@ reasons = {
     "copy-back of a buffer written since offload": "WRITTEN",
     "copy-back spanning several entries or plain memory": "SPANS",
     "kernel launch failed": "LAUNCH", "too many NaN/Inf groups (copied raw)": "ESCAPES",
+    "data not of the rule's dtype (copied raw)": "FOREIGN",
 }
 section = None
 seen_reasons = set()
