@@ -76,6 +76,17 @@ CUresult cudasim_mem_alloc(int dev, size_t n, CUdeviceptr *out);
 /* Frees an allocation by its start address; `stream` non-NULL frees in
  * stream order (cudaFreeAsync), otherwise after the device is idle. */
 CUresult cudasim_mem_free(CUdeviceptr p, CUstream stream, int ptds);
+
+/* The virtual-memory API (sim_vmm.c): 2 MiB granularity; handles are
+ * cuMemCreate's CUmemGenericAllocationHandle values. */
+size_t cudasim_vmm_granularity(void);
+CUresult cudasim_vmm_reserve(int dev, size_t len, size_t align, uintptr_t *out);
+CUresult cudasim_vmm_address_free(uintptr_t va, size_t len);
+CUresult cudasim_vmm_create(int dev, size_t len, uint64_t *out);
+CUresult cudasim_vmm_release(uint64_t handle);
+CUresult cudasim_vmm_map(uintptr_t va, size_t len, size_t offset, uint64_t handle);
+CUresult cudasim_vmm_unmap(uintptr_t va, size_t len);
+CUresult cudasim_vmm_set_access(uintptr_t va, size_t len, int dev, int on);
 void cudasim_mem_info(int dev, size_t *free_bytes, size_t *total);
 
 CUresult cudasim_host_alloc(size_t n, unsigned flags, void **out);

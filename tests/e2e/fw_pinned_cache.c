@@ -23,15 +23,21 @@ struct block {
 
 static struct block cache[NBLOCKS];
 
-/* The allocator's malloc: the first idle block whose last use is over. */
+/* The allocator's malloc: the next idle block whose last use is over,
+ * searching round the cache from the last one handed out (so which block a
+ * tensor gets does not depend on how fast the events complete). */
 static struct block *cache_get(void)
 {
+    static int next;
     for (;;)
-        for (int i = 0; i < NBLOCKS; i++)
+        for (int k = 0; k < NBLOCKS; k++) {
+            int i = (next + k) % NBLOCKS;
             if (!cache[i].busy && cudaEventQuery(cache[i].last_use) == cudaSuccess) {
                 cache[i].busy = 1;
+                next = (i + 1) % NBLOCKS;
                 return &cache[i];
             }
+        }
 }
 
 static void cache_put(struct block *b, cudaStream_t used_on)

@@ -35,7 +35,7 @@ trace() {
 # --- PyTorch pinned-host caching allocator: 1 MiB blocks reused by f16 KV
 # (target), bf16 KV, fp32 logits and int64 ids.
 trace fw_pinned_cache
-expect "pinned cache: suggested rule" "on=host,size=1M,nth=1,name=host_offload" "$rule"
+expect "pinned cache: suggested rule" "on=host,size=1M,name=host_offload" "$rule"
 check "pinned cache under the suggested rule" with_shim "$rule" $BUILD/e2e/fw_pinned_cache quant
 expect_stat "pinned cache: the 6 f16 KV offloads compressed" offloads -eq 6
 expect_stat "pinned cache: and restored" restores -eq 6
@@ -48,6 +48,15 @@ expect "device cache: suggested rule" "on=dev,size=2M|20M,name=dev_offload" "$ru
 check "device cache under the suggested rule" with_shim "$rule" $BUILD/e2e/fw_dev_cache quant
 expect_stat "device cache: 2 f16 tensors x 3 rounds x 2 reads compressed" offloads -eq 12
 expect "device cache: 5 other tensors x 3 rounds x 2 reads refused" 30 "$(foreign)"
+
+# --- the same with expandable segments: 20 MiB of physical memory mapped at
+# a time into one reservation (cuMemCreate/cuMemMap); each mapping is an
+# allocation to the shim, a tensor straddling two mappings stays exact.
+trace drv_fw_expandable
+expect "expandable segments: suggested rule" "on=dev,size=20M,name=dev_offload" "$rule"
+check "expandable segments under the suggested rule" with_shim "$rule" $BUILD/e2e/drv_fw_expandable quant
+expect_stat "expandable segments: 3 f16 tensors x 2 reads x 2 rounds compressed" offloads -eq 12
+expect "expandable segments: int64, fp32, bf16 tensors refused (x 2 x 2)" 12 "$(foreign)"
 
 # --- vLLM swap: bf16 KV blocks of 16 KiB..2 MiB at block offsets. The trace
 # cannot know the dtype: under its rule (f16) every block is refused, exact;
