@@ -39,7 +39,7 @@ static const struct entry table[] = {
     E(cuEventDestroy) E(cuEventElapsedTime) P(cuLaunchHostFunc, cuLaunchHostFunc_ptsz)
     E(cuGetErrorString) E(cuGetErrorName) E(cuGetProcAddress)
     E(cuMemGetAllocationGranularity) E(cuMemAddressReserve) E(cuMemAddressFree) E(cuMemCreate)
-    E(cuMemRelease) E(cuMemMap) E(cuMemUnmap) E(cuMemSetAccess)
+    E(cuMemRelease) E(cuMemMap) E(cuMemUnmap) E(cuMemSetAccess) E(cuThreadExchangeStreamCaptureMode)
 };
 #undef E
 #undef P

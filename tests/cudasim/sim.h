@@ -125,6 +125,13 @@ CUresult cudasim_launch_host_func(CUstream h, int ptds, CUhostFn fn, void *data)
 /* status: a CUstreamCaptureStatus (same values as cudaStreamCaptureStatus). */
 CUresult cudasim_stream_capture_status(CUstream h, int ptds, int *status);
 CUresult cudasim_stream_begin_capture(CUstream h, int ptds, int mode);
+/* cuThreadExchangeStreamCaptureMode: swaps the calling thread's mode. */
+CUresult cudasim_exchange_capture_mode(int *mode);
+/* Before a potentially unsafe call (allocating or freeing memory): refused,
+ * invalidating the capture, when this thread's mode forbids it during a
+ * capture it began (unless relaxed) or, in global mode, during another
+ * thread's global-mode capture. */
+CUresult cudasim_capture_unsafe(void);
 CUresult cudasim_stream_end_capture(CUstream h, int ptds, CUgraph *graph);
 CUresult cudasim_graph_destroy(CUgraph g);
 

@@ -91,6 +91,8 @@ struct sim_stream {
     int destroyed;
     int worker_running;
     int capture; /* CUstreamCaptureStatus */
+    int capture_mode;        /* CUstreamCaptureMode of the capture */
+    uintptr_t capture_thread; /* the thread that began it (sim_stream.c) */
     struct sim_stream *dev_next; /* the device's list of live streams */
 };
 
