@@ -52,13 +52,13 @@ int main(int argc, char **argv)
     static const struct { enum fw_kind kind; size_t off, bytes; int target; } ts[] = {
         {FW_F16, 0, 4 * MiB, 1},                      /* in chunk 0 */
         {FW_I64, 4 * MiB, 1 * MiB, 0},
-        {FW_F32, 5 * MiB, 6 * MiB, 0},
-        {FW_F16, 12 * MiB, 6 * MiB, 1},
+        {FW_F32, 5 * MiB, 2 * MiB, 0},
+        {FW_F16, 12 * MiB, 3 * MiB, 1},
         {FW_F16, CHUNK - 2 * MiB, 4 * MiB, 0},        /* straddles chunks 0 and 1 */
-        {FW_BF16, CHUNK + 2 * MiB, 8 * MiB, 0},
-        {FW_F16, 2 * CHUNK + 1 * MiB, 16 * MiB, 1},   /* in chunk 2 */
+        {FW_BF16, CHUNK + 2 * MiB, 2 * MiB, 0},
+        {FW_F16, 2 * CHUNK + 1 * MiB, 4 * MiB, 1},    /* in chunk 2 */
     };
-    void *src = malloc(16 * MiB), *host = malloc(16 * MiB), *got = malloc(16 * MiB);
+    void *src = malloc(4 * MiB), *host = malloc(4 * MiB), *got = malloc(4 * MiB);
     if (!src || !host || !got)
         FAIL("out of memory");
     for (int round = 0; round < 2; round++) {

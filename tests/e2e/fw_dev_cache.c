@@ -24,20 +24,20 @@ int main(int argc, char **argv)
         {FW_I64, 0, 0, 64 * 1024, 0},              /* input ids */
         {FW_F16, 0, 64 * 1024, 1 * MiB, 1},        /* a small activation */
         {FW_F32, 0, 64 * 1024 + MiB, 512 * 1024, 0}, /* logits of one step */
-        {FW_F16, 1, 0, 8 * MiB, 1},                /* hidden states */
+        {FW_F16, 1, 0, 4 * MiB, 1},                /* hidden states */
         {FW_BF16, 1, 8 * MiB, 4 * MiB, 0},         /* a bf16 weight */
-        {FW_F32, 1, 12 * MiB, 6 * MiB, 0},         /* fp32 scores */
+        {FW_F32, 1, 12 * MiB, 2 * MiB, 0},         /* fp32 scores */
         {FW_I64, 1, 18 * MiB, 2 * MiB, 0},         /* position ids */
     };
     char *seg[2];
     CK(cudaMalloc((void **)&seg[0], 2 * MiB));
     CK(cudaMalloc((void **)&seg[1], 20 * MiB));
-    void *src = malloc(8 * MiB), *host = malloc(8 * MiB), *got = malloc(8 * MiB);
+    void *src = malloc(4 * MiB), *host = malloc(4 * MiB), *got = malloc(4 * MiB);
     if (!src || !host || !got)
         FAIL("out of memory");
     cudaStream_t s;
     CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-    for (int round = 0; round < 3; round++) {
+    for (int round = 0; round < 2; round++) {
         for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
             const struct tensor *t = &ts[i];
             char *d = seg[t->seg] + t->off;
