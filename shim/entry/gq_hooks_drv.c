@@ -141,6 +141,14 @@ static CUresult do_cuMemUnmap(CUdeviceptr d, size_t n)
     return real_cuMemUnmap(d, n);
 }
 
+/* The primary context's memory, streams and modules go, as with
+ * cudaDeviceReset: the shim's blocks and kernels there go first. */
+static CUresult do_cuDevicePrimaryCtxReset_v2(CUdevice dev)
+{
+    gq_on_device_reset();
+    return real_cuDevicePrimaryCtxReset_v2(dev);
+}
+
 /* ---- copies: the shim's verdict, else the real call unchanged ---- */
 
 enum { SYNC = GQ_COPY_SYNC, PTDS = GQ_COPY_PTDS };

@@ -40,6 +40,7 @@ static const struct entry table[] = {
     E(cuGetErrorString) E(cuGetErrorName) E(cuGetProcAddress)
     E(cuMemGetAllocationGranularity) E(cuMemAddressReserve) E(cuMemAddressFree) E(cuMemCreate)
     E(cuMemRelease) E(cuMemMap) E(cuMemUnmap) E(cuMemSetAccess) E(cuThreadExchangeStreamCaptureMode)
+    E(cuDevicePrimaryCtxReset)
 };
 #undef E
 #undef P
