@@ -40,6 +40,25 @@ uint64_t gq_foreign_count(unsigned rule_index)
     return rule_index < GQ_STATS_RULES ? __atomic_load_n(&refused[rule_index], __ATOMIC_RELAXED) : 0;
 }
 
+unsigned gq_foreign_plausible(const void *p, size_t bytes)
+{
+    static const uint32_t dtypes[3] = {GQ_F16, GQ_BF16, GQ_F32};
+    unsigned mask = 0;
+    if (bytes > ((size_t)256 << 10))
+        bytes = (size_t)256 << 10;
+    for (int i = 0; i < 3; i++) {
+        struct gq_params q = {4, 64, dtypes[i], GQ_DIM_LAST, 0};
+        struct gq_layout l;
+        uint64_t n = bytes / gq_dtype_size(dtypes[i]);
+        if (((uintptr_t)p & (gq_dtype_size(dtypes[i]) - 1)) || n == 0 ||
+            gq_layout_init(&l, &q, n, 0) != GQ_OK)
+            continue;
+        if (!gq_foreign_scan(&q, &l, p))
+            mask |= 1u << dtypes[i];
+    }
+    return mask;
+}
+
 int gq_foreign_scan(const struct gq_params *p, const struct gq_layout *l, const void *src)
 {
     uint64_t g, bad = 0, limit = gq_dtype_foreign_limit(l->n_groups);

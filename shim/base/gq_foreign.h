@@ -29,6 +29,11 @@ void gq_foreign_note(const struct gq_rule *rule, size_t bytes);
 /* Copies refused as foreign under the rule with this index. */
 uint64_t gq_foreign_count(unsigned rule_index);
 
+/* Which float dtypes the first `bytes` (at most 256 KiB of them are read)
+ * at p may hold: bit GQ_F16, GQ_BF16, GQ_F32 set for each under which the
+ * data is not foreign (GQSHIM_TRACE's guess of a candidate's dtype). */
+unsigned gq_foreign_plausible(const void *p, size_t bytes);
+
 /* The CPU's test over a whole tensor: 1 when it is foreign. */
 int gq_foreign_scan(const struct gq_params *p, const struct gq_layout *l, const void *src);
 

@@ -59,17 +59,17 @@ expect_stat "expandable segments: 3 f16 tensors x 2 reads x 2 rounds compressed"
 expect "expandable segments: int64, fp32, bf16 tensors refused (x 2 x 2)" 12 "$(foreign)"
 
 # --- vLLM swap: bf16 KV blocks of 16 KiB..2 MiB at block offsets. The trace
-# cannot know the dtype: under its rule (f16) every block is refused, exact;
-# with dtype=bf16 every block is compressed.
+# reads the blocks that go back up and suggests dtype=bf16; under an f16
+# rule every block would be refused and stay exact.
 trace fw_vllm_swap
-expect "vLLM swap: suggested rule" "on=host,size=24M,name=host_offload" "$rule"
-check "vLLM swap under the suggested rule (f16): exact" with_shim "$rule" $BUILD/e2e/fw_vllm_swap exact
+expect "vLLM swap: suggested rule, dtype from the data" "on=host,size=24M,dtype=bf16,name=host_offload" "$rule"
+check "vLLM swap under the suggested rule" with_shim "$rule" $BUILD/e2e/fw_vllm_swap quant
+expect_stat "vLLM swap: 676 blocks swapped out compressed" offloads -eq 676
+expect_stat "vLLM swap: 676 swapped in compressed" restores -eq 676
+expect "vLLM swap: none refused" 0 "$(foreign)"
+check "vLLM swap under dtype=f16: exact" with_shim "on=host,size=24M,name=kv" $BUILD/e2e/fw_vllm_swap exact
 expect_stat "vLLM swap, f16 rule: nothing compressed" offloads -eq 0
 expect "vLLM swap, f16 rule: all 676 bf16 blocks refused" 676 "$(foreign)"
-check "vLLM swap with dtype=bf16" with_shim "$rule,dtype=bf16" $BUILD/e2e/fw_vllm_swap quant
-expect_stat "vLLM swap, bf16: 676 blocks swapped out compressed" offloads -eq 676
-expect_stat "vLLM swap, bf16: 676 swapped in compressed" restores -eq 676
-expect "vLLM swap, bf16: none refused" 0 "$(foreign)"
 
 # --- llama.cpp: GGUF Q4_0/Q8_0 blocks, an f16 and an fp32 tensor in one
 # pinned buffer, uploaded every batch. Nothing is offloaded: the trace has
