@@ -139,13 +139,20 @@ struct gq_header {
     uint32_t escape_capacity; /* slots in the escape area */
     uint64_t n_elems;
     uint64_t cols;            /* 0 for GQ_DIM_LAST */
-    /* Written by the encoder with atomics. Both words must be zero before a
-     * GPU quantize starts (the kernel writes every other header field). */
+    /* Written by the encoder with atomics. These three words must be zero
+     * before a GPU quantize starts (the kernel writes every other header
+     * field). */
     uint32_t escape_count;    /* groups that escaped; may exceed the capacity */
     uint32_t overflow;        /* non-zero: an escaped group found no slot */
-    uint8_t reserved[24];     /* zero */
+    /* GPU quantize only (the CPU encoder writes 0): groups that did not look
+     * like floats of `dtype` (kernels/gq_dtype.h). Past the limit there the
+     * kernel also sets `overflow`: the block is not used, the data goes raw. */
+    uint32_t foreign;
+    uint8_t reserved[20];     /* zero */
 };
-#define GQ_HDR_ESCAPE_COUNT_OFF 32u /* escape_count, then overflow: 8 bytes */
+#define GQ_HDR_ESCAPE_COUNT_OFF 32u /* escape_count, overflow, foreign */
+#define GQ_HDR_FOREIGN_OFF 40u
+#define GQ_HDR_ZEROED_BYTES 12u     /* from GQ_HDR_ESCAPE_COUNT_OFF: zero before a GPU quantize */
 
 /* Where everything is, for given parameters (computed, never stored). */
 struct gq_layout {

@@ -12,6 +12,7 @@
 #define GQ_KERNEL_LINKAGE extern "C"
 #endif
 
+#include "gq_dtype.h"
 #include "gq_group.h"
 #include "gq_kernels.h"
 #include "gq_tile.h"
@@ -87,8 +88,15 @@ GQ_KERNEL_LINKAGE __global__ void gq_quantize(struct gq_quant_params k)
             return;
         }
     }
-    for (g = gq_tid(); g < c.l.n_groups; g += n)
+    /* ---- dtype check (kernels/gq_dtype.h): count the groups that do not
+     * look like the dtype; past the limit the block is marked overflowed. */
+    uint32_t foreign = 0;
+    for (g = gq_tid(); g < c.l.n_groups; g += n) {
         gq_group_encode(&c, g);
+        foreign += (uint32_t)gq_dtype_group_foreign(&c.l, c.group, c.dtype, c.src, g);
+    }
+    gq_dtype_fold(h, foreign, c.l.n_groups);
+    /* ---- end of the dtype check */
 }
 
 /* Writes the values of one work item: vector stores when the item is whole

@@ -22,13 +22,16 @@
  * Dynamic shared memory 0. Pass the struct in kernelParams ({&params}) or in `extra`
  * with CU_LAUNCH_PARAM_BUFFER_SIZE == sizeof the struct.
  *
- * gq_quantize writes the whole compressed buffer: header (all but the two
- * escape words), metadata, codes, escapes. BEFORE the launch, on the same
- * stream, the 8 bytes at dst + GQ_HDR_ESCAPE_COUNT_OFF must be zero:
- * cuMemsetD32Async(dst + GQ_HDR_ESCAPE_COUNT_OFF, 0, 2, stream), or a CPU
- * store into a pinned buffer nothing else is using. After the launch has
- * completed, the header's `overflow` word says whether the buffer is exactly
- * decodable (gq_format.h, Escapes). Padding bytes and unused escape slots are
+ * gq_quantize writes the whole compressed buffer: header (all but the
+ * escape and foreign words), metadata, codes, escapes. BEFORE the launch, on
+ * the same stream, the GQ_HDR_ZEROED_BYTES (12) bytes at dst +
+ * GQ_HDR_ESCAPE_COUNT_OFF must be zero: cuMemsetD32Async(dst +
+ * GQ_HDR_ESCAPE_COUNT_OFF, 0, 3, stream), or a CPU store into a pinned
+ * buffer nothing else is using. After the launch has completed, the header's
+ * `overflow` word says whether the buffer is exactly decodable (gq_format.h,
+ * Escapes); it is also set when too many groups did not look like the dtype
+ * (`foreign` past gq_dtype_foreign_limit(), kernels/gq_dtype.h): the data is
+ * then not what the rule says it is, and must travel raw. Padding bytes and unused escape slots are
  * not written (the CPU encoder zeroes them): compare buffers through decode
  * or through the metadata and code areas.
  *

@@ -44,6 +44,24 @@ void gq_stats_restore(const struct gq_rule *rule, uint64_t logical, uint64_t mov
     rule_add(rule, 1, logical, moved);
 }
 
+void gq_stats_offload_undone(const struct gq_rule *rule, uint64_t logical, uint64_t moved, int why)
+{
+    /* The offload may not be counted yet (its thread is between the launch
+     * and gq_stats_offload): the totals are right once both have run. */
+    GQ_STAT_ADD(offloads, -1);
+    GQ_STAT_ADD(logical_bytes, -logical);
+    GQ_STAT_ADD(moved_bytes, -moved);
+    if (why >= 0 && why < GQ_PASS_COUNT)
+        GQ_STAT_ADD(passed[why], 1);
+    GQ_STAT_ADD(passthrough_bytes, logical);
+    if (!rule || rule->index >= GQ_STATS_RULES)
+        return;
+    struct gq_rule_stats *r = &gq_stats_g.rule[rule->index];
+    __atomic_fetch_sub(&r->offloads, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&r->logical_bytes, logical, __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&r->moved_bytes, moved, __ATOMIC_RELAXED);
+}
+
 const struct gq_rule *gq_stats_rule_of(unsigned i)
 {
     return i < GQ_STATS_RULES ? __atomic_load_n(&rule_of[i], __ATOMIC_RELAXED) : NULL;

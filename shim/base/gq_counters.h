@@ -23,7 +23,8 @@ struct gq_rule;
     X(WRITTEN, "copy-back of a buffer written since offload")           \
     X(SPANS, "copy-back spanning several entries or plain memory")      \
     X(LAUNCH, "kernel launch failed")                                   \
-    X(ESCAPES, "too many NaN/Inf groups (copied raw)")
+    X(ESCAPES, "too many NaN/Inf groups (copied raw)")                 \
+    X(FOREIGN, "data not of the rule's dtype (copied raw)")
 
 enum gq_pass_reason {
 #define GQ_X(id, text) GQ_PASS_##id,
@@ -113,6 +114,12 @@ void gq_stats_start(struct timespec *realtime, struct timespec *monotonic);
  * `logical` bytes the program asked to move, `moved` bytes that crossed. */
 void gq_stats_offload(const struct gq_rule *rule, uint64_t logical, uint64_t moved);
 void gq_stats_restore(const struct gq_rule *rule, uint64_t logical, uint64_t moved);
+
+/* An asynchronous offload counted by gq_stats_offload turned out, once its
+ * kernel had run, to have gone raw (`why`: ESCAPES or FOREIGN): moves its
+ * counts to the pass-through side. */
+void gq_stats_offload_undone(const struct gq_rule *rule, uint64_t logical, uint64_t moved,
+                             int why);
 
 /* The table's text for a pass-through reason ("not a registered tensor"),
  * and its JSON key ("NO_RULE"). */

@@ -9,9 +9,12 @@
 #include "base/gq_copy_flags.h"
 #include "base/gq_config.h"
 #include "base/gq_counters.h"
+#include "base/gq_foreign.h"
 #include "base/gq_fork.h"
 
 #include <dlfcn.h>
+#include <sys/uio.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +41,9 @@ struct rec {
     size_t d2h_size[SIZES_KEPT], h2d_size[SIZES_KEPT];
     unsigned n_d2h_size, n_h2d_size;
     uint64_t round_trips; /* dev: D2H copies that came back from the same host bytes */
+    /* Host bytes of its H2D copies (host) or round trips (dev), scanned
+     * (base/gq_foreign.h): how many, and how many each dtype could hold. */
+    uint64_t scans, plausible[4];
 };
 
 struct pending {
@@ -174,7 +180,18 @@ static void add_size(size_t *sizes, unsigned *n, size_t size)
 }
 
 /* Account one copy to the allocations it touches (under the lock). */
-static void account(int d2h, uintptr_t host, size_t count, unsigned hrec, unsigned drec)
+static void scanned(struct rec *r, unsigned mask)
+{
+    if (!mask)
+        return; /* not scanned (or no dtype fits: counted as nothing) */
+    r->scans++;
+    for (unsigned t = GQ_F16; t <= GQ_F32; t++)
+        r->plausible[t] += (mask >> t) & 1u;
+}
+
+/* mask: gq_foreign_plausible() of the host bytes of an H2D copy, or 0. */
+static void account(int d2h, uintptr_t host, size_t count, unsigned hrec, unsigned drec,
+                    unsigned mask)
 {
     if (count < MIN_COPY)
         return;
@@ -193,10 +210,13 @@ static void account(int d2h, uintptr_t host, size_t count, unsigned hrec, unsign
     if (h) {
         h->h2d++;
         add_size(h->h2d_size, &h->n_h2d_size, count);
+        scanned(h, mask);
     } else {
         for (unsigned i = 0; i < PENDING; i++)
-            if (pend[i].rec && pend[i].host == host && pend[i].size == count)
+            if (pend[i].rec && pend[i].host == host && pend[i].size == count) {
                 recs[pend[i].rec - 1].round_trips++;
+                scanned(&recs[pend[i].rec - 1], mask);
+            }
     }
     if (d) {
         d->h2d++;
@@ -223,6 +243,22 @@ static void describe(char *buf, size_t cap, const char *side, const void *p, uns
         snprintf(buf, cap, "%s %p", side, p);
 }
 
+/* Which dtypes the first 16 KiB of the host bytes at src could hold
+ * (gq_foreign_plausible). Read through process_vm_readv: a bad pointer the
+ * real call will refuse is an error here too, never a fault. */
+static unsigned sample_dtypes(const void *src, size_t count)
+{
+    size_t n = count < 16384 ? count : 16384;
+    void *sample = malloc(n); /* 16-aligned */
+    if (!sample)
+        return 0;
+    struct iovec local = {sample, n}, remote = {(void *)src, n};
+    ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+    unsigned mask = got > 0 ? gq_foreign_plausible(sample, (size_t)got) : 0;
+    free(sample);
+    return mask;
+}
+
 void gq_trace_copy(const void *dst, const void *src, size_t count, enum cudaMemcpyKind kind,
                    cudaStream_t stream, unsigned flags, int done)
 {
@@ -231,6 +267,9 @@ void gq_trace_copy(const void *dst, const void *src, size_t count, enum cudaMemc
     struct site s = take_site();
     int why = cur_why;
     cur_why = -1;
+    /* The host bytes going up: which dtypes they could be (read before the
+     * lock; the copy's source is the program's, readable now). */
+    unsigned mask = kind == cudaMemcpyHostToDevice && count >= MIN_COPY ? sample_dtypes(src, count) : 0;
     pthread_mutex_lock(&lock);
     ncopies++;
     unsigned sd = find(GQ_ON_DEV, src, count), sh = find(GQ_ON_HOST, src, count);
@@ -240,7 +279,8 @@ void gq_trace_copy(const void *dst, const void *src, size_t count, enum cudaMemc
                   : cudaMemcpyHostToDevice;
     int d2h = kind == cudaMemcpyDeviceToHost, h2d = kind == cudaMemcpyHostToDevice;
     if (d2h || h2d)
-        account(d2h, (uintptr_t)(d2h ? dst : src), count, d2h ? dh : sh, d2h ? sd : dd);
+        account(d2h, (uintptr_t)(d2h ? dst : src), count, d2h ? dh : sh, d2h ? sd : dd,
+                h2d ? mask : 0);
     const struct gq_rule *rule = NULL;
     unsigned touched[4] = {sd, sh, dd, dh};
     for (int i = 0; i < 4 && !rule; i++)
@@ -383,6 +423,37 @@ static void canonical(const char *text, char *buf, size_t cap)
         snprintf(buf, cap, "%s", text);
 }
 
+/* The dtype every scanned candidate of `side` could hold in every scan
+ * (f16 first, the default, then bf16, then f32); 0 when none was scanned or
+ * no one dtype fits them all (a cache that reuses blocks across dtypes). */
+static unsigned side_dtype(enum gq_on side)
+{
+    unsigned seen = 0;
+    for (unsigned t = GQ_F16; t <= GQ_F32; t++) {
+        int all = 1;
+        seen = 0;
+        for (unsigned i = 0; i < nrecs; i++) {
+            const struct rec *r = &recs[i];
+            if (r->on != side || !candidate(r) || !r->scans)
+                continue;
+            seen++;
+            all &= r->plausible[t] == r->scans;
+        }
+        if (!seen)
+            return 0;
+        if (all)
+            return t;
+    }
+    return 0;
+}
+
+static void add_dtype(char *buf, size_t cap, unsigned dtype)
+{
+    size_t n = strlen(buf);
+    if (dtype == GQ_BF16 || dtype == GQ_F32)
+        snprintf(buf + n, cap - n, ",dtype=%s", dtype == GQ_BF16 ? "bf16" : "f32");
+}
+
 static unsigned suggest_locked(char *buf, size_t cap, unsigned *extra_host, unsigned *extra_dev)
 {
     char text[GQ_RULES_INPUT_MAX] = "";
@@ -393,6 +464,8 @@ static unsigned suggest_locked(char *buf, size_t cap, unsigned *extra_host, unsi
     unsigned nd = filter(GQ_ON_DEV, candidate, dev, sizeof dev, extra_dev);
     unsigned nu = filter(GQ_ON_HOST, stream_candidate, up, sizeof up, &eu);
     *extra_host += eu;
+    add_dtype(host, sizeof host, side_dtype(GQ_ON_HOST));
+    add_dtype(dev, sizeof dev, side_dtype(GQ_ON_DEV));
     snprintf(text, sizeof text, "%s%s%s%s%s%s%s%s", nh ? host : "", nh ? ",name=host_offload" : "",
              nh && (nd || nu) ? ";" : "", nd ? dev : "", nd ? ",name=dev_offload" : "",
              nd && nu ? ";" : "", nu ? up : "", nu ? ",upload=compress,name=weights" : "");
@@ -481,6 +554,14 @@ void gq_trace_report(void)
         gq_log_trace("candidates for weight streaming (upload=compress): %u pinned allocation(s) "
                      "uploaded %llu times, never written by the GPU", nu, (unsigned long long)ups);
     unsigned n = suggest_locked(rules, sizeof rules, &eh, &ed);
+    int known = 1;
+    for (int side = GQ_ON_HOST; side <= GQ_ON_DEV; side++) {
+        unsigned nc = 0;
+        for (unsigned i = 0; i < nrecs; i++)
+            nc += recs[i].on == (enum gq_on)side && candidate(&recs[i]);
+        if (nc && !side_dtype((enum gq_on)side))
+            known = 0;
+    }
     pthread_mutex_unlock(&lock);
     if (!n) {
         gq_log_trace("no offload candidates: no allocation saw device-to-host copies that came "
@@ -492,8 +573,11 @@ void gq_trace_report(void)
     if (eh || ed)
         gq_log_trace("note: no size filter separates the candidates; this rule also takes %u other "
                      "allocation(s)", eh + ed);
-    gq_log_trace("note: dtype=f16 is assumed; add dtype=bf16 or dtype=f32 to a rule whose tensors "
-                 "are not fp16");
+    if (known)
+        gq_log_trace("note: dtype from the data the candidates carried back to the GPU");
+    else
+        gq_log_trace("note: dtype=f16 is assumed where the data showed no one dtype; copies that "
+                     "are not of a rule's dtype stay exact (stats: FOREIGN)");
 }
 
 void gq_trace_atfork(enum gq_fork_phase ph)

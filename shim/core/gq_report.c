@@ -4,6 +4,7 @@
 
 #include "base/gq_config.h"
 #include "base/gq_counters.h"
+#include "base/gq_foreign.h"
 #include "base/gq_fork.h"
 #include "base/gq_log.h"
 #include "base/gq_mode.h"
@@ -15,6 +16,7 @@
 #include "gpu/gq_modules.h"
 #include "host/gq_wtrack.h"
 #include "xfer/gq_verify.h"
+#include "base/gq_foreign.h"
 
 #include "gq_rules.h"
 
@@ -45,6 +47,10 @@ static void text_rules(const struct gq_rep_snapshot *n, int verify)
             gq_rep_emit(" %9.4g %9.3g\n", v.max_abs, v.nmse);
         else
             gq_rep_emit(verify ? " %9s %9s\n" : "\n", "-", "-");
+        /* A misread dtype is refused, never measured as if it were fine. */
+        if (gq_foreign_count(i))
+            gq_rep_emit("      %llu offloads refused: not %s data (copied raw, not measured)\n",
+                        (unsigned long long)gq_foreign_count(i), gq_rule_dtype_name(r->dtype));
     }
 }
 

@@ -4,6 +4,7 @@
 #include "core/gq_report_json.h"
 
 #include "base/gq_config.h"
+#include "base/gq_foreign.h"
 #include "core/gq_report_fmt.h"
 #include "xfer/gq_verify.h"
 
@@ -83,6 +84,8 @@ static void json_rules(const struct gq_rep_snapshot *n, int verify)
             gq_rep_emit(", \"verify\": {\"offloads\": %llu, \"elements\": %llu, "
                  "\"max_abs_error\": %.9g, \"nmse\": %.9g}",
                  (unsigned long long)v.offloads, (unsigned long long)v.elements, v.max_abs, v.nmse);
+        if (gq_foreign_count(i))
+            gq_rep_emit(", \"foreign_refused\": %llu", (unsigned long long)gq_foreign_count(i));
         gq_rep_emit("}");
         first = 0;
     }

@@ -60,11 +60,20 @@ __attribute__((noinline)) static struct gq_verdict decide(void *dst, const void 
                        : (dst_dev ? cudaMemcpyHostToDevice : cudaMemcpyHostToHost);
     }
     CUstream s = drv_stream(stream, flags);
+    struct gq_verdict v;
+    int mode;
     switch (kind) {
     case cudaMemcpyDeviceToHost:
-        return passed(gq_offload(dst, src, count, s, flags), count);
+        /* The shim's calls in there are its own: relaxed capture mode. */
+        mode = gq_capture_relax();
+        v = gq_offload(dst, src, count, s, flags);
+        gq_capture_restore(mode);
+        return passed(v, count);
     case cudaMemcpyHostToDevice:
-        return passed(gq_restore(dst, src, count, s, flags), count);
+        mode = gq_capture_relax();
+        v = gq_restore(dst, src, count, s, flags);
+        gq_capture_restore(mode);
+        return passed(v, count);
     case cudaMemcpyHostToHost:
         gq_entries_settle(src, count, NULL); /* a host copy reads now */
         gq_entries_drop(dst, count);

@@ -124,6 +124,31 @@ static CUresult do_cuMemHostUnregister(void *p)
     return r;
 }
 
+/* The virtual-memory API (PyTorch's expandable segments, llama.cpp's VMM
+ * pools): each mapping is a device allocation of its size, from cuMemMap
+ * to cuMemUnmap (which takes whole mappings, each at least the 2 MiB
+ * granularity of every current GPU). */
+#define GQ_VMM_GRANULE ((size_t)2 << 20)
+static CUresult do_cuMemMap(CUdeviceptr d, size_t n, size_t o, CUmemGenericAllocationHandle h,
+                            unsigned long long f)
+{
+    return dev_alloc(real_cuMemMap(d, n, o, h, f), &d, n);
+}
+static CUresult do_cuMemUnmap(CUdeviceptr d, size_t n)
+{
+    for (size_t off = 0; off < n; off += GQ_VMM_GRANULE)
+        gq_on_dev_free(dptr(d + off));
+    return real_cuMemUnmap(d, n);
+}
+
+/* The primary context's memory, streams and modules go, as with
+ * cudaDeviceReset: the shim's blocks and kernels there go first. */
+static CUresult do_cuDevicePrimaryCtxReset_v2(CUdevice dev)
+{
+    gq_on_device_reset();
+    return real_cuDevicePrimaryCtxReset_v2(dev);
+}
+
 /* ---- copies: the shim's verdict, else the real call unchanged ---- */
 
 enum { SYNC = GQ_COPY_SYNC, PTDS = GQ_COPY_PTDS };

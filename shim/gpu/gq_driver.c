@@ -32,6 +32,7 @@ static void load_driver(void)
 #undef GQ_DRV_LOAD
     if (missing)
         return;
+    *(void **)&drv.cuThreadExchangeStreamCaptureMode = gq_sym(h, "cuThreadExchangeStreamCaptureMode");
     *(void **)&drv.cuEventElapsedTime = gq_sym(h, "cuEventElapsedTime_v2");
     if (!drv.cuEventElapsedTime)
         *(void **)&drv.cuEventElapsedTime = gq_sym(h, "cuEventElapsedTime");

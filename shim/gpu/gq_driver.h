@@ -53,6 +53,8 @@ struct gq_drv {
     /* Optional: NULL where the driver lacks it (kernels then go untimed).
      * cuda.h 12.8+ maps cuEventElapsedTime to the _v2 name. */
     CUresult (*cuEventElapsedTime)(float *ms, CUevent a, CUevent b);
+    /* Optional (CUDA 10.1+): the shim's own calls in relaxed capture mode. */
+    CUresult (*cuThreadExchangeStreamCaptureMode)(CUstreamCaptureMode *mode);
 };
 #undef GQ_DRV_FIELD
 

@@ -80,6 +80,24 @@ int gq_ctx_bind(void)
     return bound && d->cuCtxGetCurrent(&ctx) == CUDA_SUCCESS && ctx;
 }
 
+int gq_capture_relax(void)
+{
+    const struct gq_drv *d = gq_drv();
+    CUstreamCaptureMode m = CU_STREAM_CAPTURE_MODE_RELAXED;
+    if (!d || !d->cuThreadExchangeStreamCaptureMode ||
+        d->cuThreadExchangeStreamCaptureMode(&m) != CUDA_SUCCESS)
+        return -1;
+    return (int)m;
+}
+
+void gq_capture_restore(int saved)
+{
+    const struct gq_drv *d = gq_drv();
+    CUstreamCaptureMode m = (CUstreamCaptureMode)saved;
+    if (saved >= 0 && d && d->cuThreadExchangeStreamCaptureMode)
+        d->cuThreadExchangeStreamCaptureMode(&m);
+}
+
 int gq_stream_capturing(CUstream s)
 {
     const struct gq_drv *d = gq_drv();

@@ -47,4 +47,12 @@ int gq_ctx_bind(void);
 /* 1 when stream s is capturing a graph (or the driver cannot say). */
 int gq_stream_capturing(CUstream s);
 
+/* The shim's own calls (pinned store growth, waits on its own streams) are
+ * not the program's: while another thread captures a graph in global mode
+ * they would be refused and end that capture. gq_capture_relax puts the
+ * calling thread in relaxed mode and returns the mode to give back to
+ * gq_capture_restore (-1: nothing was changed). */
+int gq_capture_relax(void);
+void gq_capture_restore(int saved);
+
 #endif

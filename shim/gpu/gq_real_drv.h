@@ -64,7 +64,12 @@
     X(cuMemcpyAsync, "cuMemcpyAsync", 4000, 0,                                                 \
       (CUdeviceptr d, CUdeviceptr s, size_t n, CUstream st), (d, s, n, st))                    \
     X(cuMemcpyAsync_ptsz, "cuMemcpyAsync", 7000, 1,                                            \
-      (CUdeviceptr d, CUdeviceptr s, size_t n, CUstream st), (d, s, n, st))
+      (CUdeviceptr d, CUdeviceptr s, size_t n, CUstream st), (d, s, n, st))                    \
+    X(cuMemMap, "cuMemMap", 10020, 0,                                                          \
+      (CUdeviceptr d, size_t n, size_t o, CUmemGenericAllocationHandle h, unsigned long long f), \
+      (d, n, o, h, f))                                                                         \
+    X(cuMemUnmap, "cuMemUnmap", 10020, 0, (CUdeviceptr d, size_t n), (d, n))                  \
+    X(cuDevicePrimaryCtxReset_v2, "cuDevicePrimaryCtxReset", 11000, 0, (CUdevice dev), (dev))
 
 /* The lookups through which a program (or a static runtime) finds the
  * entry points above without the dynamic linker. */

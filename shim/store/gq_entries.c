@@ -2,6 +2,7 @@
 #include "store/gq_entries.h"
 
 #include "base/gq_counters.h"
+#include "base/gq_foreign.h"
 #include "base/gq_imap.h"
 #include "base/gq_log.h"
 #include "base/gq_page.h"
@@ -147,8 +148,15 @@ void gq_entry_decode_cb(void *arg)
     const struct gq_header *h = (const struct gq_header *)e->block.host;
     int state;
     if (__atomic_load_n(&h->overflow, __ATOMIC_ACQUIRE)) {
-        /* More groups escaped than the block could keep: the raw data went
-         * to the host buffer instead (the spill after the quantize kernel). */
+        /* More groups escaped than the block could keep, or the data was not
+         * of the rule's dtype (base/gq_foreign.h): the raw data went to the
+         * host buffer instead (the spill after the quantize kernel). */
+        int foreign = gq_foreign_refused(h);
+        if (foreign)
+            gq_foreign_note(e->rule, e->len);
+        if (!e->waited)
+            gq_stats_offload_undone(e->rule, e->len, e->layout.esc_off,
+                                    foreign ? GQ_PASS_FOREIGN : GQ_PASS_ESCAPES);
         state = GQ_ENTRY_FAILED;
     } else if (gq_decode(e->block.host, e->block.size, (void *)e->start, e->len) != GQ_OK) {
         gq_warn_capped("offload of %zu bytes at %p: the compressed block does not decode",

@@ -60,6 +60,10 @@ struct gq_entry {
     unsigned n_uses, cap_uses;
     int refs;             /* atomic */
     int state;            /* atomic, enum gq_entry_state */
+    /* Set before the decode callback is queued: the offload's thread waits
+     * for it and returns a pass itself when the block overflowed; else the
+     * callback moves the offload's counts to the pass-through side. */
+    int waited;
     struct gq_entry *next_dead;
 };
 

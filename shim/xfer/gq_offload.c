@@ -6,6 +6,7 @@
 #include "xfer/gq_xfer.h"
 
 #include "base/gq_config.h"
+#include "base/gq_foreign.h"
 #include "base/gq_log.h"
 #include "base/gq_page.h"
 #include "base/gq_regions.h"
@@ -28,6 +29,7 @@ static struct gq_verdict finish_program_owned(const struct gq_drv *d, struct gq_
                                               CUstream s, unsigned flags, int spilled)
 {
     __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED); /* the callback's */
+    e->waited = (flags & GQ_COPY_SYNC) || !spilled;
     if (d->cuLaunchHostFunc(s, gq_entry_decode_cb, e) != CUDA_SUCCESS) {
         d->cuStreamSynchronize(s);
         gq_entry_decode_cb(e);
@@ -49,7 +51,9 @@ static struct gq_verdict finish_program_owned(const struct gq_drv *d, struct gq_
             /* Escapes overflowed and no spill could reach this buffer: the
              * source is still intact (the copy has not returned): copy raw. */
             gq_entries_discard((void *)e->start, e->len);
-            return gq_verdict_pass(GQ_PASS_ESCAPES);
+            return gq_verdict_pass(gq_foreign_refused((const struct gq_header *)e->block.host)
+                                       ? GQ_PASS_FOREIGN
+                                       : GQ_PASS_ESCAPES);
         }
     }
     return gq_verdict_done(status);
@@ -93,8 +97,12 @@ static struct gq_verdict finish_owned(const struct gq_drv *d, struct gq_entry *e
         gq_plan_warn_refused("offload", e->len, r);
         return gq_verdict_pass(GQ_PASS_LAUNCH);
     }
-    if (h->overflow)
-        return gq_verdict_pass(GQ_PASS_ESCAPES); /* the source is intact: copy raw */
+    if (h->overflow) { /* the source is intact: copy raw */
+        if (!gq_foreign_refused(h))
+            return gq_verdict_pass(GQ_PASS_ESCAPES);
+        gq_foreign_note(e->rule, e->len);
+        return gq_verdict_pass(GQ_PASS_FOREIGN);
+    }
     GQ_STAT_ADD(escaped_groups, h->escape_count);
     hold_owned(e);
     return gq_verdict_done(CUDA_SUCCESS);
@@ -144,7 +152,7 @@ struct gq_verdict gq_offload(void *dst, const void *src, size_t count, CUstream 
                      "fit are copied uncompressed (GQSHIM_STATS counts them)");
     if (st != GQ_STORE_OK)
         return gq_verdict_pass(st == GQ_STORE_OVER_BUDGET ? GQ_PASS_BUDGET : GQ_PASS_DRIVER);
-    memset(b.host + GQ_HDR_ESCAPE_COUNT_OFF, 0, 8);
+    memset(b.host + GQ_HDR_ESCAPE_COUNT_OFF, 0, GQ_HDR_ZEROED_BYTES);
 
     CUresult r = gq_launch_quantize(s, (CUdeviceptr)src, &p, &l, b.dev);
     /* Where the GPU can reach the host buffer, a spill kernel keeps an
@@ -194,6 +202,10 @@ int gq_upload_compress(const void *src, size_t count)
     if (!gq_plan(reg.rule, src, src, count, 1, &p, &l, &why) || !gq_drv())
         return 0;
     struct gq_block b;
+    if (gq_foreign_scan(&p, &l, src)) { /* not of the rule's dtype: upload raw */
+        gq_foreign_note(reg.rule, count);
+        return 0;
+    }
     if (gq_plan_block((size_t)l.total, &b) != GQ_STORE_OK)
         return 0;
     if (gq_encode(&p, src, l.n_elems, l.escape_capacity, b.host, b.size) != GQ_OK) {

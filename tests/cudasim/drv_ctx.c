@@ -121,6 +121,18 @@ CUresult cuDevicePrimaryCtxRetain(CUcontext *ctx, CUdevice dev)
     return CUDA_SUCCESS;
 }
 
+/* Destroys everything the primary context holds (memory, streams, modules),
+ * as cudaDeviceReset does; the context itself stays usable. */
+CUresult cuDevicePrimaryCtxReset_v2(CUdevice dev)
+{
+    CUresult r = drv_init_check();
+    if (r)
+        return r;
+    if (dev < 0 || dev >= cudasim_device_count())
+        return CUDA_ERROR_INVALID_DEVICE;
+    return cudasim_device_reset(dev);
+}
+
 /* The primary context lives as long as the process: the runtime holds it. */
 CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev)
 {

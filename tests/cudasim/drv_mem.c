@@ -6,14 +6,14 @@
 CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t n)
 {
     DRV_CTX_OR_RETURN(dev);
-    return cudasim_fault(SIM_FAULT_cuMemAlloc) ?: cudasim_mem_alloc(dev, n, p);
+    return cudasim_fault(SIM_FAULT_cuMemAlloc) ?: cudasim_capture_unsafe() ?: cudasim_mem_alloc(dev, n, p);
 }
 
 CUresult cuMemFree_v2(CUdeviceptr p)
 {
     DRV_CTX_OR_RETURN(dev);
     (void)dev;
-    return cudasim_mem_free(p, NULL, 0);
+    return cudasim_capture_unsafe() ?: cudasim_mem_free(p, NULL, 0);
 }
 
 CUresult cuMemGetInfo_v2(size_t *free_bytes, size_t *total)
@@ -31,7 +31,7 @@ CUresult cuMemAllocHost_v2(void **p, size_t n)
     (void)dev;
     if (n == 0)
         return CUDA_ERROR_INVALID_VALUE;
-    return cudasim_host_alloc(n, 0, p);
+    return cudasim_capture_unsafe() ?: cudasim_host_alloc(n, 0, p);
 }
 
 CUresult cuMemHostAlloc(void **p, size_t n, unsigned int flags)
@@ -40,14 +40,14 @@ CUresult cuMemHostAlloc(void **p, size_t n, unsigned int flags)
     (void)dev;
     if (n == 0)
         return CUDA_ERROR_INVALID_VALUE;
-    return cudasim_fault(SIM_FAULT_cuMemHostAlloc) ?: cudasim_host_alloc(n, flags, p);
+    return cudasim_fault(SIM_FAULT_cuMemHostAlloc) ?: cudasim_capture_unsafe() ?: cudasim_host_alloc(n, flags, p);
 }
 
 CUresult cuMemFreeHost(void *p)
 {
     DRV_CTX_OR_RETURN(dev);
     (void)dev;
-    return p ? cudasim_host_free(p) : CUDA_ERROR_INVALID_VALUE;
+    return p ? cudasim_capture_unsafe() ?: cudasim_host_free(p) : CUDA_ERROR_INVALID_VALUE;
 }
 
 CUresult cuMemHostRegister_v2(void *p, size_t n, unsigned int flags)

@@ -38,6 +38,9 @@ static const struct entry table[] = {
     P(cuEventRecord, cuEventRecord_ptsz) E(cuEventQuery) E(cuEventSynchronize)
     E(cuEventDestroy) E(cuEventElapsedTime) P(cuLaunchHostFunc, cuLaunchHostFunc_ptsz)
     E(cuGetErrorString) E(cuGetErrorName) E(cuGetProcAddress)
+    E(cuMemGetAllocationGranularity) E(cuMemAddressReserve) E(cuMemAddressFree) E(cuMemCreate)
+    E(cuMemRelease) E(cuMemMap) E(cuMemUnmap) E(cuMemSetAccess) E(cuThreadExchangeStreamCaptureMode)
+    E(cuDevicePrimaryCtxReset)
 };
 #undef E
 #undef P

@@ -50,6 +50,12 @@ STREAM_PAIR(cuStreamBeginCapture_v2, (CUstream s, CUstreamCaptureMode mode),
 STREAM_PAIR(cuStreamEndCapture, (CUstream s, CUgraph *g), cudasim_stream_end_capture(s, 0, g),
             cudasim_stream_end_capture(s, 1, g))
 
+CUresult cuThreadExchangeStreamCaptureMode(CUstreamCaptureMode *mode)
+{
+    CUresult r = drv_init_check();
+    return r ? r : cudasim_exchange_capture_mode((int *)mode);
+}
+
 CUresult cuGraphDestroy(CUgraph g)
 {
     CUresult r = drv_init_check();

@@ -13,7 +13,7 @@ cudaError_t cudaMalloc(void **p, size_t n)
         return cudaSuccess;
     }
     CUdeviceptr d;
-    CUresult r = cudasim_mem_alloc(dev, n, &d);
+    CUresult r = cudasim_capture_unsafe() ?: cudasim_mem_alloc(dev, n, &d);
     if (r == CUDA_SUCCESS)
         *p = (void *)(uintptr_t)d;
     return rt_result(r);
@@ -24,7 +24,8 @@ cudaError_t cudaFree(void *p)
 {
     RT_ENTER(dev);
     (void)dev;
-    return p ? rt_result(cudasim_mem_free((CUdeviceptr)(uintptr_t)p, NULL, 0)) : cudaSuccess;
+    return p ? rt_result(cudasim_capture_unsafe() ?: cudasim_mem_free((CUdeviceptr)(uintptr_t)p, NULL, 0))
+             : cudaSuccess;
 }
 
 static cudaError_t malloc_async(void **p, size_t n, cudaStream_t s, int ptds)
@@ -80,21 +81,21 @@ cudaError_t cudaMallocHost(void **p, size_t n)
 {
     RT_ENTER(dev);
     (void)dev;
-    return rt_result(cudasim_host_alloc(n, 0, p));
+    return rt_result(cudasim_capture_unsafe() ?: cudasim_host_alloc(n, 0, p));
 }
 
 cudaError_t cudaHostAlloc(void **p, size_t n, unsigned int flags)
 {
     RT_ENTER(dev);
     (void)dev;
-    return rt_result(cudasim_host_alloc(n, flags, p));
+    return rt_result(cudasim_capture_unsafe() ?: cudasim_host_alloc(n, flags, p));
 }
 
 cudaError_t cudaFreeHost(void *p)
 {
     RT_ENTER(dev);
     (void)dev;
-    return rt_result(cudasim_host_free(p));
+    return rt_result(cudasim_capture_unsafe() ?: cudasim_host_free(p));
 }
 
 cudaError_t cudaHostRegister(void *p, size_t n, unsigned int flags)

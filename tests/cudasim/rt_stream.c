@@ -58,6 +58,11 @@ RT_PAIR(cudaLaunchHostFunc, (cudaStream_t st, cudaHostFn_t fn, void *data),
         cudasim_launch_host_func(S(st), 0, (CUhostFn)fn, data),
         cudasim_launch_host_func(S(st), 1, (CUhostFn)fn, data))
 
+cudaError_t cudaThreadExchangeStreamCaptureMode(enum cudaStreamCaptureMode *mode)
+{
+    return rt_result(cudasim_exchange_capture_mode((int *)mode));
+}
+
 cudaError_t cudaGraphDestroy(cudaGraph_t g)
 {
     RT_ENTER(dev);

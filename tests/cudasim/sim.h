@@ -76,6 +76,17 @@ CUresult cudasim_mem_alloc(int dev, size_t n, CUdeviceptr *out);
 /* Frees an allocation by its start address; `stream` non-NULL frees in
  * stream order (cudaFreeAsync), otherwise after the device is idle. */
 CUresult cudasim_mem_free(CUdeviceptr p, CUstream stream, int ptds);
+
+/* The virtual-memory API (sim_vmm.c): 2 MiB granularity; handles are
+ * cuMemCreate's CUmemGenericAllocationHandle values. */
+size_t cudasim_vmm_granularity(void);
+CUresult cudasim_vmm_reserve(int dev, size_t len, size_t align, uintptr_t *out);
+CUresult cudasim_vmm_address_free(uintptr_t va, size_t len);
+CUresult cudasim_vmm_create(int dev, size_t len, uint64_t *out);
+CUresult cudasim_vmm_release(uint64_t handle);
+CUresult cudasim_vmm_map(uintptr_t va, size_t len, size_t offset, uint64_t handle);
+CUresult cudasim_vmm_unmap(uintptr_t va, size_t len);
+CUresult cudasim_vmm_set_access(uintptr_t va, size_t len, int dev, int on);
 void cudasim_mem_info(int dev, size_t *free_bytes, size_t *total);
 
 CUresult cudasim_host_alloc(size_t n, unsigned flags, void **out);
@@ -114,6 +125,13 @@ CUresult cudasim_launch_host_func(CUstream h, int ptds, CUhostFn fn, void *data)
 /* status: a CUstreamCaptureStatus (same values as cudaStreamCaptureStatus). */
 CUresult cudasim_stream_capture_status(CUstream h, int ptds, int *status);
 CUresult cudasim_stream_begin_capture(CUstream h, int ptds, int mode);
+/* cuThreadExchangeStreamCaptureMode: swaps the calling thread's mode. */
+CUresult cudasim_exchange_capture_mode(int *mode);
+/* Before a potentially unsafe call (allocating or freeing memory): refused,
+ * invalidating the capture, when this thread's mode forbids it during a
+ * capture it began (unless relaxed) or, in global mode, during another
+ * thread's global-mode capture. */
+CUresult cudasim_capture_unsafe(void);
 CUresult cudasim_stream_end_capture(CUstream h, int ptds, CUgraph *graph);
 CUresult cudasim_graph_destroy(CUgraph g);
 

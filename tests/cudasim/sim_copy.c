@@ -59,7 +59,9 @@ static CUresult check_side(uintptr_t p, size_t extent, int want_device, int want
         out->addr = (unsigned char *)p;
         break;
     }
-    if (p + extent > out->q.base + out->q.size)
+    /* Adjacent accessible mappings of one reservation are contiguous
+     * memory to a copy, as on the GPU (sim_vmm.c). */
+    if (p + extent > out->q.base + sim_mem_span_locked(&out->q))
         return CUDA_ERROR_INVALID_VALUE;
     return CUDA_SUCCESS;
 }

@@ -61,6 +61,20 @@ void sim_ptr_query_locked(uintptr_t p, struct sim_ptr *out);
 int sim_host_lookup(uintptr_t p, struct sim_ptr *out);
 /* Frees every allocation of the device (cudaDeviceReset). */
 void sim_mem_reset(int dev);
+/* The virtual-memory API's access to device memory (sim_vmm.c), under
+ * sim_lock: address ranges and physical pages come from the device's one
+ * free list; a mapping shows physical pages at a reserved address and is
+ * device memory to pointer queries once its access is set. */
+CUresult sim_mem_take(int dev, size_t len, int physical, size_t *off);
+void sim_mem_give(int dev, size_t off, size_t len, int physical);
+uintptr_t sim_mem_addr(int dev, size_t off);
+int sim_mem_remap(int dev, uintptr_t va, size_t len, size_t file_off);
+CUresult sim_mem_vmm_add(int dev, uintptr_t va, size_t len);
+void sim_mem_vmm_remove(uintptr_t va);
+void sim_mem_vmm_access(uintptr_t va, int on);
+/* Bytes from q->base that one copy may cover: the allocation, or for a
+ * mapping the run of accessible mappings that follow it without a gap. */
+size_t sim_mem_span_locked(const struct sim_ptr *q);
 /* Destroys the device's modules and functions (cudaDeviceReset, under sim_lock). */
 void sim_kernel_reset(int dev);
 
@@ -80,6 +94,8 @@ struct sim_stream {
     int worker_running;
     int capture; /* CUstreamCaptureStatus */
     struct sim_model_hist *model; /* modelled times of its ops (sim_profile.c) */
+    int capture_mode;        /* CUstreamCaptureMode of the capture */
+    uintptr_t capture_thread; /* the thread that began it (sim_stream.c) */
     struct sim_stream *dev_next; /* the device's list of live streams */
 };
 

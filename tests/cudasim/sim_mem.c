@@ -44,6 +44,8 @@ struct alloc {
     int dev;
     uint64_t id;
     int freeing; /* cudaFreeAsync queued: no new work may name it */
+    int vmm;     /* a cuMemMap mapping (sim_vmm.c): not cudaFree's to free */
+    int noaccess; /* mapped, cuMemSetAccess not yet called: no access */
 };
 
 static struct device_mem devs[SIM_MAX_DEVICES];
@@ -136,7 +138,7 @@ void sim_ptr_query_locked(uintptr_t p, struct sim_ptr *out)
         return;
     }
     long i = alloc_floor(p);
-    if (i >= 0 && p - allocs[i].base < allocs[i].size && !allocs[i].freeing) {
+    if (i >= 0 && p - allocs[i].base < allocs[i].size && !allocs[i].freeing && !allocs[i].noaccess) {
         out->kind = SIM_PTR_DEVICE;
         out->base = allocs[i].base;
         out->size = allocs[i].size;
@@ -248,7 +250,7 @@ CUresult cudasim_mem_alloc(int dev, size_t n, CUdeviceptr *out)
     if (off < 0)
         goto out;
     m->used += slot;
-    struct alloc a = {m->base + (size_t)off, n, slot, dev, next_alloc_id++, 0};
+    struct alloc a = {m->base + (size_t)off, n, slot, dev, next_alloc_id++, 0, 0, 0};
     long i = alloc_floor(a.base) + 1;
     memmove(&allocs[i + 1], &allocs[i], (n_allocs - (size_t)i) * sizeof *allocs);
     allocs[i] = a;
@@ -305,7 +307,7 @@ CUresult cudasim_mem_free(CUdeviceptr p, CUstream stream, int ptds)
     CUresult r = CUDA_ERROR_INVALID_VALUE;
     pthread_mutex_lock(&sim_lock);
     long i = alloc_floor(base);
-    if (i < 0 || allocs[i].base != base || allocs[i].freeing)
+    if (i < 0 || allocs[i].base != base || allocs[i].freeing || allocs[i].vmm)
         goto out;
     if (!stream) {
         release(i);
@@ -343,6 +345,98 @@ void cudasim_mem_info(int dev, size_t *free_bytes, size_t *total)
 void sim_mem_reset(int dev)
 {
     for (long i = (long)n_allocs - 1; i >= 0; i--)
-        if (allocs[i].dev == dev)
+        if (allocs[i].dev == dev && !allocs[i].vmm)
             release(i);
+}
+
+/* ---- for the virtual-memory API (sim_vmm.c), under sim_lock ---- */
+
+CUresult sim_mem_take(int dev, size_t len, int physical, size_t *off)
+{
+    struct device_mem *m = &devs[dev];
+    if (physical && m->used + len > m->size)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    long long o = take(m, len);
+    if (o < 0)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    if (physical)
+        m->used += len;
+    *off = (size_t)o;
+    return CUDA_SUCCESS;
+}
+
+void sim_mem_give(int dev, size_t off, size_t len, int physical)
+{
+    struct device_mem *m = &devs[dev];
+    if (physical) {
+        fallocate(m->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len);
+        m->used -= len;
+    }
+    give_back(m, off, len);
+}
+
+uintptr_t sim_mem_addr(int dev, size_t off)
+{
+    return devs[dev].base + off;
+}
+
+/* Both views of [va, va+len) show the memfd from file offset `file_off`. */
+int sim_mem_remap(int dev, uintptr_t va, size_t len, size_t file_off)
+{
+    struct device_mem *m = &devs[dev];
+    void *v = mmap((void *)va, len, PROT_NONE, MAP_SHARED | MAP_FIXED | MAP_NORESERVE, m->fd,
+                   (off_t)file_off);
+    void *a = mmap(m->alias + (va - m->base), len, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_FIXED | MAP_NORESERVE, m->fd, (off_t)file_off);
+    return v == MAP_FAILED || a == MAP_FAILED ? -1 : 0;
+}
+
+CUresult sim_mem_vmm_add(int dev, uintptr_t va, size_t len)
+{
+    if (n_allocs == cap_allocs) {
+        size_t cap = cap_allocs ? 2 * cap_allocs : 64;
+        struct alloc *a = realloc(allocs, cap * sizeof *a);
+        if (!a)
+            return CUDA_ERROR_OUT_OF_MEMORY;
+        allocs = a;
+        cap_allocs = cap;
+    }
+    struct alloc a = {va, len, 0, dev, next_alloc_id++, 0, 1, 1};
+    long i = alloc_floor(va) + 1;
+    memmove(&allocs[i + 1], &allocs[i], (n_allocs - (size_t)i) * sizeof *allocs);
+    allocs[i] = a;
+    n_allocs++;
+    return CUDA_SUCCESS;
+}
+
+void sim_mem_vmm_remove(uintptr_t va)
+{
+    long i = alloc_floor(va);
+    if (i < 0 || allocs[i].base != va || !allocs[i].vmm)
+        return;
+    memmove(&allocs[i], &allocs[i + 1], (n_allocs - (size_t)i - 1) * sizeof *allocs);
+    n_allocs--;
+}
+
+size_t sim_mem_span_locked(const struct sim_ptr *q)
+{
+    if (q->kind != SIM_PTR_DEVICE)
+        return q->size;
+    long i = alloc_floor(q->base);
+    if (i < 0 || allocs[i].base != q->base || !allocs[i].vmm)
+        return q->size;
+    size_t span = allocs[i].size;
+    while ((size_t)i + 1 < n_allocs && allocs[i + 1].vmm && !allocs[i + 1].noaccess &&
+           allocs[i + 1].base == allocs[i].base + allocs[i].size) {
+        i++;
+        span += allocs[i].size;
+    }
+    return span;
+}
+
+void sim_mem_vmm_access(uintptr_t va, int on)
+{
+    long i = alloc_floor(va);
+    if (i >= 0 && allocs[i].base == va && allocs[i].vmm)
+        allocs[i].noaccess = !on;
 }

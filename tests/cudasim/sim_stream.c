@@ -480,6 +480,44 @@ CUresult cudasim_stream_capture_status(CUstream h, int ptds, int *status)
     return r;
 }
 
+/* The calling thread's capture interaction mode, and its identity. */
+static __thread int thread_mode = CU_STREAM_CAPTURE_MODE_GLOBAL;
+static __thread char thread_tag;
+
+CUresult cudasim_exchange_capture_mode(int *mode)
+{
+    if (!mode || *mode < CU_STREAM_CAPTURE_MODE_GLOBAL || *mode > CU_STREAM_CAPTURE_MODE_RELAXED)
+        return CUDA_ERROR_INVALID_VALUE;
+    int old = thread_mode;
+    thread_mode = *mode;
+    *mode = old;
+    return CUDA_SUCCESS;
+}
+
+CUresult cudasim_capture_unsafe(void)
+{
+    if (thread_mode == CU_STREAM_CAPTURE_MODE_RELAXED)
+        return CUDA_SUCCESS;
+    CUresult r = CUDA_SUCCESS;
+    uintptr_t me = (uintptr_t)&thread_tag;
+    pthread_mutex_lock(&sim_lock);
+    for (int d = 0; d < cudasim_device_count(); d++)
+        for (struct sim_stream *t = dev_streams[d]; t; t = t->dev_next) {
+            if (t->capture != CU_STREAM_CAPTURE_STATUS_ACTIVE)
+                continue;
+            int hit = t->capture_thread == me
+                          ? t->capture_mode != CU_STREAM_CAPTURE_MODE_RELAXED
+                          : thread_mode == CU_STREAM_CAPTURE_MODE_GLOBAL &&
+                                t->capture_mode == CU_STREAM_CAPTURE_MODE_GLOBAL;
+            if (hit) {
+                t->capture = CU_STREAM_CAPTURE_STATUS_INVALIDATED;
+                r = CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
+            }
+        }
+    pthread_mutex_unlock(&sim_lock);
+    return r;
+}
+
 CUresult cudasim_stream_begin_capture(CUstream h, int ptds, int mode)
 {
     if (mode < 0 || mode > 2)
@@ -492,8 +530,11 @@ CUresult cudasim_stream_begin_capture(CUstream h, int ptds, int mode)
             r = CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
         else if (s->capture != CU_STREAM_CAPTURE_STATUS_NONE)
             r = CUDA_ERROR_ILLEGAL_STATE;
-        else
+        else {
             s->capture = CU_STREAM_CAPTURE_STATUS_ACTIVE;
+            s->capture_mode = mode;
+            s->capture_thread = (uintptr_t)&thread_tag;
+        }
     }
     pthread_mutex_unlock(&sim_lock);
     return r;

@@ -42,6 +42,23 @@ python3 -c 'import sys; m4, n4, m8, n8 = map(float, sys.argv[1:]); sys.exit(not 
     "$max4" "$nmse4" "$max8" "$nmse8" && ok "4-bit and 8-bit errors in the expected ranges" \
     || bad "errors out of range: 4-bit $max4 $nmse4, 8-bit $max8 $nmse8"
 
+# A rule whose dtype misreads the data (the example holds f16) is refused
+# before it can be measured: every offload goes raw (the program sees exact
+# data), counted as FOREIGN, said once on one line naming the rule, and
+# verify's report lists the offloads as refused instead of an error figure.
+for dt in bf16 f32; do
+    rm -f "$TMP/stats.json"
+    LD_PRELOAD=$SHIM GQSHIM_RULES="on=host,size=4M,name=kv,dtype=$dt" GQSHIM_VERIFY=1 \
+        GQSHIM_STATS="json:$TMP/stats.json" $KV >"$TMP/kv.out" 2>"$TMP/err" || bad "dtype=$dt: the program failed"
+    grep -q "max abs error 0, NMSE 0" "$TMP/kv.out" && ok "dtype=$dt on f16 data: the program sees exact data" \
+        || bad "dtype=$dt on f16 data: $(cat "$TMP/kv.out")"
+    [ "$(grep -c "rule kv (dtype=$dt): a copy of 4194304 bytes does not hold $dt data" "$TMP/err")" = 1 ] \
+        && ok "dtype=$dt: one line names the rule" || { bad "dtype=$dt: no single warning"; sed 's/^/     | /' "$TMP/err"; }
+    [ "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); r=j["rules"][0]; print(j["passed_by_reason"]["FOREIGN"], r["offloads"], r.get("foreign_refused"), "verify" in r)' "$TMP/stats.json")" = "16 0 16 False" ] \
+        && ok "dtype=$dt: 16 copies refused as FOREIGN, none compressed, none measured" \
+        || bad "dtype=$dt: stats $(cat "$TMP/stats.json")"
+done
+
 # Off: no verify kernel runs, nothing reported.
 with_shim "on=host,size=4M,name=kv" $KV >/dev/null
 [ "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["kernels"]["verify"]["launches"], "verify" in j["rules"][0], "verify_unmeasured" in j)' "$TMP/stats.json")" = "0 False False" ] \

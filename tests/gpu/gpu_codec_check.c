@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "gq_codec.h"
+#include "gq_dtype.h"
 #include "gq_half.h"
 #include "gq_kernels.h"
 #include "gpu_data.h"
@@ -112,7 +113,7 @@ static void gpu_quantize(const struct gq_params *p, uint64_t n, uint32_t cap, CU
         exit(2);
     }
     DRV(cuMemsetD8Async(d_buf, 0xee, size, st));
-    DRV(cuMemsetD8Async(d_buf + GQ_HDR_ESCAPE_COUNT_OFF, 0, 8, st)); /* the contract's zeroed words */
+    DRV(cuMemsetD8Async(d_buf + GQ_HDR_ESCAPE_COUNT_OFF, 0, GQ_HDR_ZEROED_BYTES, st)); /* the contract's zeroed words */
     launch(fn_quant, grid ? grid : gq_launch_grid(gq_quant_items(&k)), &k);
     DRV(cuStreamSynchronize(st));
 }
@@ -199,23 +200,37 @@ static int all_ones(const uint8_t *b, uint32_t n)
     return 1;
 }
 
+/* The groups of src the quantize kernel must count as not of the dtype. */
+static uint32_t cpu_foreign(const struct gq_params *p, const struct gq_layout *l, const void *src)
+{
+    uint32_t foreign = 0;
+    for (uint64_t g = 0; g < l->n_groups; g++)
+        foreign += (uint32_t)gq_dtype_group_foreign(l, p->group, p->dtype, src, g);
+    return foreign;
+}
+
 /* The GPU's compressed buffer against the CPU's: header; each group's
  * metadata and codes (an escaped group's slot bits only when more than one
  * group escaped, since then the GPU may number them otherwise); slot 0's
  * raw values when exactly one group escaped. */
 static void compare_buffers(const struct gq_layout *l, const uint8_t *cpu, const uint8_t *gpu,
-                            const char *what)
+                            const char *what, uint32_t foreign)
 {
     uint32_t ccount = gq_ld32(cpu + 32), gcount = gq_ld32(gpu + 32), es = l->esize;
     uint32_t cov = gq_ld32(cpu + 36), gov = gq_ld32(gpu + 36);
+    /* The GPU alone counts groups that do not look like the dtype
+     * (kernels/gq_dtype.h), and marks the buffer overflowed past the limit. */
+    if (gq_ld32(gpu + GQ_HDR_FOREIGN_OFF) != foreign)
+        fail("%s: foreign groups cpu %u, gpu %u", what, foreign, gq_ld32(gpu + GQ_HDR_FOREIGN_OFF));
+    cov |= foreign > gq_dtype_foreign_limit(l->n_groups);
     uint64_t bad_groups = 0, first_bad = 0;
     long d;
     if ((d = first_diff(cpu, gpu, GQ_HDR_ESCAPE_COUNT_OFF)) >= 0)
         fail("%s: header byte %ld differs (cpu %#x, gpu %#x)", what, d, cpu[d], gpu[d]);
     if (ccount != gcount || !cov != !gov)
         fail("%s: escape_count/overflow cpu %u/%u, gpu %u/%u", what, ccount, cov, gcount, gov);
-    if ((d = first_diff(cpu + 40, gpu + 40, GQ_HEADER_SIZE - 40)) >= 0)
-        fail("%s: reserved header byte %ld differs", what, d + 40);
+    if ((d = first_diff(cpu + 44, gpu + 44, GQ_HEADER_SIZE - 44)) >= 0)
+        fail("%s: reserved header byte %ld differs", what, d + 44);
     for (uint64_t g = 0; g < l->n_groups; g++) {
         const uint8_t *cm = cpu + l->meta_off + g * l->meta_size, *gm = gpu + l->meta_off + g * l->meta_size;
         const uint8_t *cc = cpu + l->code_off + g * l->code_stride, *gc = gpu + l->code_off + g * l->code_stride;
@@ -258,6 +273,8 @@ static void run_case(const struct gq_params *p, uint64_t n, int ds)
     uint8_t *src = xmalloc(bytes), *cbuf = xmalloc(size), *gbuf = xmalloc(size);
     uint8_t *ref = xmalloc(bytes), *part = xmalloc(bytes), *got = xmalloc(bytes + 2 * GUARD + 2 * es);
     gk_fill(src, p, &l, ds, &rng);
+    uint32_t foreign = cpu_foreign(p, &l, src);
+    int refused = foreign > gq_dtype_foreign_limit(l.n_groups);
     int rc = gq_encode(p, src, n, cap, cbuf, size);
     if (rc == GQ_OK)
         rc = gq_decode(cbuf, size, ref, bytes);
@@ -275,11 +292,13 @@ static void run_case(const struct gq_params *p, uint64_t n, int ds)
     for (int small = 1; small >= 0; small--) { /* a 3-block grid, then the tuned one */
         gpu_quantize(p, n, cap, d_src, d_gbuf, size, small ? 3 : 0);
         DRV(cuMemcpyDtoH(gbuf, d_gbuf, size));
-        compare_buffers(&l, cbuf, gbuf, small ? "quantize (3 blocks)" : "quantize");
+        compare_buffers(&l, cbuf, gbuf, small ? "quantize (3 blocks)" : "quantize", foreign);
     }
-    spill_check(d_gbuf, d_src, src, bytes, 0);
+    spill_check(d_gbuf, d_src, src, bytes, refused);
     rc = gq_decode(gbuf, size, part, bytes);
-    if (rc != GQ_OK)
+    if (refused) /* overflowed: the CPU decoder refuses it */
+        rc == GQ_ERR_OVERFLOW ? (void)0 : fail("gq_decode of a refused buffer: %s", gq_strerror(rc));
+    else if (rc != GQ_OK)
         fail("gq_decode of the GPU's buffer: %s", gq_strerror(rc));
     else if (first_diff(part, ref, bytes) >= 0)
         fail("gq_decode of the GPU's buffer differs from that of the CPU's (element %ld)",
@@ -345,7 +364,7 @@ static void run_overflow_case(void)
     DRV(cuMemcpyHtoD(d_src, src, bytes));
     gpu_quantize(&p, n, cap, d_src, d_buf, l.total, 0);
     DRV(cuMemcpyDtoH(gbuf, d_buf, l.total));
-    compare_buffers(&l, cbuf, gbuf, "quantize");
+    compare_buffers(&l, cbuf, gbuf, "quantize", cpu_foreign(&p, &l, src));
     spill_check(d_buf, d_src, src, bytes, 1);
     if (gq_decode(gbuf, l.total, got, bytes) != GQ_ERR_OVERFLOW)
         fail("gq_decode of the GPU's buffer did not refuse it");
@@ -402,7 +421,7 @@ static void bandwidth(uint64_t mib)
         for (int w = 0; w < 3; w++) {
             float ms;
             if (w == 0)
-                DRV(cuMemsetD8Async(d_buf + GQ_HDR_ESCAPE_COUNT_OFF, 0, 8, st));
+                DRV(cuMemsetD8Async(d_buf + GQ_HDR_ESCAPE_COUNT_OFF, 0, GQ_HDR_ZEROED_BYTES, st));
             DRV(cuEventRecord(a, st));
             if (w == 0)
                 launch(fn_quant, gq_launch_grid(gq_quant_items(&qk)), &qk);
@@ -420,7 +439,7 @@ static void bandwidth(uint64_t mib)
     if (gq_encode(&p, src, n, cap, cbuf, size) != GQ_OK || gq_decode(cbuf, size, ref, bytes) != GQ_OK)
         fail("the CPU codec refused the data");
     DRV(cuMemcpyDtoH(gbuf, d_buf, size));
-    compare_buffers(&l, cbuf, gbuf, "quantize");
+    compare_buffers(&l, cbuf, gbuf, "quantize", cpu_foreign(&p, &l, src));
     DRV(cuMemcpyDtoH(got, d_out, bytes));
     if (first_diff(got, ref, bytes) >= 0)
         fail("dequantize: element %ld differs", first_diff(got, ref, bytes) / 2);

@@ -55,7 +55,7 @@ static void check_config(const struct gq_params *p, uint64_t n, int with_nan, un
         tc_put(src, n / 2, p->dtype, NAN);
     assert_int_equal(gq_encode_ex(GQ_PATH_SCALAR, p, src, n, cap, cpu, size), GQ_OK);
     memset(gpu, 0xee, size);
-    memset(gpu + GQ_HDR_ESCAPE_COUNT_OFF, 0, 8); /* what the shim's memset does */
+    memset(gpu + GQ_HDR_ESCAPE_COUNT_OFF, 0, GQ_HDR_ZEROED_BYTES); /* what the shim's memset does */
     assert_int_equal(gq_quant_params_init(&qp, p, n, cap, src, gpu), GQ_OK);
     if (grid == 0)
         grid = gq_launch_grid(gq_quant_items(&qp));
