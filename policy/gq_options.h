@@ -38,6 +38,7 @@ enum gq_opt_type {
 };
 
 #define GQ_POOL_MAX_HI ((uint64_t)1 << 48) /* 262144G: far above any host's RAM */
+#define GQ_STAGING_MAX_HI ((uint64_t)16 << 30) /* 16G: a sixth of the smallest big GPU */
 
 /* X(ID, TYPE, DEFAULT, LO, HI, ACCEPTED, HELP): the variable is GQSHIM_<ID>;
  * DEFAULT is spelled as a user would set it and parses with the same code;
@@ -65,7 +66,10 @@ enum gq_opt_type {
     X(STRICT, BOOL, "0", 0, 0, GQ_ACCEPT_BOOL,                                                  \
       "Exit with status 2 on an invalid GQSHIM_* value instead of passing everything through.") \
     X(VERIFY, BOOL, "0", 0, 0, GQ_ACCEPT_BOOL,                                                  \
-      "Measure the quantization error (max abs, NMSE) of each offload; report it per rule.")
+      "Measure the quantization error (max abs, NMSE) of each offload; report it per rule.")      \
+    X(STAGING_MAX, SIZE, "64M", 0, GQ_STAGING_MAX_HI,                                           \
+      "0 or a size up to 16G: digits, optional suffix K, M, G (KiB, MiB, GiB)",                  \
+      "Device memory per GPU for staging compressed copies, taken once; 0 = no staging.")
 
 enum gq_opt_id {
 #define GQ_X_ENUM(ID, TYPE, DEF, LO, HI, ACC, HELP) GQ_OPT_##ID,
@@ -110,6 +114,7 @@ struct gq_config {
     char stats_path[GQ_PATH_MAX];     /* GQ_STATS_JSON only */
     bool trace;
     uint64_t pool_max;                /* bytes; 0 = auto, see gq_config_pool_bytes */
+    uint64_t staging_max;             /* bytes of device staging per GPU; 0 = none */
     bool strict;
     bool verify;
     bool from_env[GQ_OPT_COUNT];      /* the value came from the environment */

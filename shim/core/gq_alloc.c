@@ -7,13 +7,24 @@
 #include "core/gq_api.h"
 #include "gpu/gq_modules.h"
 #include "gpu/gq_ptr.h"
+#include "gpu/gq_staging.h"
 #include "host/gq_hostmem.h"
 #include "store/gq_entries.h"
 #include "store/gq_store.h"
 
+/* Staging is taken at allocation events, never on a copy's path
+ * (gpu/gq_staging.h). */
+static void gq_reserve_staging(void)
+{
+    if (gq_ctx_bind())
+        gq_staging_reserve();
+}
+
 void gq_on_dev_alloc(void *p, size_t size)
 {
     const struct gq_rule *rule = gq_regions_on_alloc(GQ_ON_DEV, p, size);
+    if (rule)
+        gq_reserve_staging();
     if (GQ_TRACING())
         gq_trace_alloc(GQ_ON_DEV, p, size, rule);
 }
@@ -33,6 +44,7 @@ int gq_host_alloc(void **p, size_t size, unsigned flags, const struct gq_rule **
      * memory: such allocations are never taken over. */
     if (!*rule || (flags & (cudaHostAllocMapped | cudaHostAllocWriteCombined)))
         return 0;
+    gq_reserve_staging();
     void *own = gq_hostmem_alloc(size);
     if (!own)
         return 0;
@@ -49,8 +61,10 @@ void gq_on_host_alloc(void **p, size_t size, const struct gq_rule *rule, int ok)
         return;
     /* A recycled address must never serve an old entry. */
     gq_entries_discard(*p, size);
-    if (rule)
+    if (rule) {
         gq_regions_add(GQ_ON_HOST, *p, size, rule);
+        gq_reserve_staging();
+    }
     if (GQ_TRACING())
         gq_trace_alloc(GQ_ON_HOST, *p, size, rule);
 }
@@ -92,6 +106,7 @@ void gq_on_device_reset(void)
     gq_entries_drop_all();
     gq_store_drop_idle();
     gq_drv_forget_context();
+    gq_staging_forget_context();
 }
 
 int gq_pointer_attributes(struct cudaPointerAttributes *a, const void *p)

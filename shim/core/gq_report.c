@@ -142,6 +142,8 @@ static void write_text(const struct snapshot *n)
     emit(f, "  %-44s %14llu\n", "pinned store bytes (peak)",
          (unsigned long long)n->store.peak_pinned);
     emit(f, "  %-44s %14llu\n", "groups kept raw (NaN/Inf)", (unsigned long long)s->escaped_groups);
+    emit(f, "  %-44s %14llu\n", "copies staged in device memory", (unsigned long long)s->staged);
+    emit(f, "  %-44s %14llu\n", "copies zero-copy (no staging)", (unsigned long long)s->unstaged);
     emit(f, "  %-44s %14.2fx\n", "compression ratio", n->ratio);
     text_extra(f, n);
     if (gq_cfg()->verify)
@@ -212,6 +214,8 @@ static void write_json(const struct snapshot *n, const char *path)
          (unsigned long long)s->passthrough_bytes, (unsigned long long)n->store.in_blocks);
     emit(f, "  \"pinned_peak_bytes\": %llu,\n  \"escaped_groups\": %llu,\n",
          (unsigned long long)n->store.peak_pinned, (unsigned long long)s->escaped_groups);
+    emit(f, "  \"staged_copies\": %llu,\n  \"zero_copy_copies\": %llu,\n",
+         (unsigned long long)s->staged, (unsigned long long)s->unstaged);
     emit(f, "  \"compression_ratio\": %.4f,\n", n->ratio);
     json_extra(f, n);
     emit(f, "}\n");

@@ -17,6 +17,7 @@
 #include "core/gq_report.h"
 #include "gpu/gq_ktime.h"
 #include "gpu/gq_modules.h"
+#include "gpu/gq_staging.h"
 #include "host/gq_hostmem.h"
 #include "host/gq_wtrack.h"
 #include "store/gq_entries.h"
@@ -30,6 +31,7 @@ static void each(enum gq_fork_phase ph)
     gq_trace_atfork(ph);
     gq_store_atfork(ph);
     gq_modules_atfork(ph);
+    gq_staging_atfork(ph);
     gq_ktime_atfork(ph);
     gq_api_atfork(ph);
     gq_regions_atfork(ph);

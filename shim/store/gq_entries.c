@@ -9,29 +9,32 @@
 #include "host/gq_hostmem.h"
 #include "host/gq_wtrack.h"
 
-#include "gq_codec.h"
-
 #include <stdlib.h>
 #include <string.h>
 
 static struct gq_imap entries = GQ_IMAP_INIT;
 static struct gq_entry *graveyard; /* entries whose last reference went in a callback */
 
-struct gq_entry *gq_entry_new(uintptr_t start, size_t len, const struct gq_params *p,
-                              const struct gq_layout *l, const struct gq_block *b,
-                              const struct gq_rule *rule)
+struct gq_entry *gq_entry_new(uintptr_t start, size_t len, const struct gq_segs *segs,
+                              const struct gq_block *b, const struct gq_rule *rule)
 {
     struct gq_entry *e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
-    if (gq_drv()->cuEventCreate(&e->ready, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS) {
+    const struct gq_drv *d = gq_drv();
+    if (d->cuEventCreate(&e->ready, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS) {
+        free(e);
+        return NULL;
+    }
+    if (d->cuEventCreate(&e->done, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS) {
+        d->cuEventDestroy_v2(e->ready);
         free(e);
         return NULL;
     }
     e->start = start;
     e->len = len;
-    e->params = *p;
-    e->layout = *l;
+    e->params = segs->params;
+    e->segs = *segs;
     e->block = *b;
     e->rule = rule;
     pthread_mutex_init(&e->lock, NULL);
@@ -44,13 +47,14 @@ static void entry_destroy(struct gq_entry *e)
 {
     /* The store frees the block once every GPU use has completed, and
      * destroys the events then. */
-    CUevent all[1 + 64];
-    CUevent *evs = e->n_uses < 64 ? all : malloc((1 + e->n_uses) * sizeof *evs);
+    CUevent all[2 + 64];
+    CUevent *evs = e->n_uses < 64 ? all : malloc((2 + e->n_uses) * sizeof *evs);
     if (evs) {
         evs[0] = e->ready;
+        evs[1] = e->done;
         if (e->n_uses) /* uses is NULL then: memcpy from NULL is undefined (UBSan) */
-            memcpy(evs + 1, e->uses, e->n_uses * sizeof *evs);
-        gq_store_release_after(&e->block, evs, 1 + e->n_uses);
+            memcpy(evs + 2, e->uses, e->n_uses * sizeof *evs);
+        gq_store_release_after(&e->block, evs, 2 + e->n_uses);
         if (evs != all)
             free(evs);
     } else { /* no memory to defer: wait */
@@ -58,6 +62,8 @@ static void entry_destroy(struct gq_entry *e)
             gq_drv()->cuEventSynchronize(e->uses[i]);
             gq_drv()->cuEventDestroy_v2(e->uses[i]);
         }
+        gq_drv()->cuEventSynchronize(e->done);
+        gq_drv()->cuEventDestroy_v2(e->done);
         gq_store_release(&e->block, e->ready);
     }
     free(e->uses);
@@ -141,18 +147,19 @@ static void put_from_callback(struct gq_entry *e)
 void gq_entry_decode_cb(void *arg)
 {
     struct gq_entry *e = arg;
-    const struct gq_header *h = (const struct gq_header *)e->block.host;
+    uint64_t escaped;
     int state;
-    if (__atomic_load_n(&h->overflow, __ATOMIC_ACQUIRE)) {
-        /* More groups escaped than the block could keep: the raw data went
-         * to the host buffer instead (the spill after the quantize kernel). */
+    if (gq_segs_overflowed(&e->segs, e->block.host, &escaped)) {
+        /* More groups escaped than a segment could keep: the raw data went
+         * to the host buffer instead (the spill after each quantize). */
         state = GQ_ENTRY_FAILED;
-    } else if (gq_decode(e->block.host, e->block.size, (void *)e->start, e->len) != GQ_OK) {
+    } else if (gq_segs_decode_range(&e->segs, e->block.host, 0, e->segs.n_elems,
+                                    (void *)e->start) != GQ_OK) {
         gq_warn_capped("offload of %zu bytes at %p: the compressed block does not decode",
                        e->len, (void *)e->start);
         state = GQ_ENTRY_FAILED;
     } else {
-        GQ_STAT_ADD(escaped_groups, h->escape_count);
+        GQ_STAT_ADD(escaped_groups, escaped);
         state = gq_wtrack_arm((void *)e->start, e->len) == 0 ? GQ_ENTRY_TRACKED
                                                               : GQ_ENTRY_UNTRACKED;
     }
@@ -242,9 +249,9 @@ void gq_entries_publish(struct gq_entry *e)
 /* Decode the part of e that lies in [lo, hi) to dst (element-aligned). */
 static void decode_span(const struct gq_entry *e, uintptr_t lo, uintptr_t hi, unsigned char *dst)
 {
-    uint32_t es = e->layout.esize;
-    if (gq_decode_range(e->block.host, e->block.size, (lo - e->start) / es, (hi - e->start) / es,
-                        dst) != GQ_OK)
+    uint32_t es = e->segs.esize;
+    if (gq_segs_decode_range(&e->segs, e->block.host, (lo - e->start) / es, (hi - e->start) / es,
+                             dst) != GQ_OK)
         gq_warn_capped("cannot decode %zu bytes at %p from the store", (size_t)(hi - lo),
                        (void *)lo);
 }
@@ -389,11 +396,11 @@ void gq_entries_settle(const void *p, size_t len, CUstream s)
     }
     gq_imap_unlock(&entries);
     for (size_t i = 0; i < n; i++) {
-        /* The decode callback runs before `ready`, on the offload's stream. */
+        /* The decode callback runs before `done`, on the offload's stream. */
         if (s)
-            gq_entry_wait_ready(pending[i], s);
+            gq_drv()->cuStreamWaitEvent(s, pending[i]->done, 0);
         else
-            gq_drv()->cuEventSynchronize(pending[i]->ready);
+            gq_drv()->cuEventSynchronize(pending[i]->done);
         gq_entry_put(pending[i]);
     }
     if (pending != few)
@@ -421,7 +428,7 @@ void gq_entries_drop_all(void)
     for (size_t i = 0; i < n; i++) {
         /* Offloads still queued decode first; the owned ones become plain
          * memory while their blocks can still be read. */
-        gq_drv()->cuEventSynchronize(all[i]->ready);
+        gq_drv()->cuEventSynchronize(all[i]->done);
         gq_entries_release(all[i]);
         gq_entry_put(all[i]);
     }

@@ -4,6 +4,7 @@
 #include "base/gq_log.h"
 #include "gpu/gq_driver.h"
 #include "store/gq_entries.h"
+#include "xfer/gq_stage.h"
 
 void gq_plan_warn_refused(const char *what, size_t count, CUresult r)
 {
@@ -35,22 +36,18 @@ enum gq_store_status gq_plan_block(size_t size, struct gq_block *b)
 }
 
 int gq_plan(const struct gq_rule *rule, const void *src, const void *dst, size_t count,
-            int few_escapes, struct gq_params *p, struct gq_layout *l, enum gq_pass_reason *why)
+            int few_escapes, struct gq_segs *g, enum gq_pass_reason *why)
 {
-    gq_plan_params(rule, p);
-    uint32_t esize = gq_dtype_size(p->dtype);
+    struct gq_params p;
+    gq_plan_params(rule, &p);
+    uint32_t esize = gq_dtype_size(p.dtype);
     if (count < GQ_MIN_COPY) {
         *why = GQ_PASS_SMALL;
         return 0;
     }
     *why = GQ_PASS_ALIGN;
     if (count % esize || (uintptr_t)src % esize || (uintptr_t)dst % esize ||
-        (p->axis == GQ_DIM_0 && count % (p->cols * esize)))
+        (p.axis == GQ_DIM_0 && count % (p.cols * esize)))
         return 0;
-    uint64_t n = count / esize;
-    if (gq_layout_init(l, p, n, 0) != GQ_OK)
-        return 0;
-    uint64_t few = l->n_groups / 1024 + 8 < l->n_groups ? l->n_groups / 1024 + 8 : l->n_groups;
-    gq_layout_init(l, p, n, few_escapes ? (uint32_t)few : gq_default_escape_capacity(p, n));
-    return 1;
+    return gq_segs_init(g, &p, count / esize, gq_stage_segment_max(), few_escapes) == GQ_OK;
 }
