@@ -162,6 +162,7 @@ CUresult cuCtxGetDevice(CUdevice *device)
 
 CUresult cuCtxSynchronize(void)
 {
+    cudasim_guard("cuCtxSynchronize", SIM_GUARD_IMPLICIT);
     DRV_CTX_OR_RETURN(dev);
     return cudasim_device_sync(dev);
 }
