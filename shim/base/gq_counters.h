@@ -23,7 +23,8 @@ struct gq_rule;
     X(WRITTEN, "copy-back of a buffer written since offload")           \
     X(SPANS, "copy-back spanning several entries or plain memory")      \
     X(LAUNCH, "kernel launch failed")                                   \
-    X(ESCAPES, "too many NaN/Inf groups (copied raw)")
+    X(ESCAPES, "too many NaN/Inf groups (copied raw)")                  \
+    X(GROWING, "store adding pinned memory (copied raw meanwhile)")
 
 enum gq_pass_reason {
 #define GQ_X(id, text) GQ_PASS_##id,

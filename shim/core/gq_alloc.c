@@ -11,20 +11,13 @@
 #include "host/gq_hostmem.h"
 #include "store/gq_entries.h"
 #include "store/gq_store.h"
-
-/* Staging is taken at allocation events, never on a copy's path
- * (gpu/gq_staging.h). */
-static void gq_reserve_staging(void)
-{
-    if (gq_ctx_bind())
-        gq_staging_reserve();
-}
+#include "xfer/gq_plan.h"
 
 void gq_on_dev_alloc(void *p, size_t size)
 {
     const struct gq_rule *rule = gq_regions_on_alloc(GQ_ON_DEV, p, size);
     if (rule)
-        gq_reserve_staging();
+        gq_plan_reserve(rule, size);
     if (GQ_TRACING())
         gq_trace_alloc(GQ_ON_DEV, p, size, rule);
 }
@@ -44,7 +37,7 @@ int gq_host_alloc(void **p, size_t size, unsigned flags, const struct gq_rule **
      * memory: such allocations are never taken over. */
     if (!*rule || (flags & (cudaHostAllocMapped | cudaHostAllocWriteCombined)))
         return 0;
-    gq_reserve_staging();
+    gq_plan_reserve(*rule, size);
     void *own = gq_hostmem_alloc(size);
     if (!own)
         return 0;
@@ -63,7 +56,7 @@ void gq_on_host_alloc(void **p, size_t size, const struct gq_rule *rule, int ok)
     gq_entries_discard(*p, size);
     if (rule) {
         gq_regions_add(GQ_ON_HOST, *p, size, rule);
-        gq_reserve_staging();
+        gq_plan_reserve(rule, size);
     }
     if (GQ_TRACING())
         gq_trace_alloc(GQ_ON_HOST, *p, size, rule);

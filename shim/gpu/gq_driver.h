@@ -23,6 +23,7 @@
     X(cuGetErrorName, (CUresult e, const char **s))                                        \
     X(cuCtxGetCurrent, (CUcontext * c))                                                    \
     X(cuCtxGetDevice, (CUdevice * d))                                                      \
+    X(cuCtxSetCurrent, (CUcontext c))                                                      \
     X(cuModuleLoadData, (CUmodule * m, const void *image))                                 \
     X(cuModuleGetFunction, (CUfunction * f, CUmodule m, const char *name))                 \
     X(cuLaunchKernel, (CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,   \

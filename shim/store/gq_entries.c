@@ -45,6 +45,19 @@ struct gq_entry *gq_entry_new(uintptr_t start, size_t len, const struct gq_segs 
 
 static void entry_destroy(struct gq_entry *e)
 {
+    if (!__atomic_load_n(&e->block.chunk, __ATOMIC_ACQUIRE)) {
+        /* The block went to a newer offload (gq_entries_reuse_block), which
+         * follows these events on the GPU: they can go now. */
+        const struct gq_drv *d = gq_drv();
+        d->cuEventDestroy_v2(e->ready);
+        d->cuEventDestroy_v2(e->done);
+        for (unsigned i = 0; i < e->n_uses; i++)
+            d->cuEventDestroy_v2(e->uses[i]);
+        free(e->uses);
+        pthread_mutex_destroy(&e->lock);
+        free(e);
+        return;
+    }
     /* The store frees the block once every GPU use has completed, and
      * destroys the events then. */
     CUevent all[2 + 64];
@@ -344,6 +357,46 @@ void gq_entries_discard(const void *p, size_t len)
     struct gq_entry *dropped = unlink_overlapping((uintptr_t)p, (uintptr_t)p + len);
     gq_imap_unlock(&entries);
     put_chain(dropped);
+}
+
+static int same_cut(const struct gq_segs *a, const struct gq_segs *b)
+{
+    return a->params.bits == b->params.bits && a->params.group == b->params.group &&
+           a->params.dtype == b->params.dtype && a->params.axis == b->params.axis &&
+           a->params.cols == b->params.cols && a->n_elems == b->n_elems &&
+           a->seg_elems == b->seg_elems && a->few_escapes == b->few_escapes &&
+           a->total == b->total;
+}
+
+int gq_entries_reuse_block(const void *p, size_t len, const struct gq_segs *g, CUstream s,
+                           struct gq_block *b)
+{
+    struct gq_entry *e = NULL;
+    if (gq_entries_lookup(p, len, &e) != GQ_LOOKUP_ONE)
+        return 0;
+    int ok = 0;
+    if (e->start == (uintptr_t)p && e->len == len && same_cut(&e->segs, g)) {
+        const struct gq_drv *d = gq_drv();
+        pthread_mutex_lock(&e->lock);
+        /* The uses can change under the lock only (gq_entry_used). */
+        CUresult r = d->cuStreamWaitEvent(s, e->ready, 0);
+        if (r == CUDA_SUCCESS)
+            r = d->cuStreamWaitEvent(s, e->done, 0);
+        for (unsigned i = 0; r == CUDA_SUCCESS && i < e->n_uses; i++)
+            r = d->cuStreamWaitEvent(s, e->uses[i], 0);
+        /* One taker only, should two offloads into one buffer race. */
+        struct gq_chunk *c = r == CUDA_SUCCESS
+                                 ? __atomic_exchange_n(&e->block.chunk, NULL, __ATOMIC_ACQ_REL)
+                                 : NULL;
+        if (c) {
+            *b = e->block;
+            b->chunk = c;
+            ok = 1;
+        }
+        pthread_mutex_unlock(&e->lock);
+    }
+    gq_entry_put(e);
+    return ok;
 }
 
 enum gq_lookup gq_entries_lookup(const void *p, size_t len, struct gq_entry **out)

@@ -104,6 +104,19 @@ enum gq_lookup { GQ_LOOKUP_NONE, GQ_LOOKUP_ONE, GQ_LOOKUP_SPANS };
  * GQ_LOOKUP_SPANS when entries overlap the range without one holding it. */
 enum gq_lookup gq_entries_lookup(const void *p, size_t len, struct gq_entry **out);
 
+/* The steady state of an offloading program: the same buffer offloaded
+ * again. When one entry holds exactly [p, p+len), cut as g, its block goes
+ * to the new offload (no store allocation on the copy's path): 1, with the
+ * block in *b, after stream s was made to wait (GPU-side: nothing waits on
+ * the host) for every use of the block so far — the offload that wrote it,
+ * its decode, each restore — so work queued on s next may rewrite it. The
+ * old entry keeps its place in the map until the new one replaces it, but
+ * no longer owns the block (a CPU read of its buffer meanwhile races with
+ * the program's own copy into it, as it would without the shim). 0 when
+ * there is none, or s cannot be made to wait. */
+int gq_entries_reuse_block(const void *p, size_t len, const struct gq_segs *g, CUstream s,
+                           struct gq_block *b);
+
 /* Drop the entries that can never serve a copy-back again (their buffer
  * was written, freed or unmapped; or never trackable). One scan of pagemap
  * per entry: called now and then, and when the store runs out of budget. */

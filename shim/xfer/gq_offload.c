@@ -110,19 +110,12 @@ static void verify_segments(CUstream s, CUdeviceptr src, const struct gq_segs *g
     }
 }
 
-struct gq_verdict gq_offload(void *dst, const void *src, size_t count, CUstream s, unsigned flags)
+/* The offload of a registered tensor, compressed if it can be. */
+static struct gq_verdict offload(void *dst, const void *src, size_t count, CUstream s,
+                                 unsigned flags, int owned, int *reused)
 {
     struct gq_region reg;
     const struct gq_drv *d = gq_drv();
-    int owned = gq_hostmem_owned(dst, count);
-    /* The copy replaces these bytes. A buffer the program owns may be written
-     * by DMA, which write tracking cannot see: forget its entries now (its
-     * host bytes hold the decoded data, so nothing is lost even if the real
-     * call then fails). In a shim-owned buffer the entries may hold the only
-     * copy: they stay until a compressed offload replaces them (hold_owned),
-     * and a real copy writes through page faults, which tracking sees. */
-    if (!owned)
-        gq_entries_drop(dst, count);
     if (!gq_regions_lookup(GQ_ON_DEV, src, count, &reg) &&
         !gq_regions_lookup(GQ_ON_HOST, dst, count, &reg))
         return gq_verdict_pass(GQ_PASS_NO_RULE);
@@ -146,13 +139,18 @@ struct gq_verdict gq_offload(void *dst, const void *src, size_t count, CUstream 
         return gq_verdict_pass(GQ_PASS_DRIVER);
     CUdeviceptr dst_dev = owned ? 0 : gq_ptr_device_view(dst);
 
+    /* The same buffer offloaded again takes its old block: nothing to
+     * allocate. */
     struct gq_block b;
-    enum gq_store_status st = gq_plan_block((size_t)g.total, &b);
+    *reused = gq_entries_reuse_block(dst, count, &g, s, &b);
+    enum gq_store_status st = *reused ? GQ_STORE_OK : gq_plan_block((size_t)g.total, &b);
     if (st == GQ_STORE_OVER_BUDGET)
         gq_warn_once("the compressed store is full (GQSHIM_POOL_MAX): offloads that do not "
                      "fit are copied uncompressed (GQSHIM_STATS counts them)");
     if (st != GQ_STORE_OK)
-        return gq_verdict_pass(st == GQ_STORE_OVER_BUDGET ? GQ_PASS_BUDGET : GQ_PASS_DRIVER);
+        return gq_verdict_pass(st == GQ_STORE_OVER_BUDGET ? GQ_PASS_BUDGET
+                               : st == GQ_STORE_GROWING   ? GQ_PASS_GROWING
+                                                          : GQ_PASS_DRIVER);
 
     struct gq_entry *e = gq_entry_new((uintptr_t)dst, count, &g, &b, reg.rule);
     /* Where the GPU can reach the host buffer, a spill kernel keeps an
@@ -177,6 +175,26 @@ struct gq_verdict gq_offload(void *dst, const void *src, size_t count, CUstream 
     if (v.done)
         gq_stats_offload(reg.rule, count, g.total);
     gq_entry_put(e);
+    return v;
+}
+
+struct gq_verdict gq_offload(void *dst, const void *src, size_t count, CUstream s, unsigned flags)
+{
+    int owned = gq_hostmem_owned(dst, count), reused = 0;
+    struct gq_verdict v = offload(dst, src, count, s, flags, owned, &reused);
+    /* The real copy replaces these bytes. A buffer the program owns may be
+     * written by DMA, which write tracking cannot see: forget its entries
+     * before it runs (its host bytes hold the decoded data, so nothing is
+     * lost even if the real call then fails). A compressed offload replaced
+     * them already. In a shim-owned buffer the entries may hold the only
+     * copy: they stay until a compressed offload replaces them (hold_owned),
+     * and a real copy writes through page faults, which tracking sees. */
+    if (!owned && !v.done)
+        gq_entries_drop(dst, count);
+    /* An entry whose block a failed offload took holds nothing now; the
+     * real copy rewrites all of its bytes. */
+    if (owned && reused && !v.done)
+        gq_entries_discard(dst, count);
     return v;
 }
 

@@ -3,6 +3,8 @@
 
 #include "base/gq_log.h"
 #include "gpu/gq_driver.h"
+#include "gpu/gq_ptr.h"
+#include "gpu/gq_staging.h"
 #include "store/gq_entries.h"
 #include "xfer/gq_stage.h"
 
@@ -23,6 +25,21 @@ void gq_plan_params(const struct gq_rule *r, struct gq_params *p)
     p->dtype = dtype_map[r->dtype];
     p->axis = r->dim == GQ_RULE_DIM_0 ? GQ_DIM_0 : GQ_DIM_LAST;
     p->cols = r->dim == GQ_RULE_DIM_0 ? r->cols : 0;
+}
+
+void gq_plan_reserve(const struct gq_rule *rule, size_t bytes)
+{
+    if (!gq_ctx_bind())
+        return;
+    gq_staging_reserve();
+    struct gq_params p;
+    struct gq_segs g;
+    gq_plan_params(rule, &p);
+    uint64_t n = bytes / gq_dtype_size(p.dtype);
+    if (p.axis == GQ_DIM_0)
+        n -= n % p.cols;
+    if (n && gq_segs_init(&g, &p, n, gq_stage_segment_max(), 0) == GQ_OK)
+        gq_store_reserve((size_t)g.total);
 }
 
 enum gq_store_status gq_plan_block(size_t size, struct gq_block *b)

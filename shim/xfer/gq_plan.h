@@ -30,6 +30,13 @@ void gq_plan_params(const struct gq_rule *r, struct gq_params *p);
 int gq_plan(const struct gq_rule *rule, const void *src, const void *dst, size_t count,
             int few_escapes, struct gq_segs *g, enum gq_pass_reason *why);
 
+/* At an allocation event that `rule` takes (`bytes` of tensor memory, or a
+ * gq_register): take the context's staging if it has none, and make room
+ * in the store for the block of one offload of all of it. Both may
+ * synchronize the device, which the program's own allocation does anyway;
+ * no copy's path ever does either (gpu/gq_staging.h, store/gq_store.h). */
+void gq_plan_reserve(const struct gq_rule *rule, size_t bytes);
+
 /* A store block; when the budget is spent, first let go of the blocks whose
  * buffers are gone, then try once more. */
 enum gq_store_status gq_plan_block(size_t size, struct gq_block *b);

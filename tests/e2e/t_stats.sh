@@ -42,6 +42,8 @@ labels = {
     "host bytes held compressed": "host_bytes_held",
     "pinned store bytes (peak)": "pinned_peak_bytes",
     "groups kept raw (NaN/Inf)": "escaped_groups",
+    "copies staged in device memory": "staged_copies",
+    "copies zero-copy (no staging)": "zero_copy_copies",
     "compression ratio": "compression_ratio",
     "regions registered (device)": "regions_dev",
     "regions registered (host)": "regions_host",
@@ -57,6 +59,7 @@ reasons = {
     "copy-back of a buffer written since offload": "WRITTEN",
     "copy-back spanning several entries or plain memory": "SPANS",
     "kernel launch failed": "LAUNCH", "too many NaN/Inf groups (copied raw)": "ESCAPES",
+    "store adding pinned memory (copied raw meanwhile)": "GROWING",
 }
 section = None
 seen_reasons = set()
