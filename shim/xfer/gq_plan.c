@@ -38,8 +38,12 @@ void gq_plan_reserve(const struct gq_rule *rule, size_t bytes)
     uint64_t n = bytes / gq_dtype_size(p.dtype);
     if (p.axis == GQ_DIM_0)
         n -= n % p.cols;
+    /* Room for the block of the whole tensor, and for what cutting a copy
+     * of it in two more pieces adds (each piece has its own segments, each
+     * with a header, alignment and 8 spare escape slots). */
+    uint64_t piece = GQ_HEADER_SIZE + 2 * GQ_SEG_ALIGN + 8ull * p.group * gq_dtype_size(p.dtype);
     if (n && gq_segs_init(&g, &p, n, gq_stage_segment_max(), 0) == GQ_OK)
-        gq_store_reserve((size_t)g.total);
+        gq_store_reserve((size_t)(g.total + 2 * piece));
 }
 
 enum gq_store_status gq_plan_block(size_t size, struct gq_block *b)
