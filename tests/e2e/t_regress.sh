@@ -1,4 +1,5 @@
 #!/bin/sh
+# gpu-kit: yes (tests/gpu/run.sh runs it on the real CUDA stack)
 # Review findings, each a case that failed before its fix (tests/e2e/regress.c).
 . tests/e2e/lib.sh
 P=$BUILD/e2e/regress

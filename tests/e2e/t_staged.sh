@@ -1,4 +1,5 @@
 #!/bin/sh
+# gpu-kit: yes (tests/gpu/run.sh runs it on the real CUDA stack)
 # The staged data path (xfer/gq_stage.c): tensors cut into segments and
 # staged through device memory, in lanes that streams and threads share,
 # deliver the codec's values exactly as the zero-copy path does, in CUDA's
