@@ -371,8 +371,20 @@ static int same_cut(const struct gq_segs *a, const struct gq_segs *b)
 int gq_entries_reuse_block(const void *p, size_t len, const struct gq_segs *g, CUstream s,
                            struct gq_block *b)
 {
+    if (!gq_imap_may_hold(&entries, p, len))
+        return 0;
+    /* The write lock: every page fill that read this block (under the read
+     * lock) is over before the new writes are queued. */
     struct gq_entry *e = NULL;
-    if (gq_entries_lookup(p, len, &e) != GQ_LOOKUP_ONE)
+    gq_imap_wrlock(&entries);
+    size_t at = gq_imap_first_overlap(&entries, (uintptr_t)p);
+    if (at < entries.n && entries.v[at].start == (uintptr_t)p &&
+        entries.v[at].end == (uintptr_t)p + len) {
+        e = entries.v[at].val;
+        __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);
+    }
+    gq_imap_unlock(&entries);
+    if (!e)
         return 0;
     int ok = 0;
     if (e->start == (uintptr_t)p && e->len == len && same_cut(&e->segs, g)) {
