@@ -310,7 +310,38 @@ static void reclaim_locked(int wait)
     n_pending = j;
 }
 
+/* With store_lock held: the smallest block pending release that holds
+ * `size` bytes (and no more than twice), handed to work that stream s
+ * queues next: s waits for the block's events. -1 when there is none. */
+static int take_pending_locked(size_t size, CUstream s, struct gq_block *out)
+{
+    const struct gq_drv *d = gq_drv();
+    size_t best = n_pending;
+    for (size_t i = 0; i < n_pending; i++) {
+        size_t bs = pending[i].block.size;
+        if (bs >= size && bs <= 2 * size && (best == n_pending || bs < pending[best].block.size))
+            best = i;
+    }
+    if (best == n_pending)
+        return -1;
+    struct gq_pending *p = &pending[best];
+    for (unsigned i = 0; i < p->n; i++)
+        if (d->cuStreamWaitEvent(s, p->done[i], 0) != CUDA_SUCCESS)
+            return -1; /* whatever waits were queued only delay s */
+    for (unsigned i = 0; i < p->n; i++)
+        d->cuEventDestroy_v2(p->done[i]); /* released once s's waits are done */
+    free(p->done);
+    *out = p->block;
+    pending[best] = pending[--n_pending];
+    return 0;
+}
+
 enum gq_store_status gq_store_alloc(size_t size, struct gq_block *out)
+{
+    return gq_store_alloc_on(size, NULL, out);
+}
+
+enum gq_store_status gq_store_alloc_on(size_t size, CUstream s, struct gq_block *out)
 {
     size = round_up(size ? size : 1, GQ_STORE_ALIGN);
     pthread_mutex_lock(&store_lock);
@@ -320,8 +351,10 @@ enum gq_store_status gq_store_alloc(size_t size, struct gq_block *out)
     if (n_pending)
         reclaim_locked(0);
     enum gq_store_status st = GQ_STORE_OK;
-    if (take_best_locked(size, out) == 0) {
-        usage.in_blocks += size;
+    int fresh = take_best_locked(size, out) == 0;
+    if (fresh || (s && n_pending && take_pending_locked(size, s, out) == 0)) {
+        if (fresh) /* a pending block is counted in blocks already */
+            usage.in_blocks += size;
         promised -= promised < size ? promised : size;
         /* Another block like this one would not fit: have the grower add
          * room now, ahead of the copy that will need it. */
