@@ -169,6 +169,17 @@ static int fits_locked(size_t size)
     return 0;
 }
 
+/* With store_lock held: the free bytes that blocks of `size` bytes could
+ * use, extent by extent (the crumbs best fit leaves count for nothing). */
+static size_t usable_locked(size_t size)
+{
+    size_t n = 0;
+    for (struct gq_chunk *c = chunks; c; c = c->next)
+        for (size_t i = 0; i < c->n_free; i++)
+            n += c->free[i].len / size * size;
+    return n;
+}
+
 /* With store_lock held: the size of a slab that holds `want` bytes and,
  * unless `exact`, the grower's share; within the budget; 0 when the budget
  * has no room for `want`. */
@@ -384,7 +395,7 @@ void gq_store_reserve(size_t size)
         reclaim_locked(0);
     /* Room for this block, and for the ones reserved before it. */
     promised += size;
-    size_t free_bytes = usage.pinned - usage.in_blocks;
+    size_t free_bytes = usable_locked(size);
     size_t need = promised > free_bytes ? promised - free_bytes : 0;
     if ((need && need < size) || !fits_locked(size))
         need = need > size ? need : size;
