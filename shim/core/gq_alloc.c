@@ -3,6 +3,7 @@
 #include "core/gq_alloc.h"
 
 #include "base/gq_mode.h"
+#include "base/gq_config.h"
 #include "base/gq_regions.h"
 #include "base/gq_trace.h"
 #include "core/gq_api.h"
@@ -21,6 +22,8 @@ void gq_on_dev_alloc(void *p, size_t size)
     const struct gq_rule *rule = gq_regions_on_alloc(GQ_ON_DEV, p, size);
     if (rule)
         gq_plan_reserve(rule, size);
+    else if (gq_active())
+        gq_staging_reserve(); /* a context appears: copies may come to it */
     if (GQ_TRACING())
         gq_trace_alloc(GQ_ON_DEV, p, size, rule);
 }

@@ -87,6 +87,12 @@ static CUresult lane_init(const struct gq_drv *d, struct gq_lane *l, CUdeviceptr
     return r;
 }
 
+/* The slot size of staging of `total` bytes. */
+static size_t slot_of(size_t total)
+{
+    return total / (GQ_LANES_ALL * GQ_LANE_SLOTS) / GQ_SLOT_ALIGN * GQ_SLOT_ALIGN;
+}
+
 /* Device memory for staging: `want` bytes, or the most of it the GPU can
  * spare, halving down to GQ_STAGING_MIN. */
 static CUresult take_memory(const struct gq_drv *d, size_t want, CUdeviceptr *base, size_t *got)
@@ -114,7 +120,7 @@ static void fill(const struct gq_drv *d, struct gq_staging *g, size_t want)
     if (g->size < want)
         gq_info("staging: %zu of %zu bytes of device memory (GQSHIM_STAGING_MAX)", g->size,
                 want);
-    size_t slot = g->size / (GQ_LANES_ALL * GQ_LANE_SLOTS) / GQ_SLOT_ALIGN * GQ_SLOT_ALIGN;
+    size_t slot = slot_of(g->size);
     for (unsigned k = 0; k < GQ_LANES_ALL; k++) {
         r = lane_init(d, &g->lane[k], g->base + k * GQ_LANE_SLOTS * slot, slot);
         if (r != CUDA_SUCCESS) {
@@ -173,10 +179,10 @@ static struct gq_staging *current(void)
     return g;
 }
 
-size_t gq_staging_slot_size(void)
+size_t gq_staging_nominal_slot(void)
 {
-    struct gq_staging *g = current();
-    return g ? g->lane[0].slot_size : 0;
+    size_t want = (size_t)gq_cfg()->staging_max;
+    return want >= GQ_STAGING_MIN ? slot_of(want) : 0;
 }
 
 /* 1 when everything queued on lane l has run. */

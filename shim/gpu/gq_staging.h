@@ -59,8 +59,10 @@ struct gq_lane {
  * spare (said once). 1 when the context has staging, else 0. */
 int gq_staging_reserve(void);
 
-/* The slot size of the current context's staging; 0 when it has none. */
-size_t gq_staging_slot_size(void);
+/* The slot size staging of GQSHIM_STAGING_MAX bytes has (0: none): the
+ * same in every context, so that a block cut for one device's staging fits
+ * another's. */
+size_t gq_staging_nominal_slot(void);
 
 /* A lane of the current context for a copy in direction `dir` on program
  * stream s, locked: the one s used last, else an idle one, else any. NULL

@@ -169,6 +169,17 @@ static int fits_locked(size_t size)
     return 0;
 }
 
+/* With store_lock held: the free bytes that blocks of `size` bytes could
+ * use, extent by extent (the crumbs best fit leaves count for nothing). */
+static size_t usable_locked(size_t size)
+{
+    size_t n = 0;
+    for (struct gq_chunk *c = chunks; c; c = c->next)
+        for (size_t i = 0; i < c->n_free; i++)
+            n += c->free[i].len / size * size;
+    return n;
+}
+
 /* With store_lock held: the size of a slab that holds `want` bytes and,
  * unless `exact`, the grower's share; within the budget; 0 when the budget
  * has no room for `want`. */
@@ -310,7 +321,38 @@ static void reclaim_locked(int wait)
     n_pending = j;
 }
 
+/* With store_lock held: the smallest block pending release that holds
+ * `size` bytes (and no more than twice), handed to work that stream s
+ * queues next: s waits for the block's events. -1 when there is none. */
+static int take_pending_locked(size_t size, CUstream s, struct gq_block *out)
+{
+    const struct gq_drv *d = gq_drv();
+    size_t best = n_pending;
+    for (size_t i = 0; i < n_pending; i++) {
+        size_t bs = pending[i].block.size;
+        if (bs >= size && bs <= 2 * size && (best == n_pending || bs < pending[best].block.size))
+            best = i;
+    }
+    if (best == n_pending)
+        return -1;
+    struct gq_pending *p = &pending[best];
+    for (unsigned i = 0; i < p->n; i++)
+        if (d->cuStreamWaitEvent(s, p->done[i], 0) != CUDA_SUCCESS)
+            return -1; /* whatever waits were queued only delay s */
+    for (unsigned i = 0; i < p->n; i++)
+        d->cuEventDestroy_v2(p->done[i]); /* released once s's waits are done */
+    free(p->done);
+    *out = p->block;
+    pending[best] = pending[--n_pending];
+    return 0;
+}
+
 enum gq_store_status gq_store_alloc(size_t size, struct gq_block *out)
+{
+    return gq_store_alloc_on(size, NULL, out);
+}
+
+enum gq_store_status gq_store_alloc_on(size_t size, CUstream s, struct gq_block *out)
 {
     size = round_up(size ? size : 1, GQ_STORE_ALIGN);
     pthread_mutex_lock(&store_lock);
@@ -320,8 +362,10 @@ enum gq_store_status gq_store_alloc(size_t size, struct gq_block *out)
     if (n_pending)
         reclaim_locked(0);
     enum gq_store_status st = GQ_STORE_OK;
-    if (take_best_locked(size, out) == 0) {
-        usage.in_blocks += size;
+    int fresh = take_best_locked(size, out) == 0;
+    if (fresh || (s && n_pending && take_pending_locked(size, s, out) == 0)) {
+        if (fresh) /* a pending block is counted in blocks already */
+            usage.in_blocks += size;
         promised -= promised < size ? promised : size;
         /* Another block like this one would not fit: have the grower add
          * room now, ahead of the copy that will need it. */
@@ -351,7 +395,7 @@ void gq_store_reserve(size_t size)
         reclaim_locked(0);
     /* Room for this block, and for the ones reserved before it. */
     promised += size;
-    size_t free_bytes = usage.pinned - usage.in_blocks;
+    size_t free_bytes = usable_locked(size);
     size_t need = promised > free_bytes ? promised - free_bytes : 0;
     if ((need && need < size) || !fits_locked(size))
         need = need > size ? need : size;

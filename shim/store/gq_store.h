@@ -53,6 +53,13 @@ void gq_store_set_budget(size_t bytes);
  * the driver's allocator, never waits. */
 enum gq_store_status gq_store_alloc(size_t size, struct gq_block *out);
 
+/* The same for GPU work queued next on stream s: when no free extent fits,
+ * a block released against events not yet complete (at most twice the
+ * size) is taken instead, after s was made to wait for those events (on
+ * the GPU; nothing waits on the host). Only under pressure: it orders s
+ * behind work of the block's last users. */
+enum gq_store_status gq_store_alloc_on(size_t size, CUstream s, struct gq_block *out);
+
 /* At an allocation event (not a copy): make sure a block of `size` bytes
  * would fit now, adding a slab when none would (within the budget).
  * The calling thread's context must be current. */

@@ -152,7 +152,7 @@ static struct gq_verdict offload(void *dst, const void *src, size_t count, CUstr
      * allocate. */
     struct gq_block b;
     *reused = gq_entries_reuse_block(dst, count, &g, s, &b);
-    enum gq_store_status st = *reused ? GQ_STORE_OK : gq_plan_block((size_t)g.total, &b);
+    enum gq_store_status st = *reused ? GQ_STORE_OK : gq_plan_block((size_t)g.total, s, &b);
     if (st == GQ_STORE_OVER_BUDGET)
         gq_warn_once("the compressed store is full (GQSHIM_POOL_MAX): offloads that do not "
                      "fit are copied uncompressed (GQSHIM_STATS counts them)");
@@ -232,7 +232,7 @@ int gq_upload_compress(const void *src, size_t count)
         gq_foreign_note(reg.rule, count);
         return 0;
     }
-    if (gq_plan_block((size_t)g.total, &b) != GQ_STORE_OK)
+    if (gq_plan_block((size_t)g.total, NULL, &b) != GQ_STORE_OK)
         return 0;
     if (gq_segs_encode(&g, src, b.host) != GQ_OK) {
         gq_store_release(&b, NULL); /* escapes overflowed: upload raw */

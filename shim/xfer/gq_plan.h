@@ -37,9 +37,10 @@ int gq_plan(const struct gq_rule *rule, const void *src, const void *dst, size_t
  * no copy's path ever does either (gpu/gq_staging.h, store/gq_store.h). */
 void gq_plan_reserve(const struct gq_rule *rule, size_t bytes);
 
-/* A store block; when the budget is spent, first let go of the blocks whose
- * buffers are gone, then try once more. */
-enum gq_store_status gq_plan_block(size_t size, struct gq_block *b);
+/* A store block for work queued next on stream s (NULL: the CPU writes it
+ * now); when the budget is spent, first let go of the blocks whose buffers
+ * are gone, then try once more. */
+enum gq_store_status gq_plan_block(size_t size, CUstream s, struct gq_block *b);
 
 /* The driver refused the shim's work for a copy, which then goes through
  * uncompressed. Said once per process, whichever copy it was: a refusal

@@ -10,7 +10,10 @@
 
 size_t gq_stage_segment_max(void)
 {
-    size_t slot = gq_staging_slot_size();
+    /* From the configured staging, not this context's: a block offloaded
+     * through one device is restored, or its buffer offloaded again, through
+     * another (where less staging could be had, it goes zero-copy). */
+    size_t slot = gq_staging_nominal_slot();
     return slot && slot < GQ_SEG_TARGET ? slot : GQ_SEG_TARGET;
 }
 

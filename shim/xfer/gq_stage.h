@@ -28,8 +28,8 @@
 
 #include <cuda.h>
 
-/* The largest segment the current context can stage: the slot size, capped
- * at GQ_SEG_TARGET; GQ_SEG_TARGET when it has no staging. */
+/* The largest segment to cut blocks into: the slot size of the configured
+ * staging (the same in every context), capped at GQ_SEG_TARGET. */
 size_t gq_stage_segment_max(void);
 
 /* Offload: quantize the tensor at `src` into block b, cut as g. `ready` is
