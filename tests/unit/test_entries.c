@@ -578,6 +578,8 @@ static void used_forgets_the_uses_that_have_completed(void **state)
     ts_stream_done(s);
 }
 
+/* A settle waits for `done`: raw reads must see the decoded host range,
+ * and the decode callback runs between `ready` and `done`. */
 static void settle_without_a_stream_waits_for_pending_offloads(void **state)
 {
     (void)state;
@@ -585,10 +587,10 @@ static void settle_without_a_stream_waits_for_pending_offloads(void **state)
     struct gq_entry *e = entry(AT(0), 4 * KiB);
     gq_entries_publish(e);
     struct ts_gate *gate = ts_gate_close(s);
-    assert_int_equal(gq_drv()->cuEventRecord(e->ready, s), CUDA_SUCCESS);
+    assert_int_equal(gq_drv()->cuEventRecord(e->done, s), CUDA_SUCCESS);
     ts_gate_open_later(gate, 20);
     gq_entries_settle((const void *)AT(1), 1, NULL);
-    assert_int_equal(gq_drv()->cuEventQuery(e->ready), CUDA_SUCCESS);
+    assert_int_equal(gq_drv()->cuEventQuery(e->done), CUDA_SUCCESS);
     gq_entry_put(e);
     ts_stream_done(s);
 }
@@ -601,7 +603,7 @@ static void settle_on_a_stream_queues_it_behind_pending_offloads(void **state)
     struct gq_entry *e = entry(AT(0), 4 * KiB);
     gq_entries_publish(e);
     struct ts_gate *gate = ts_gate_close(offload);
-    assert_int_equal(gq_drv()->cuEventRecord(e->ready, offload), CUDA_SUCCESS);
+    assert_int_equal(gq_drv()->cuEventRecord(e->done, offload), CUDA_SUCCESS);
     ts_gate_open_later(gate, 20);
     gq_entries_settle((const void *)AT(1), 1, reader);
     ts_note_gate(&seen, gate, reader);
@@ -620,7 +622,7 @@ static void settle_on_a_stream_does_not_wait_in_the_calling_thread(void **state)
     struct gq_entry *e = entry(AT(0), 4 * KiB);
     gq_entries_publish(e);
     struct ts_gate *gate = ts_gate_close(offload);
-    assert_int_equal(gq_drv()->cuEventRecord(e->ready, offload), CUDA_SUCCESS);
+    assert_int_equal(gq_drv()->cuEventRecord(e->done, offload), CUDA_SUCCESS);
     ts_gate_open_later(gate, 1000); /* should settle wait here after all */
     gq_entries_settle((const void *)AT(1), 1, reader);
     assert_false(ts_gate_is_open(gate));
@@ -639,7 +641,7 @@ static void settle_leaves_a_stream_free_of_offloads_already_decoded(void **state
     set_state(e, GQ_ENTRY_TRACKED); /* decoded: nothing to wait for */
     gq_entries_publish(e);
     struct ts_gate *gate = ts_gate_close(offload);
-    assert_int_equal(gq_drv()->cuEventRecord(e->ready, offload), CUDA_SUCCESS);
+    assert_int_equal(gq_drv()->cuEventRecord(e->done, offload), CUDA_SUCCESS);
     gq_entries_settle((const void *)AT(1), 1, reader);
     ts_note_gate(&seen, gate, reader);
     assert_int_equal(gq_drv()->cuStreamSynchronize(reader), CUDA_SUCCESS);
