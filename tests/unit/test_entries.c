@@ -2,7 +2,8 @@
  * test_entries.c — compressed entries (store/gq_entries.c) on cudasim's
  * driver: references and lifetime, publishing over older entries, drop and
  * discard, lookups, the lock-free bounds, blocks released only after the GPU
- * work that reads or writes them, the decode callback, reaping.
+ * work that reads or writes them, the decode callback, a block handed to the
+ * next offload of the same buffer, reaping.
  *
  * Each entry's block comes from the real store, so the store's count of
  * bytes in blocks shows whether an entry still exists. Each test starts with
@@ -711,6 +712,88 @@ static void reap_drops_the_entries_that_cannot_serve_a_copy_back(void **state)
         gq_entry_put(all[i]);
 }
 
+/* ---- the same buffer offloaded again (gq_entries_reuse_block) ------- */
+
+static void reuse_hands_the_block_to_the_next_offload_of_the_same_buffer(void **state)
+{
+    (void)state;
+    CUstream s = ts_stream();
+    struct gq_entry *old = entry(AT(0), 4 * KiB);
+    unsigned char *host = old->block.host;
+    gq_entries_publish(old);
+    gq_entry_put(old);
+    struct gq_segs g = segs_of(4 * KiB);
+    struct gq_block b, again;
+    assert_int_equal(gq_entries_reuse_block((const void *)AT(0), 4 * KiB, &g, s, &b), 1);
+    assert_ptr_equal(b.host, host);
+    assert_non_null(b.chunk);
+    /* One taker only. */
+    assert_int_equal(gq_entries_reuse_block((const void *)AT(0), 4 * KiB, &g, s, &again), 0);
+    /* The new entry replaces the old one, whose death frees no block. */
+    struct gq_entry *next = gq_entry_new(AT(0), 4 * KiB, &g, &b, NULL);
+    assert_non_null(next);
+    gq_entries_publish(next);
+    assert_int_equal(held(), BLOCK);
+    struct gq_entry *found;
+    assert_int_equal(lookup(AT(0), 4 * KiB, &found), GQ_LOOKUP_ONE);
+    assert_ptr_equal(found, next);
+    gq_entry_put(found);
+    gq_entry_put(next);
+    ts_stream_done(s);
+}
+
+static void reuse_needs_exactly_the_same_range_and_cut(void **state)
+{
+    (void)state;
+    CUstream s = ts_stream();
+    struct gq_entry *e = entry(AT(0), 8 * KiB);
+    gq_entries_publish(e);
+    gq_entry_put(e);
+    struct gq_segs same = segs_of(8 * KiB), shorter = segs_of(4 * KiB), other;
+    const struct gq_params bits8 = {8, 64, GQ_F32, GQ_DIM_LAST, 0};
+    assert_int_equal(gq_segs_init(&other, &bits8, 2 * KiB, GQ_SEG_TARGET, 0), GQ_OK);
+    struct gq_block b;
+    assert_int_equal(gq_entries_reuse_block((const void *)AT(0), 4 * KiB, &shorter, s, &b), 0);
+    assert_int_equal(gq_entries_reuse_block((const void *)AT(4), 4 * KiB, &shorter, s, &b), 0);
+    assert_int_equal(gq_entries_reuse_block((const void *)AT(0), 8 * KiB, &other, s, &b), 0);
+    assert_int_equal(gq_entries_reuse_block((const void *)AT(16), 8 * KiB, &same, s, &b), 0);
+    /* Refused every time: the entry still owns its block. */
+    assert_non_null(e->block.chunk);
+    assert_int_equal(gq_entries_reuse_block((const void *)AT(0), 8 * KiB, &same, s, &b), 1);
+    gq_store_release(&b, NULL);
+    gq_entries_discard((const void *)AT(0), 8 * KiB);
+    ts_stream_done(s);
+}
+
+static void reuse_queues_the_new_offload_behind_every_use_of_the_block(void **state)
+{
+    (void)state;
+    CUstream offload = ts_stream(), restore = ts_stream(), next = ts_stream();
+    struct gq_entry *e = entry(AT(0), 4 * KiB);
+    gq_entries_publish(e);
+    struct ts_gate *writing = ts_gate_close(offload);
+    assert_int_equal(gq_drv()->cuEventRecord(e->ready, offload), CUDA_SUCCESS);
+    struct ts_gate *reading = ts_gate_close(restore);
+    assert_int_equal(gq_entry_used(e, restore), CUDA_SUCCESS);
+    gq_entry_put(e);
+    struct gq_segs g = segs_of(4 * KiB);
+    struct gq_block b;
+    assert_int_equal(gq_entries_reuse_block((const void *)AT(0), 4 * KiB, &g, next, &b), 1);
+    struct ts_seen after_write, after_read;
+    ts_note_gate(&after_write, writing, next);
+    ts_note_gate(&after_read, reading, next);
+    ts_gate_open(writing);
+    ts_gate_open_later(reading, 20);
+    assert_int_equal(gq_drv()->cuStreamSynchronize(next), CUDA_SUCCESS);
+    assert_true(after_write.gate_was_open);
+    assert_true(after_read.gate_was_open); /* the restore still read it */
+    gq_store_release(&b, NULL);
+    gq_entries_discard((const void *)AT(0), 4 * KiB);
+    ts_stream_done(next);
+    ts_stream_done(restore);
+    ts_stream_done(offload);
+}
+
 /* len bytes of fresh pages, armed: write tracking sees writes to them. */
 static unsigned char *tracked_pages(size_t len)
 {
@@ -791,6 +874,9 @@ int main(void)
         T(settle_leaves_a_stream_free_of_offloads_already_decoded),
         T(the_decode_callback_fills_the_host_range_and_the_next_publish_frees_it),
         T(the_decode_callback_marks_an_overflowed_block_failed),
+        T(reuse_hands_the_block_to_the_next_offload_of_the_same_buffer),
+        T(reuse_needs_exactly_the_same_range_and_cut),
+        T(reuse_queues_the_new_offload_behind_every_use_of_the_block),
         T(reap_drops_the_entries_that_cannot_serve_a_copy_back),
         T(reap_keeps_a_tracked_entry_until_its_buffer_is_written),
         T(reap_drops_a_failed_entry_even_where_its_buffer_is_unchanged),
