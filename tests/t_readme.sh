@@ -44,7 +44,7 @@ def norm(line):
     line = re.sub(r"^(  time in the shim's kernels\s+)[\d.]+ ms", r"\1T ms", line)
     line = re.sub(r"^(  compressed copies \(data / kernel time\)\s+)[\d.]+ GB/s", r"\1R GB/s", line)
     line = re.sub(r"^(    (?:quantize|dequantize|spill|verify)\s+\d+\s+\d+\s+)[\d.]+$", r"\1T", line)
-    return line.rstrip()
+    return re.sub(r" +", " ", line.rstrip())  # column widths follow the masked figures
 
 readme = open("README.md").read()
 qs = readme[readme.index("## Quick start"):]
