@@ -8,8 +8,8 @@
  * kept per OS thread and reused by every launch the thread runs.
  *
  * A fiber runs simt_fiber_main() in a loop: it runs the thread it was given,
- * then switches back and waits for the next. Sanitizers are told of every
- * switch (ASan: start/finish_switch_fiber; TSan: one TSan fiber per fiber).
+ * then switches back and waits for the next. ASan is told of every switch
+ * (start/finish_switch_fiber); TSan is not (below).
  */
 #define _GNU_SOURCE
 #include "simt_impl.h"
@@ -23,9 +23,15 @@
 #include <sanitizer/common_interface_defs.h>
 #define SIMT_ASAN 1
 #endif
+/* ThreadSanitizer is not told of the switches. Announcing each fiber
+ * (__tsan_create_fiber / __tsan_switch_to_fiber) made every switch a
+ * vector-clock synchronisation over all fibers ever created: rel_stress ran
+ * 63x slower than without TSan. Unannounced, the threads of a block are what
+ * they are, one OS thread's program order: TSan still checks the kernels'
+ * accesses against every other thread (the shim's, the program's), and only
+ * its stack traces inside a kernel can show frames of another lane. */
 #if defined(__SANITIZE_THREAD__)
-#include <sanitizer/tsan_interface.h>
-#define SIMT_TSAN 1
+#define SIMT_TSAN_STACKS 1
 #endif
 
 #if !defined(__x86_64__)
@@ -33,7 +39,7 @@
 #endif
 
 /* Sanitizer frames are larger; kernels themselves need little. */
-#if defined(SIMT_ASAN) || defined(SIMT_TSAN)
+#if defined(SIMT_ASAN) || defined(SIMT_TSAN_STACKS)
 #define STACK_SIZE (512u * 1024u)
 #else
 #define STACK_SIZE (128u * 1024u)
@@ -117,9 +123,6 @@ struct simt_fiber *simt_fiber_new(struct simt_exec *x)
     }
     f->stack = m + guard;
     f->exec = x;
-#ifdef SIMT_TSAN
-    f->tsan = __tsan_create_fiber(0);
-#endif
     fiber_reset(f);
     return f;
 }
@@ -130,9 +133,6 @@ void simt_fiber_free(struct simt_fiber *f)
     /* ASan keeps shadow bytes of unmapped memory: a later mapping at this
      * address must not inherit the frames' redzones. */
     __asan_unpoison_memory_region(f->stack, STACK_SIZE);
-#endif
-#ifdef SIMT_TSAN
-    __tsan_destroy_fiber(f->tsan);
 #endif
     munmap(f->stack - page_size(), STACK_SIZE + page_size());
     free(f);
@@ -152,11 +152,6 @@ void simt_enter(struct simt_exec *x, struct simt_fiber *f)
     void *fake = NULL;
     __sanitizer_start_switch_fiber(&fake, f->stack, STACK_SIZE);
 #endif
-#ifdef SIMT_TSAN
-    if (!x->tsan_sched)
-        x->tsan_sched = __tsan_get_current_fiber();
-    __tsan_switch_to_fiber(f->tsan, 0);
-#endif
     simt_switch(&x->sched_sp, f->sp);
 #ifdef SIMT_ASAN
     __sanitizer_finish_switch_fiber(fake, NULL, NULL);
@@ -169,9 +164,6 @@ void simt_leave(struct simt_fiber *f)
 #ifdef SIMT_ASAN
     void *fake = NULL;
     __sanitizer_start_switch_fiber(&fake, x->sched_stack_bottom, x->sched_stack_size);
-#endif
-#ifdef SIMT_TSAN
-    __tsan_switch_to_fiber(x->tsan_sched, 0);
 #endif
     simt_switch(&f->sp, x->sched_sp);
 #ifdef SIMT_ASAN

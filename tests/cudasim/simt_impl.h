@@ -19,7 +19,6 @@ struct simt_fiber {
     unsigned char *stack;  /* lowest address of the usable stack */
     struct simt_exec *exec;
     struct simt_lane *lane;/* the thread it runs, NULL when idle */
-    void *tsan;
 };
 
 enum simt_state { LANE_NEW, LANE_READY, LANE_PARKED, LANE_EXITED };
@@ -60,7 +59,6 @@ struct simt_exec {
     void *sched_sp;
     const void *sched_stack_bottom;
     size_t sched_stack_size;
-    void *tsan_sched;
     /* fibers of this OS thread, reused across launches */
     struct simt_fiber **fibers;
     unsigned n_fibers, cap_fibers, idle_top;
