@@ -23,6 +23,8 @@
     X(cuGetErrorName, (CUresult e, const char **s))                                        \
     X(cuCtxGetCurrent, (CUcontext * c))                                                    \
     X(cuCtxGetDevice, (CUdevice * d))                                                      \
+    X(cuDevicePrimaryCtxRetain, (CUcontext * c, CUdevice d))                               \
+    X(cuDevicePrimaryCtxRelease_v2, (CUdevice d))                                          \
     X(cuModuleLoadData, (CUmodule * m, const void *image))                                 \
     X(cuModuleGetFunction, (CUfunction * f, CUmodule m, const char *name))                 \
     X(cuLaunchKernel, (CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,   \

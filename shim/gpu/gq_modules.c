@@ -29,6 +29,22 @@ static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ctx_module *modules;
 static __thread struct ctx_module *last_module;
 
+/* A device's primary context holds the module and the store's pinned
+ * blocks: the shim keeps a reference to it for good, so a program that
+ * releases its own last one does not destroy them under the shim. Other
+ * contexts are the program's to destroy. */
+static void keep_primary(CUcontext ctx)
+{
+    const struct gq_drv *d = gq_drv();
+    CUdevice dev;
+    CUcontext primary = NULL;
+    if (d->cuCtxGetDevice(&dev) != CUDA_SUCCESS ||
+        d->cuDevicePrimaryCtxRetain(&primary, dev) != CUDA_SUCCESS)
+        return;
+    if (primary != ctx)
+        d->cuDevicePrimaryCtxRelease_v2(dev);
+}
+
 static struct ctx_module *load_module(CUcontext ctx)
 {
     struct ctx_module *m = calloc(1, sizeof *m);
@@ -43,6 +59,8 @@ static struct ctx_module *load_module(CUcontext ctx)
                      "any other context where this fails) pass through", (void *)ctx,
                      gq_drv_errname(r));
         m->module = NULL;
+    } else {
+        keep_primary(ctx);
     }
     m->next = modules;
     modules = m;

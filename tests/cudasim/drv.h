@@ -24,6 +24,8 @@ static inline CUresult drv_ctx_check(int *dev)
     *dev = cudasim_current_device();
     if (*dev < 0)
         return CUDA_ERROR_INVALID_CONTEXT;
+    if (cudasim_primary_destroyed(*dev)) /* its last reference was released */
+        return CUDA_ERROR_CONTEXT_IS_DESTROYED;
     return cudasim_sticky(*dev);
 }
 

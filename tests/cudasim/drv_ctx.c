@@ -117,6 +117,7 @@ CUresult cuDevicePrimaryCtxRetain(CUcontext *ctx, CUdevice dev)
         return CUDA_ERROR_INVALID_VALUE;
     if (dev < 0 || dev >= cudasim_device_count())
         return CUDA_ERROR_INVALID_DEVICE;
+    cudasim_primary_retain(dev, 0);
     *ctx = cudasim_primary_ctx(dev);
     return CUDA_SUCCESS;
 }
@@ -133,13 +134,15 @@ CUresult cuDevicePrimaryCtxReset_v2(CUdevice dev)
     return cudasim_device_reset(dev);
 }
 
-/* The primary context lives as long as the process: the runtime holds it. */
+/* The last reference destroys the context (the runtime keeps one from its
+ * first call on the device on). */
 CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev)
 {
     CUresult r = drv_init_check();
     if (r)
         return r;
-    return dev >= 0 && dev < cudasim_device_count() ? CUDA_SUCCESS : CUDA_ERROR_INVALID_DEVICE;
+    return dev >= 0 && dev < cudasim_device_count() ? cudasim_primary_release(dev)
+                                                    : CUDA_ERROR_INVALID_DEVICE;
 }
 
 CUresult cuCtxGetCurrent(CUcontext *ctx)

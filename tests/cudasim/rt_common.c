@@ -47,6 +47,7 @@ cudaError_t rt_enter(int *dev)
         *dev = 0;
         cudasim_set_current_device(0);
     }
+    cudasim_primary_retain(*dev, 1); /* the runtime's reference, for good */
     return rt_result(cudasim_sticky(*dev));
 }
 

@@ -50,6 +50,12 @@ CUresult cudasim_sticky(int dev);
 void cudasim_set_sticky(int dev, CUresult err);
 /* cudaDeviceReset: waits for the device, destroys its streams and memory. */
 CUresult cudasim_device_reset(int dev);
+/* Primary context references (runtime: the runtime's own, kept for good);
+ * the last release destroys the context's state (as a reset) and leaves it
+ * destroyed until retained again. */
+void cudasim_primary_retain(int dev, int runtime);
+CUresult cudasim_primary_release(int dev);
+int cudasim_primary_destroyed(int dev);
 /* Waits until every stream of the device has finished its work. */
 CUresult cudasim_device_sync(int dev);
 

@@ -121,6 +121,48 @@ CUresult cudasim_set_current_device(int dev)
     return CUDA_SUCCESS;
 }
 
+/* Primary contexts' references: cuDevicePrimaryCtxRetain's, and the
+ * runtime's (taken at its first call on the device, never given back). A
+ * context whose last reference goes is destroyed (its memory, streams and
+ * modules) until it is retained again. */
+static int ctx_refs[SIM_MAX_DEVICES], ctx_runtime[SIM_MAX_DEVICES], ctx_dead[SIM_MAX_DEVICES];
+
+void cudasim_primary_retain(int dev, int runtime)
+{
+    if (runtime && __atomic_load_n(&ctx_runtime[dev], __ATOMIC_RELAXED))
+        return; /* every runtime call: the common case takes no lock */
+    pthread_mutex_lock(&sim_lock);
+    if (runtime)
+        __atomic_store_n(&ctx_runtime[dev], 1, __ATOMIC_RELAXED);
+    else
+        ctx_refs[dev]++;
+    __atomic_store_n(&ctx_dead[dev], 0, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&sim_lock);
+}
+
+CUresult cudasim_primary_release(int dev)
+{
+    pthread_mutex_lock(&sim_lock);
+    if (ctx_refs[dev] == 0) {
+        pthread_mutex_unlock(&sim_lock);
+        return CUDA_ERROR_INVALID_CONTEXT;
+    }
+    int destroy = --ctx_refs[dev] == 0 && !ctx_runtime[dev];
+    pthread_mutex_unlock(&sim_lock);
+    if (!destroy)
+        return CUDA_SUCCESS;
+    CUresult r = cudasim_device_reset(dev);
+    pthread_mutex_lock(&sim_lock);
+    __atomic_store_n(&ctx_dead[dev], ctx_refs[dev] == 0 && !ctx_runtime[dev], __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&sim_lock);
+    return r;
+}
+
+int cudasim_primary_destroyed(int dev)
+{
+    return dev >= 0 && dev < SIM_MAX_DEVICES && __atomic_load_n(&ctx_dead[dev], __ATOMIC_RELAXED);
+}
+
 CUcontext cudasim_primary_ctx(int dev)
 {
     return (CUcontext)(((uintptr_t)SIM_TAG_CTX << 48) | (uintptr_t)(dev + 1));

@@ -1,12 +1,15 @@
 /*
- * drv_ctx_reset — a driver-API program resets the primary context
- * (cuDevicePrimaryCtxReset) between two offload/restore rounds, as a
- * framework does between models. Everything the context held is gone
- * afterwards, the shim's kernels and blocks there included: the second
- * round must be compressed as the first was (kernels loaded again, new
- * blocks), and nothing may point into what the reset destroyed.
- * Argument: "quant" under a rule that takes the 1 MiB pinned buffers, else
- * "exact".
+ * drv_ctx_reset — a driver-API program ends the primary context's state
+ * between two offload/restore rounds, as a framework does between models:
+ *   reset    cuDevicePrimaryCtxReset: everything the context held is gone,
+ *            the shim's kernels and blocks there included; the second round
+ *            must be compressed as the first was (kernels loaded again, new
+ *            blocks), and nothing may point into what the reset destroyed;
+ *   release  the program frees what it made and releases its reference to
+ *            the primary context, then retains it again: the shim holds a
+ *            reference of its own, so its kernels and blocks stay valid.
+ * Second argument: "quant" under a rule that takes the 1 MiB pinned
+ * buffers, else "exact".
  */
 #include <cuda.h>
 
@@ -42,25 +45,33 @@ static void round_trip(int round, int quant)
     DK(cuMemcpyDtoH(got, back, BYTES));
     if (e2e_diff(got, want, BYTES) >= 0)
         FAIL("round %d: the restored tensor differs from the host copy", round);
+    DK(cuMemFree(dev));
+    DK(cuMemFree(back));
+    DK(cuMemFreeHost(pinned));
     free(src), free(want), free(got);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 2)
-        FAIL("usage: drv_ctx_reset quant|exact");
-    int quant = strcmp(argv[1], "quant") == 0;
+    if (argc != 3 || (strcmp(argv[1], "reset") && strcmp(argv[1], "release")))
+        FAIL("usage: drv_ctx_reset reset|release quant|exact");
+    int quant = strcmp(argv[2], "quant") == 0;
     CUcontext ctx;
     DK(cuInit(0));
     DK(cuDevicePrimaryCtxRetain(&ctx, 0));
     DK(cuCtxSetCurrent(ctx));
     round_trip(0, quant);
-    /* Memory, streams and modules of the context go (the program drops its
-     * pointers to them too: they are dangling now). */
-    DK(cuDevicePrimaryCtxReset(0));
+    if (strcmp(argv[1], "reset") == 0) {
+        /* Memory, streams and modules of the context go. */
+        DK(cuDevicePrimaryCtxReset(0));
+    } else {
+        /* The program's last reference: without another holder the
+         * context is destroyed, and using it is an error until retained. */
+        DK(cuDevicePrimaryCtxRelease(0));
+    }
     DK(cuDevicePrimaryCtxRetain(&ctx, 0));
     DK(cuCtxSetCurrent(ctx));
     round_trip(1, quant);
-    printf("drv_ctx_reset: both rounds %s\n", quant ? "compressed" : "exact");
+    printf("drv_ctx_reset %s: both rounds %s\n", argv[1], quant ? "compressed" : "exact");
     return 0;
 }
