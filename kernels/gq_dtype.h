@@ -42,6 +42,7 @@
 #ifndef GQ_DTYPE_H
 #define GQ_DTYPE_H
 
+#include "gq_dev.h"
 #include "gq_format.h"
 
 /* Non-zero words needed before a group may be called foreign: a sparse
@@ -200,10 +201,13 @@ GQ_HD int gq_dtype_group_foreign(const struct gq_layout *l, uint32_t group, uint
     uint32_t len = gq_group_len(l, group, g), i;
     for (i = 0; i < len; i++) {
         uint64_t idx = first + i * stride;
+        /* Through the device-memory primitives (gq_dev.h): plain loads on
+         * the CPU and the GPU, recorded and translated under cudasim. */
         if (dtype == GQ_F32)
-            gq_dtype_scan_word32(&s, ((const uint32_t *)src)[idx]);
+            gq_dtype_scan_word32(&s, gq_load32((const uint32_t *)src + idx));
         else
-            gq_dtype_scan_word16(&s, ((const uint16_t *)src)[idx], (uint32_t)(idx & 1u), dtype);
+            gq_dtype_scan_word16(&s, gq_load16((const uint16_t *)src + idx), (uint32_t)(idx & 1u),
+                                 dtype);
     }
     return gq_dtype_scan_foreign(&s, dtype);
 }
@@ -232,7 +236,7 @@ GQ_HD void gq_dtype_fold(struct gq_header *h, uint32_t foreign, uint64_t n_group
 #endif
 {
     uint32_t old;
-#if defined(__CUDA_ARCH__)
+#if defined(__CUDA_ARCH__) || defined(GQ_EMU)
     unsigned o;
     for (o = 16; o > 0; o >>= 1)
         foreign += __shfl_xor_sync(0xffffffffu, foreign, o);
