@@ -95,8 +95,7 @@ static void print_help(int all)
     printf("  %-28s %s\n", "--cudasim[=DIR]", "no GPU: run on cudasim (default DIR: beside");
     printf("  %-28s %s\n", "", "the library, build/cudasim)");
     printf("  %-28s %s\n", "-h, --help, --help-all", "this text; with every variable and rule key");
-    printf("  %-28s %s\n", "--check",
-           "print the host mode this environment allows, and why; run nothing");
+    printf("  %-28s %s\n", "--check", "the host mode allowed here, and why; runs nothing");
     printf("  %-28s %s\n\n", "--version", "version and the library gqrun would preload");
     printf("Examples:\n"
            "  gqrun --trace -- ./program               # what to compress? (a rule at exit)\n"
