@@ -19,9 +19,11 @@
 #include "gpu/gq_sym.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -135,51 +137,72 @@ GQ_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
     return after(f ? f(fd, argv, envp) : -1);
 }
 
-/* execl, execlp, execle: the arguments into an array, then the v form. */
-#define GQ_ARGS_MAX 4096
+/* execl, execlp, execle: the arguments into an array, then the v form.
+ * Every argument is passed on, however many: up to GQ_ARGS_STACK on the
+ * stack, more in an array from the heap (never truncated). */
+#define GQ_ARGS_STACK 4096
+
+/* The arguments from `arg` to the terminating NULL, counted, then copied
+ * into an array of n + 1 (the caller frees *heap when it is not NULL). On
+ * return `ap` has consumed the NULL; NULL when no memory is left. */
+static char **collect(const char *arg, va_list *ap, char **stack, char ***heap)
+{
+    va_list count;
+    va_copy(count, *ap);
+    size_t n = 0;
+    for (const char *a = arg; a; a = va_arg(count, const char *))
+        n++;
+    va_end(count);
+    char **argv = stack;
+    *heap = NULL;
+    if (n >= GQ_ARGS_STACK) {
+        argv = *heap = malloc((n + 1) * sizeof *argv);
+        if (!argv)
+            return NULL;
+    }
+    size_t i = 0;
+    for (const char *a = arg; a; a = va_arg(*ap, const char *))
+        argv[i++] = (char *)a;
+    argv[i] = NULL;
+    return argv;
+}
 
 GQ_EXPORT int execl(const char *path, const char *arg, ...);
 GQ_EXPORT int execl(const char *path, const char *arg, ...)
 {
-    char *argv[GQ_ARGS_MAX];
+    char *stack[GQ_ARGS_STACK], **heap;
     va_list ap;
     va_start(ap, arg);
-    unsigned n = 0;
-    for (const char *a = arg; a && n < GQ_ARGS_MAX - 1; a = va_arg(ap, const char *))
-        argv[n++] = (char *)a;
+    char **argv = collect(arg, &ap, stack, &heap);
     va_end(ap);
-    argv[n] = NULL;
-    return execve(path, argv, environ);
+    int r = argv ? execve(path, argv, environ) : (errno = ENOMEM, -1);
+    free(heap);
+    return r;
 }
 
 GQ_EXPORT int execlp(const char *file, const char *arg, ...);
 GQ_EXPORT int execlp(const char *file, const char *arg, ...)
 {
-    char *argv[GQ_ARGS_MAX];
+    char *stack[GQ_ARGS_STACK], **heap;
     va_list ap;
     va_start(ap, arg);
-    unsigned n = 0;
-    for (const char *a = arg; a && n < GQ_ARGS_MAX - 1; a = va_arg(ap, const char *))
-        argv[n++] = (char *)a;
+    char **argv = collect(arg, &ap, stack, &heap);
     va_end(ap);
-    argv[n] = NULL;
-    return execvpe(file, argv, environ);
+    int r = argv ? execvpe(file, argv, environ) : (errno = ENOMEM, -1);
+    free(heap);
+    return r;
 }
 
 GQ_EXPORT int execle(const char *path, const char *arg, ...);
 GQ_EXPORT int execle(const char *path, const char *arg, ...)
 {
-    char *argv[GQ_ARGS_MAX];
+    char *stack[GQ_ARGS_STACK], **heap;
     va_list ap;
     va_start(ap, arg);
-    unsigned n = 0;
-    const char *a = arg;
-    for (; a && n < GQ_ARGS_MAX - 1; a = va_arg(ap, const char *))
-        argv[n++] = (char *)a;
-    while (a) /* more arguments than fit: skip to the terminating NULL */
-        a = va_arg(ap, const char *);
-    char *const *envp = va_arg(ap, char *const *);
+    char **argv = collect(arg, &ap, stack, &heap);
+    char *const *envp = argv ? va_arg(ap, char *const *) : NULL;
     va_end(ap);
-    argv[n] = NULL;
-    return execve(path, argv, envp);
+    int r = argv ? execve(path, argv, envp) : (errno = ENOMEM, -1);
+    free(heap);
+    return r;
 }

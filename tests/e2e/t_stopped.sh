@@ -103,4 +103,32 @@ expect_stat "offload_kv: plain size at the peak" host_plain_bytes_at_peak -eq 67
 v=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["passed_by_reason"]; print(r["NO_RULE"], r["NOT_HELD"])' "$TMP/stats.json")
 [ "$v" = "48 0" ] && ok "offload_kv: 48 copies 'not a registered tensor', none 'not held'" ||
     bad "offload_kv: NO_RULE NOT_HELD = $v, want 48 0"
+
+# execl and execle with more arguments than the shim keeps on its stack
+# (4096): every one reaches the new program (before, they were cut short).
+python3 - "$TMP/manyargs.c" <<'PY'
+import sys
+args = ", ".join('"a"' for _ in range(5000))
+open(sys.argv[1], "w").write("""#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    if (argc > 1) { printf("%%d\\n", argc); return 0; }
+    char *env[] = {"FORM=e", NULL};
+    if (getenv("FORM")[1] == 0) execl("/proc/self/exe", "e", %s, (char *)0);
+    execle("/proc/self/exe", "e", %s, (char *)0, env);
+    return 3;
+}
+""" % (args, args))
+PY
+if ${CC:-cc} ${SANFLAGS:-} "$TMP/manyargs.c" -o "$TMP/manyargs" 2>"$TMP/cc.err"; then
+    for form in l le; do
+        n=$(FORM=$form LD_PRELOAD="$SHIM" GQSHIM_RULES=on=dev,min=1G \
+            GQSHIM_STATS=json:$TMP/many.json "$TMP/manyargs")
+        [ "$n" = 5001 ] && ok "exec$form with 5000 arguments: all passed on" ||
+            bad "exec$form with 5000 arguments: the program saw argc=$n, want 5001"
+    done
+else
+    bad "cannot build the many-arguments program: $(head -3 "$TMP/cc.err")"
+fi
 finish
