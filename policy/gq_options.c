@@ -87,7 +87,11 @@ static bool *bool_slot(struct gq_config *cfg, enum gq_opt_id id)
 
 static uint64_t *size_slot(struct gq_config *cfg, enum gq_opt_id id)
 {
-    return id == GQ_OPT_POOL_MAX ? &cfg->pool_max : NULL;
+    switch (id) {
+    case GQ_OPT_POOL_MAX: return &cfg->pool_max;
+    case GQ_OPT_STAGING_MAX: return &cfg->staging_max;
+    default: return NULL;
+    }
 }
 
 static unsigned *uint_slot(struct gq_config *cfg, enum gq_opt_id id)

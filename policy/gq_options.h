@@ -43,6 +43,7 @@ enum gq_opt_type {
 };
 
 #define GQ_POOL_MAX_HI ((uint64_t)1 << 48) /* 262144G: far above any host's RAM */
+#define GQ_STAGING_MAX_HI ((uint64_t)16 << 30) /* 16G: a sixth of the smallest big GPU */
 
 /* X(ID, TYPE, DEFAULT, LO, HI, ACCEPTED, HELP): the variable is GQSHIM_<ID>;
  * DEFAULT is spelled as a user would set it and parses with the same code;
@@ -74,7 +75,10 @@ enum gq_opt_type {
     X(ERROR_EXITCODE, UINT, "2", 1, 255, "1 to 255",                                            \
       "Exit status under GQSHIM_STRICT=1; pick one the program never uses (as valgrind's).")    \
     X(HOST_MODE, ENUM, "auto", 0, 0, "auto|full|tracked|checksum|untracked",                    \
-      "Best host mode to use (auto: the best this environment allows; see Requirements).")
+      "Best host mode to use (auto: the best this environment allows; see Requirements).")      \
+    X(STAGING_MAX, SIZE, "64M", 0, GQ_STAGING_MAX_HI,                                           \
+      "0 or a size up to 16G: digits, optional suffix K, M, G (KiB, MiB, GiB)",                  \
+      "Device memory per GPU for staging compressed copies, taken once; 0 = no staging.")
 
 enum gq_opt_id {
 #define GQ_X_ENUM(ID, TYPE, DEF, LO, HI, ACC, HELP) GQ_OPT_##ID,
@@ -119,6 +123,7 @@ struct gq_config {
     char stats_path[GQ_PATH_MAX];     /* GQ_STATS_JSON only */
     bool trace;
     uint64_t pool_max;                /* bytes; 0 = auto, see gq_config_pool_bytes */
+    uint64_t staging_max;             /* bytes of device staging per GPU; 0 = none */
     bool strict;
     bool verify;
     unsigned error_exitcode;          /* GQSHIM_ERROR_EXITCODE: GQSHIM_STRICT's exit status */

@@ -24,7 +24,8 @@ struct gq_rule;
     X(SPANS, "copy-back spanning several entries or plain memory")      \
     X(LAUNCH, "kernel launch failed")                                   \
     X(ESCAPES, "too many NaN/Inf groups (copied raw)")                 \
-    X(FOREIGN, "data not of the rule's dtype (copied raw)")
+    X(FOREIGN, "data not of the rule's dtype (copied raw)")            \
+    X(GROWING, "store adding pinned memory (copied raw meanwhile)")
 
 enum gq_pass_reason {
 #define GQ_X(id, text) GQ_PASS_##id,
@@ -54,6 +55,8 @@ struct gq_stats {
     uint64_t moved_bytes;        /* bytes that crossed to or from the store for them */
     uint64_t passthrough_bytes;  /* bytes moved by pass-through copies */
     uint64_t escaped_groups;     /* groups kept raw (NaN/Inf) */
+    uint64_t staged;             /* compressed copies staged through device memory */
+    uint64_t unstaged;           /* ... made zero-copy: no staging, or a segment too big */
     uint64_t regions_dev, regions_host;
     /* GQSHIM_STATS only: launches of each kernel, how many of them were
      * timed with CUDA events, and their summed time (gq_ktime.h). */

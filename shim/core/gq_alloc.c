@@ -3,20 +3,27 @@
 #include "core/gq_alloc.h"
 
 #include "base/gq_mode.h"
+#include "base/gq_config.h"
 #include "base/gq_regions.h"
 #include "base/gq_trace.h"
 #include "core/gq_api.h"
 #include "gpu/gq_driver.h"
 #include "gpu/gq_modules.h"
 #include "gpu/gq_ptr.h"
+#include "gpu/gq_staging.h"
 #include "host/gq_hostmem.h"
 #include "host/gq_wtrack.h"
 #include "store/gq_entries.h"
 #include "store/gq_store.h"
+#include "xfer/gq_plan.h"
 
 void gq_on_dev_alloc(void *p, size_t size)
 {
     const struct gq_rule *rule = gq_regions_on_alloc(GQ_ON_DEV, p, size);
+    if (rule)
+        gq_plan_reserve(rule, size);
+    else if (gq_active())
+        gq_staging_reserve(); /* a context appears: copies may come to it */
     if (GQ_TRACING())
         gq_trace_alloc(GQ_ON_DEV, p, size, rule);
 }
@@ -61,6 +68,7 @@ int gq_host_alloc(void **p, size_t size, unsigned flags, const struct gq_rule **
     if (!gq_drv())
         return 0;
     gq_wtrack_available(); /* the host mode is known from here on */
+    gq_plan_reserve(*rule, size);
     void *own = gq_hostmem_alloc(size);
     if (!own)
         own = kept_alloc(size, flags);
@@ -79,8 +87,10 @@ void gq_on_host_alloc(void **p, size_t size, const struct gq_rule *rule, int ok)
         return;
     /* A recycled address must never serve an old entry. */
     gq_entries_discard(*p, size);
-    if (rule)
+    if (rule) {
         gq_regions_add(GQ_ON_HOST, *p, size, rule);
+        gq_plan_reserve(rule, size);
+    }
     if (GQ_TRACING())
         gq_trace_alloc(GQ_ON_HOST, *p, size, rule);
 }
@@ -133,6 +143,7 @@ void gq_on_device_reset(void)
     gq_entries_drop_all();
     gq_store_drop_idle();
     gq_drv_forget_context();
+    gq_staging_forget_context();
 }
 
 int gq_pointer_attributes(struct cudaPointerAttributes *a, const void *p)

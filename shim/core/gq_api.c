@@ -19,6 +19,7 @@
 #include "gpu/gq_ptr.h"
 #include "host/gq_hostmem.h"
 #include "store/gq_store.h"
+#include "xfer/gq_plan.h"
 
 #include "gpu/gq_driver.h"
 
@@ -270,6 +271,8 @@ int gq_api_register(void *ptr, size_t bytes, const char *spec)
     if (rc == 0)
         gq_debug("gq_register: %p (%zu bytes, %s) as %s", ptr, bytes, gq_on_name(on),
                  kept->name);
+    if (rc == 0)
+        gq_plan_reserve(kept, bytes); /* an allocation event, not a copy */
     return rc;
 }
 

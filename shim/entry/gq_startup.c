@@ -32,6 +32,7 @@
 #include "core/gq_report.h"
 #include "gpu/gq_ktime.h"
 #include "gpu/gq_modules.h"
+#include "gpu/gq_staging.h"
 #include "host/gq_hostmem.h"
 #include "host/gq_probe.h"
 #include "host/gq_wsum.h"
@@ -48,6 +49,7 @@ static void each(enum gq_fork_phase ph)
     gq_trace_atfork(ph);
     gq_store_atfork(ph);
     gq_modules_atfork(ph);
+    gq_staging_atfork(ph);
     gq_ktime_atfork(ph);
     gq_api_atfork(ph);
     gq_regions_atfork(ph);

@@ -23,6 +23,7 @@
     X(cuGetErrorName, (CUresult e, const char **s))                                        \
     X(cuCtxGetCurrent, (CUcontext * c))                                                    \
     X(cuCtxGetDevice, (CUdevice * d))                                                      \
+    X(cuCtxSetCurrent, (CUcontext c))                                                      \
     X(cuDevicePrimaryCtxRetain, (CUcontext * c, CUdevice d))                               \
     X(cuDevicePrimaryCtxRelease_v2, (CUdevice d))                                          \
     X(cuModuleLoadData, (CUmodule * m, const void *image))                                 \
@@ -47,7 +48,12 @@
     X(cuEventSynchronize, (CUevent e))                                                     \
     X(cuEventDestroy_v2, (CUevent e))                                                      \
     X(cuMemcpyHtoDAsync_v2, (CUdeviceptr d, const void *s, size_t n, CUstream st))         \
-    X(cuMemcpyDtoHAsync_v2, (void *d, CUdeviceptr s, size_t n, CUstream st))
+    X(cuMemcpyDtoHAsync_v2, (void *d, CUdeviceptr s, size_t n, CUstream st))              \
+    X(cuMemAlloc_v2, (CUdeviceptr * p, size_t n))                                          \
+    X(cuMemFree_v2, (CUdeviceptr p))                                                       \
+    X(cuMemsetD8Async, (CUdeviceptr d, unsigned char v, size_t n, CUstream s))             \
+    X(cuStreamCreate, (CUstream * s, unsigned flags))                                      \
+    X(cuStreamDestroy_v2, (CUstream s))
 
 #define GQ_DRV_FIELD(name, params) CUresult (*name) params;
 struct gq_drv {

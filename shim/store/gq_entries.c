@@ -10,29 +10,32 @@
 #include "host/gq_hostmem.h"
 #include "host/gq_wtrack.h"
 
-#include "gq_codec.h"
-
 #include <stdlib.h>
 #include <string.h>
 
 static struct gq_imap entries = GQ_IMAP_INIT;
 static struct gq_entry *graveyard; /* entries whose last reference went in a callback */
 
-struct gq_entry *gq_entry_new(uintptr_t start, size_t len, const struct gq_params *p,
-                              const struct gq_layout *l, const struct gq_block *b,
-                              const struct gq_rule *rule)
+struct gq_entry *gq_entry_new(uintptr_t start, size_t len, const struct gq_segs *segs,
+                              const struct gq_block *b, const struct gq_rule *rule)
 {
     struct gq_entry *e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
-    if (gq_drv()->cuEventCreate(&e->ready, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS) {
+    const struct gq_drv *d = gq_drv();
+    if (d->cuEventCreate(&e->ready, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS) {
+        free(e);
+        return NULL;
+    }
+    if (d->cuEventCreate(&e->done, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS) {
+        d->cuEventDestroy_v2(e->ready);
         free(e);
         return NULL;
     }
     e->start = start;
     e->len = len;
-    e->params = *p;
-    e->layout = *l;
+    e->params = segs->params;
+    e->segs = *segs;
     e->block = *b;
     e->rule = rule;
     pthread_mutex_init(&e->lock, NULL);
@@ -46,15 +49,29 @@ static void entry_destroy(struct gq_entry *e)
 {
     gq_stats_held(-1, e->block.size, e->len);
     gq_wtrack_disarm((const void *)e->start, e->len, e); /* checksums it armed, if any */
+    if (!__atomic_load_n(&e->block.chunk, __ATOMIC_ACQUIRE)) {
+        /* The block went to a newer offload (gq_entries_reuse_block), which
+         * follows these events on the GPU: they can go now. */
+        const struct gq_drv *d = gq_drv();
+        d->cuEventDestroy_v2(e->ready);
+        d->cuEventDestroy_v2(e->done);
+        for (unsigned i = 0; i < e->n_uses; i++)
+            d->cuEventDestroy_v2(e->uses[i]);
+        free(e->uses);
+        pthread_mutex_destroy(&e->lock);
+        free(e);
+        return;
+    }
     /* The store frees the block once every GPU use has completed, and
      * destroys the events then. */
-    CUevent all[1 + 64];
-    CUevent *evs = e->n_uses < 64 ? all : malloc((1 + e->n_uses) * sizeof *evs);
+    CUevent all[2 + 64];
+    CUevent *evs = e->n_uses < 64 ? all : malloc((2 + e->n_uses) * sizeof *evs);
     if (evs) {
         evs[0] = e->ready;
+        evs[1] = e->done;
         if (e->n_uses) /* uses is NULL then: memcpy from NULL is undefined (UBSan) */
-            memcpy(evs + 1, e->uses, e->n_uses * sizeof *evs);
-        gq_store_release_after(&e->block, evs, 1 + e->n_uses);
+            memcpy(evs + 2, e->uses, e->n_uses * sizeof *evs);
+        gq_store_release_after(&e->block, evs, 2 + e->n_uses);
         if (evs != all)
             free(evs);
     } else { /* no memory to defer: wait */
@@ -62,6 +79,8 @@ static void entry_destroy(struct gq_entry *e)
             gq_drv()->cuEventSynchronize(e->uses[i]);
             gq_drv()->cuEventDestroy_v2(e->uses[i]);
         }
+        gq_drv()->cuEventSynchronize(e->done);
+        gq_drv()->cuEventDestroy_v2(e->done);
         gq_store_release(&e->block, e->ready);
     }
     free(e->uses);
@@ -145,25 +164,26 @@ static void put_from_callback(struct gq_entry *e)
 void gq_entry_decode_cb(void *arg)
 {
     struct gq_entry *e = arg;
-    const struct gq_header *h = (const struct gq_header *)e->block.host;
+    uint64_t escaped;
     int state;
-    if (__atomic_load_n(&h->overflow, __ATOMIC_ACQUIRE)) {
-        /* More groups escaped than the block could keep, or the data was not
+    if (gq_segs_overflowed(&e->segs, e->block.host, &escaped)) {
+        /* More groups escaped than a segment could keep, or the data was not
          * of the rule's dtype (base/gq_foreign.h): the raw data went to the
-         * host buffer instead (the spill after the quantize kernel). */
-        int foreign = gq_foreign_refused(h);
+         * host buffer instead (the spill after each quantize). */
+        int foreign = gq_segs_foreign(&e->segs, e->block.host);
         if (foreign)
             gq_foreign_note(e->rule, e->len);
         if (!e->waited)
-            gq_stats_offload_undone(e->rule, e->len, e->layout.esc_off,
+            gq_stats_offload_undone(e->rule, e->len, e->segs.total,
                                     foreign ? GQ_PASS_FOREIGN : GQ_PASS_ESCAPES);
         state = GQ_ENTRY_FAILED;
-    } else if (gq_decode(e->block.host, e->block.size, (void *)e->start, e->len) != GQ_OK) {
+    } else if (gq_segs_decode_range(&e->segs, e->block.host, 0, e->segs.n_elems,
+                                    (void *)e->start) != GQ_OK) {
         gq_warn_capped("offload of %zu bytes at %p: the compressed block does not decode",
                        e->len, (void *)e->start);
         state = GQ_ENTRY_FAILED;
     } else {
-        GQ_STAT_ADD(escaped_groups, h->escape_count);
+        GQ_STAT_ADD(escaped_groups, escaped);
         state = gq_wtrack_arm((void *)e->start, e->len, e) == 0 ? GQ_ENTRY_TRACKED
                                                                  : GQ_ENTRY_UNTRACKED;
     }
@@ -253,9 +273,9 @@ void gq_entries_publish(struct gq_entry *e)
 /* Decode the part of e that lies in [lo, hi) to dst (element-aligned). */
 static void decode_span(const struct gq_entry *e, uintptr_t lo, uintptr_t hi, unsigned char *dst)
 {
-    uint32_t es = e->layout.esize;
-    if (gq_decode_range(e->block.host, e->block.size, (lo - e->start) / es, (hi - e->start) / es,
-                        dst) != GQ_OK)
+    uint32_t es = e->segs.esize;
+    if (gq_segs_decode_range(&e->segs, e->block.host, (lo - e->start) / es, (hi - e->start) / es,
+                             dst) != GQ_OK)
         gq_warn_capped("cannot decode %zu bytes at %p from the store", (size_t)(hi - lo),
                        (void *)lo);
 }
@@ -350,6 +370,58 @@ void gq_entries_discard(const void *p, size_t len)
     put_chain(dropped);
 }
 
+static int same_cut(const struct gq_segs *a, const struct gq_segs *b)
+{
+    return a->params.bits == b->params.bits && a->params.group == b->params.group &&
+           a->params.dtype == b->params.dtype && a->params.axis == b->params.axis &&
+           a->params.cols == b->params.cols && a->n_elems == b->n_elems &&
+           a->seg_elems == b->seg_elems && a->few_escapes == b->few_escapes &&
+           a->total == b->total;
+}
+
+int gq_entries_reuse_block(const void *p, size_t len, const struct gq_segs *g, CUstream s,
+                           struct gq_block *b)
+{
+    if (!gq_imap_may_hold(&entries, p, len))
+        return 0;
+    /* The write lock: every page fill that read this block (under the read
+     * lock) is over before the new writes are queued. */
+    struct gq_entry *e = NULL;
+    gq_imap_wrlock(&entries);
+    size_t at = gq_imap_first_overlap(&entries, (uintptr_t)p);
+    if (at < entries.n && entries.v[at].start == (uintptr_t)p &&
+        entries.v[at].end == (uintptr_t)p + len) {
+        e = entries.v[at].val;
+        __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);
+    }
+    gq_imap_unlock(&entries);
+    if (!e)
+        return 0;
+    int ok = 0;
+    if (e->start == (uintptr_t)p && e->len == len && same_cut(&e->segs, g)) {
+        const struct gq_drv *d = gq_drv();
+        pthread_mutex_lock(&e->lock);
+        /* The uses can change under the lock only (gq_entry_used). */
+        CUresult r = d->cuStreamWaitEvent(s, e->ready, 0);
+        if (r == CUDA_SUCCESS)
+            r = d->cuStreamWaitEvent(s, e->done, 0);
+        for (unsigned i = 0; r == CUDA_SUCCESS && i < e->n_uses; i++)
+            r = d->cuStreamWaitEvent(s, e->uses[i], 0);
+        /* One taker only, should two offloads into one buffer race. */
+        struct gq_chunk *c = r == CUDA_SUCCESS
+                                 ? __atomic_exchange_n(&e->block.chunk, NULL, __ATOMIC_ACQ_REL)
+                                 : NULL;
+        if (c) {
+            *b = e->block;
+            b->chunk = c;
+            ok = 1;
+        }
+        pthread_mutex_unlock(&e->lock);
+    }
+    gq_entry_put(e);
+    return ok;
+}
+
 enum gq_lookup gq_entries_lookup(const void *p, size_t len, struct gq_entry **out)
 {
     if (!gq_imap_may_hold(&entries, p, len))
@@ -400,11 +472,11 @@ void gq_entries_settle(const void *p, size_t len, CUstream s)
     }
     gq_imap_unlock(&entries);
     for (size_t i = 0; i < n; i++) {
-        /* The decode callback runs before `ready`, on the offload's stream. */
+        /* The decode callback runs before `done`, on the offload's stream. */
         if (s)
-            gq_entry_wait_ready(pending[i], s);
+            gq_drv()->cuStreamWaitEvent(s, pending[i]->done, 0);
         else
-            gq_drv()->cuEventSynchronize(pending[i]->ready);
+            gq_drv()->cuEventSynchronize(pending[i]->done);
         gq_entry_put(pending[i]);
     }
     if (pending != few)
@@ -432,7 +504,7 @@ void gq_entries_drop_all(void)
     for (size_t i = 0; i < n; i++) {
         /* Offloads still queued decode first; the owned ones become plain
          * memory while their blocks can still be read. */
-        gq_drv()->cuEventSynchronize(all[i]->ready);
+        gq_drv()->cuEventSynchronize(all[i]->done);
         gq_entries_release(all[i]);
         gq_entry_put(all[i]);
     }

@@ -1,12 +1,13 @@
 /*
  * gq_entries.h — host ranges held compressed.
  *
- * An entry is born when an offload (D2H) is compressed: the quantize kernel
- * writes the block on the program's stream, then a stream callback decodes
- * the block on the CPU into the program's host buffer (so the program reads
- * what a restore would deliver) and arms write tracking on it. A later
- * copy-back (H2D) of that range moves the block instead of the raw bytes,
- * but only while the buffer is unchanged (gq_wtrack).
+ * An entry is born when an offload (D2H) is compressed: GPU work writes the
+ * block (store/gq_segs.h: segments), `ready` is recorded, then a stream
+ * callback decodes the block on the CPU into the program's host buffer (so
+ * the program reads what a restore would deliver) and arms write tracking
+ * on it, and `done` is recorded. A later copy-back (H2D) of that range moves
+ * the block instead of the raw bytes, but only while the buffer is
+ * unchanged (gq_wtrack); it waits for `ready` only, never for the decode.
  *
  * Lifetime: the map holds one reference; lookups take their own. The block
  * returns to the store once the last reference is gone and every GPU use of
@@ -32,6 +33,7 @@
 
 #include "gq_format.h"
 #include "gq_rules.h"
+#include "store/gq_segs.h"
 #include "store/gq_store.h"
 
 #include <cuda.h>
@@ -51,10 +53,12 @@ struct gq_entry {
     uintptr_t start;
     size_t len;
     struct gq_params params;
-    struct gq_layout layout;
+    struct gq_segs segs;  /* how the block is cut (params, esize, sizes) */
     struct gq_block block;
     const struct gq_rule *rule;
     CUevent ready;        /* recorded once, after the offload wrote the block */
+    CUevent done;         /* recorded once, after the host range holds its data
+                             (decoded, or pages dropped for an owned range) */
     pthread_mutex_t lock; /* guards uses */
     CUevent *uses;        /* one per restore that may still read the block */
     unsigned n_uses, cap_uses;
@@ -69,9 +73,8 @@ struct gq_entry {
 
 /* A new entry for the host range [start, start+len) with its block; one
  * reference for the caller. NULL when out of memory or events. */
-struct gq_entry *gq_entry_new(uintptr_t start, size_t len, const struct gq_params *p,
-                              const struct gq_layout *l, const struct gq_block *b,
-                              const struct gq_rule *rule);
+struct gq_entry *gq_entry_new(uintptr_t start, size_t len, const struct gq_segs *segs,
+                              const struct gq_block *b, const struct gq_rule *rule);
 
 /* Publish e in the map, replacing (dropping) every entry that overlaps its
  * range. The map takes its own reference. */
@@ -105,6 +108,19 @@ enum gq_lookup { GQ_LOOKUP_NONE, GQ_LOOKUP_ONE, GQ_LOOKUP_SPANS };
  * GQ_LOOKUP_SPANS when entries overlap the range without one holding it. */
 enum gq_lookup gq_entries_lookup(const void *p, size_t len, struct gq_entry **out);
 
+/* The steady state of an offloading program: the same buffer offloaded
+ * again. When one entry holds exactly [p, p+len), cut as g, its block goes
+ * to the new offload (no store allocation on the copy's path): 1, with the
+ * block in *b, after stream s was made to wait (GPU-side: nothing waits on
+ * the host) for every use of the block so far — the offload that wrote it,
+ * its decode, each restore — so work queued on s next may rewrite it. The
+ * old entry keeps its place in the map until the new one replaces it, but
+ * no longer owns the block (a CPU read of its buffer meanwhile races with
+ * the program's own copy into it, as it would without the shim). 0 when
+ * there is none, or s cannot be made to wait. */
+int gq_entries_reuse_block(const void *p, size_t len, const struct gq_segs *g, CUstream s,
+                           struct gq_block *b);
+
 /* Drop the entries that can never serve a copy-back again (their buffer
  * was written, freed or unmapped; or never trackable). One scan of pagemap
  * per entry: called now and then, and when the store runs out of budget. */
@@ -116,9 +132,9 @@ int gq_entries_may_hold(const void *p, size_t len);
 void gq_entry_put(struct gq_entry *e);
 
 /* Make raw reads of [p, p+len) see the data of every overlapping offload
- * still queued: with a stream, the stream waits for them (a copy queued on
- * it next reads after their decode); with none (a read at call time, as of
- * pageable memory), the calling thread waits. */
+ * still queued: with a stream, the stream waits for their `done` (a copy
+ * queued on it next reads after their decode); with none (a read at call
+ * time, as of pageable memory), the calling thread waits. */
 void gq_entries_settle(const void *p, size_t len, CUstream s);
 
 /* A restore on stream s is about to read e's block: queue s behind the

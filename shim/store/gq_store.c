@@ -1,4 +1,4 @@
-/* Pinned-memory pool with first-fit suballocation (see gq_store.h). */
+/* Pinned-memory slabs with first-fit suballocation (see gq_store.h). */
 #include "store/gq_store.h"
 
 #include "base/gq_config.h"
@@ -12,13 +12,14 @@
 #include <unistd.h>
 
 #define GQ_STORE_ALIGN 256u
-/* Small blocks share chunks of this size. A block of GQ_DEDICATED or more
- * gets a chunk of its own, sized to it and returned to the driver when the
- * block goes: pinned memory is resident whether used or not, so a big block
- * must not leave a big hole behind. */
-#define GQ_CHUNK_SHARED ((size_t)4 << 20)
-#define GQ_DEDICATED ((size_t)1 << 20)
-#define GQ_CHUNK_ROUND ((size_t)4 << 10)
+/* At an allocation event the store grows by what that allocation's block
+ * needs (page-rounded): pinned memory is resident whether used or not, so
+ * it tracks the tensors there are. When a copy finds no room, the grower
+ * adds a quarter of what is pinned, 4 MiB to 64 MiB (or what the block
+ * needs): a few large slabs, however the program grows. */
+#define GQ_RESERVE_ROUND ((size_t)4 << 10)
+#define GQ_SLAB_MIN ((size_t)4 << 20)
+#define GQ_SLAB_MAX ((size_t)64 << 20)
 
 struct gq_extent {
     size_t off, len;
@@ -30,7 +31,6 @@ struct gq_chunk {
     size_t size;
     struct gq_extent *free; /* sorted by offset, coalesced */
     size_t n_free, cap_free;
-    int dedicated;          /* holds one block; freed with it */
     struct gq_chunk *next;
 };
 
@@ -41,21 +41,29 @@ struct gq_pending {
     unsigned n;
 };
 
-/* Dedicated chunks kept for reuse: a program offloads the same tensor sizes
- * again and again, and pinning / unpinning a chunk per copy costs more than
- * the copy. Bounded, and given back first when the budget is short. */
-#define GQ_CACHE_MAX 8
-
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t grow_cond = PTHREAD_COND_INITIALIZER;
 static struct gq_chunk *chunks;
 static size_t budget = SIZE_MAX;
 static int budget_set; /* under store_lock: budget is final */
 static struct gq_store_usage usage;
 static struct gq_pending *pending;
 static size_t n_pending, cap_pending;
-static struct gq_chunk *retired; /* dedicated chunks to give back, outside the lock */
-static struct gq_chunk *cached;  /* idle dedicated chunks, still pinned */
-static unsigned n_cached;
+/* The grower: a request (bytes, and the context to allocate in) that the
+ * store's thread serves; `growing` while it allocates. */
+static size_t grow_want;
+static CUcontext grow_ctx;
+static int grower_started, growing;
+static int grow_refused; /* the driver refused the last slab: copies pass as DRIVER */
+/* Bytes reserved at allocation events and not yet taken by a block: a
+ * program allocates its tensors before it offloads any, so each reserve
+ * must count the ones before it. An allocation freed unoffloaded leaves its
+ * share here, which only means fewer slabs are added later. */
+static size_t promised;
+/* A copy found no room: the program uses more than its allocations
+ * reserved (one tensor offloaded into many buffers), so the store now
+ * grows ahead of need. Until then it holds only what was reserved. */
+static int outgrown;
 
 void gq_store_set_budget(size_t bytes)
 {
@@ -126,56 +134,76 @@ static void chunk_free(struct gq_chunk *c, size_t off, size_t len)
         gq_warn_capped("store: out of memory for bookkeeping; %zu bytes leaked", len);
 }
 
-static int chunk_take(struct gq_chunk *c, size_t size, struct gq_block *out)
+/* With store_lock held: a block of `size` bytes from the smallest free
+ * extent that holds it (best fit: reserves are sized to the blocks that
+ * will come, and first fit would let a small block split the extent a big
+ * one was reserved for). -1 when none does. */
+static int take_best_locked(size_t size, struct gq_block *out)
 {
-    for (size_t i = 0; i < c->n_free; i++) {
-        if (c->free[i].len < size)
-            continue;
-        size_t off = c->free[i].off;
-        c->free[i].off += size;
-        c->free[i].len -= size;
-        if (c->free[i].len == 0)
-            extent_remove(c, i);
-        *out = (struct gq_block){c->host + off, c->dev + off, size, c};
-        return 0;
-    }
-    return -1;
+    struct gq_chunk *best = NULL;
+    size_t bi = 0;
+    for (struct gq_chunk *c = chunks; c; c = c->next)
+        for (size_t i = 0; i < c->n_free; i++)
+            if (c->free[i].len >= size && (!best || c->free[i].len < best->free[bi].len)) {
+                best = c;
+                bi = i;
+            }
+    if (!best)
+        return -1;
+    size_t off = best->free[bi].off;
+    best->free[bi].off += size;
+    best->free[bi].len -= size;
+    if (best->free[bi].len == 0)
+        extent_remove(best, bi);
+    *out = (struct gq_block){best->host + off, best->dev + off, size, best};
+    return 0;
 }
 
-static enum gq_store_status chunk_new(size_t want, struct gq_chunk **out)
+/* With store_lock held: 1 when a block of `size` bytes fits a free extent. */
+static int fits_locked(size_t size)
+{
+    for (struct gq_chunk *c = chunks; c; c = c->next)
+        for (size_t i = 0; i < c->n_free; i++)
+            if (c->free[i].len >= size)
+                return 1;
+    return 0;
+}
+
+/* With store_lock held: the free bytes that blocks of `size` bytes could
+ * use, extent by extent (the crumbs best fit leaves count for nothing). */
+static size_t usable_locked(size_t size)
+{
+    size_t n = 0;
+    for (struct gq_chunk *c = chunks; c; c = c->next)
+        for (size_t i = 0; i < c->n_free; i++)
+            n += c->free[i].len / size * size;
+    return n;
+}
+
+/* With store_lock held: the size of a slab that holds `want` bytes and,
+ * unless `exact`, the grower's share; within the budget; 0 when the budget
+ * has no room for `want`. */
+static size_t slab_size_locked(size_t want, int exact)
+{
+    size_t b = current_budget(), room = usage.pinned < b ? b - usage.pinned : 0;
+    size_t share = usage.pinned / 4;
+    share = share < GQ_SLAB_MIN ? GQ_SLAB_MIN : share > GQ_SLAB_MAX ? GQ_SLAB_MAX : share;
+    size_t size = round_up(exact || want > share ? want : share, GQ_RESERVE_ROUND);
+    if (size > room)
+        size = room / GQ_STORE_ALIGN * GQ_STORE_ALIGN;
+    return size >= want ? size : 0;
+}
+
+/* Pin a slab of `size` bytes and add it (takes and releases store_lock;
+ * the driver call runs without it, since it may wait for the device). */
+static enum gq_store_status add_slab(size_t size)
 {
     const struct gq_drv *d = gq_drv();
-    if (!d)
-        return GQ_STORE_DRIVER_FAILED;
-    int dedicated = want >= GQ_DEDICATED;
-    size_t size = dedicated ? round_up(want, GQ_CHUNK_ROUND) : GQ_CHUNK_SHARED;
-    if (dedicated) {
-        /* A cached chunk that fits without wasting more than an eighth. */
-        for (struct gq_chunk **pp = &cached; *pp; pp = &(*pp)->next) {
-            struct gq_chunk *c = *pp;
-            if (c->size >= size && c->size - size <= size / 8) {
-                *pp = c->next;
-                n_cached--;
-                c->next = chunks;
-                chunks = c;
-                *out = c;
-                return GQ_STORE_OK;
-            }
-        }
-    }
-    while (usage.pinned + size > current_budget() && cached) {
-        struct gq_chunk *c = cached; /* make room: the cache goes first */
-        cached = c->next;
-        n_cached--;
-        usage.pinned -= c->size;
-        c->next = retired;
-        retired = c;
-    }
-    if (usage.pinned + size > current_budget())
-        return GQ_STORE_OVER_BUDGET;
     struct gq_chunk *c = calloc(1, sizeof *c);
-    if (!c)
+    if (!d || !c) {
+        free(c);
         return GQ_STORE_DRIVER_FAILED;
+    }
     void *host = NULL;
     CUresult r = d->cuMemHostAlloc(&host, size,
                                    CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP);
@@ -183,6 +211,9 @@ static enum gq_store_status chunk_new(size_t want, struct gq_chunk **out)
     if (r == CUDA_SUCCESS)
         r = d->cuMemHostGetDevicePointer_v2(&dev, host, 0);
     if (r != CUDA_SUCCESS || extent_insert(c, 0, (struct gq_extent){0, size}) != 0) {
+        pthread_mutex_lock(&store_lock);
+        grow_refused = 1;
+        pthread_mutex_unlock(&store_lock);
         gq_warn_once("store: the driver refused %zu bytes of pinned memory (%s); offloads "
                      "that need more are copied uncompressed (GQSHIM_STATS counts them)", size,
                      gq_drv_errname(r));
@@ -195,58 +226,66 @@ static enum gq_store_status chunk_new(size_t want, struct gq_chunk **out)
     c->host = host;
     c->dev = dev;
     c->size = size;
-    c->dedicated = dedicated;
+    pthread_mutex_lock(&store_lock);
+    grow_refused = 0;
     c->next = chunks;
     chunks = c;
     usage.pinned += size;
     if (usage.pinned > usage.peak_pinned)
         usage.peak_pinned = usage.pinned;
-    *out = c;
+    pthread_mutex_unlock(&store_lock);
     return GQ_STORE_OK;
+}
+
+/* The store's thread: adds the slabs that copies found missing, so that
+ * no copy ever waits for cuMemHostAlloc. */
+static void *grower(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&store_lock);
+    for (;;) {
+        while (!grow_want)
+            pthread_cond_wait(&grow_cond, &store_lock);
+        size_t size = slab_size_locked(grow_want, 0);
+        CUcontext ctx = grow_ctx;
+        grow_want = 0;
+        growing = 1;
+        pthread_mutex_unlock(&store_lock);
+        if (size && gq_drv()->cuCtxSetCurrent(ctx) == CUDA_SUCCESS)
+            add_slab(size);
+        pthread_mutex_lock(&store_lock);
+        growing = 0;
+    }
+    return NULL;
+}
+
+/* With store_lock held: ask the grower for room for `size` bytes. */
+static void request_growth_locked(size_t size)
+{
+    CUcontext ctx = NULL;
+    if (gq_drv()->cuCtxGetCurrent(&ctx) != CUDA_SUCCESS || !ctx)
+        return;
+    if (!grower_started) {
+        pthread_t t;
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        grower_started = pthread_create(&t, &a, grower, NULL) == 0;
+        pthread_attr_destroy(&a);
+        if (!grower_started)
+            return;
+    }
+    if (size > grow_want) {
+        grow_want = size;
+        grow_ctx = ctx;
+    }
+    pthread_cond_signal(&grow_cond);
 }
 
 static void block_free_locked(struct gq_block *b)
 {
-    struct gq_chunk *c = b->chunk;
     usage.in_blocks -= b->size;
-    if (!c->dedicated) {
-        chunk_free(c, (size_t)(b->host - c->host), b->size);
-        return;
-    }
-    for (struct gq_chunk **pp = &chunks; *pp; pp = &(*pp)->next) {
-        if (*pp == c) {
-            *pp = c->next;
-            break;
-        }
-    }
-    c->n_free = 0;
-    extent_insert(c, 0, (struct gq_extent){0, c->size}); /* cannot fail: capacity kept */
-    if (n_cached < GQ_CACHE_MAX) {
-        c->next = cached;
-        cached = c;
-        n_cached++;
-        return;
-    }
-    usage.pinned -= c->size;
-    c->next = retired;
-    retired = c;
-}
-
-/* Give retired chunks back to the driver; called without the lock held,
- * since cuMemFreeHost may wait for the device. */
-static void give_back_retired(void)
-{
-    pthread_mutex_lock(&store_lock);
-    struct gq_chunk *c = retired;
-    retired = NULL;
-    pthread_mutex_unlock(&store_lock);
-    while (c) {
-        struct gq_chunk *next = c->next;
-        gq_drv()->cuMemFreeHost(c->host);
-        free(c->free);
-        free(c);
-        c = next;
-    }
+    chunk_free(b->chunk, (size_t)(b->host - b->chunk->host), b->size);
 }
 
 /* 1 when every event of p has completed (or broke: a dead context runs no
@@ -282,32 +321,90 @@ static void reclaim_locked(int wait)
     n_pending = j;
 }
 
+/* With store_lock held: the smallest block pending release that holds
+ * `size` bytes (and no more than twice), handed to work that stream s
+ * queues next: s waits for the block's events. -1 when there is none. */
+static int take_pending_locked(size_t size, CUstream s, struct gq_block *out)
+{
+    const struct gq_drv *d = gq_drv();
+    size_t best = n_pending;
+    for (size_t i = 0; i < n_pending; i++) {
+        size_t bs = pending[i].block.size;
+        if (bs >= size && bs <= 2 * size && (best == n_pending || bs < pending[best].block.size))
+            best = i;
+    }
+    if (best == n_pending)
+        return -1;
+    struct gq_pending *p = &pending[best];
+    for (unsigned i = 0; i < p->n; i++)
+        if (d->cuStreamWaitEvent(s, p->done[i], 0) != CUDA_SUCCESS)
+            return -1; /* whatever waits were queued only delay s */
+    for (unsigned i = 0; i < p->n; i++)
+        d->cuEventDestroy_v2(p->done[i]); /* released once s's waits are done */
+    free(p->done);
+    *out = p->block;
+    pending[best] = pending[--n_pending];
+    return 0;
+}
+
 enum gq_store_status gq_store_alloc(size_t size, struct gq_block *out)
+{
+    return gq_store_alloc_on(size, NULL, out);
+}
+
+enum gq_store_status gq_store_alloc_on(size_t size, CUstream s, struct gq_block *out)
 {
     size = round_up(size ? size : 1, GQ_STORE_ALIGN);
     pthread_mutex_lock(&store_lock);
-    enum gq_store_status st = GQ_STORE_OK;
     /* Never wait for the GPU here (under the lock, inside the program's
      * copy): a block still in use is simply not free yet, and a copy that
      * finds no room goes through uncompressed. */
     if (n_pending)
         reclaim_locked(0);
-    if (size < GQ_DEDICATED)
-        for (struct gq_chunk *c = chunks; c; c = c->next)
-            if (!c->dedicated && chunk_take(c, size, out) == 0)
-                goto got;
-    struct gq_chunk *c = NULL;
-    st = chunk_new(size, &c);
-    if (st == GQ_STORE_OK && chunk_take(c, size, out) == 0)
-        goto got;
+    enum gq_store_status st = GQ_STORE_OK;
+    int fresh = take_best_locked(size, out) == 0;
+    if (fresh || (s && n_pending && take_pending_locked(size, s, out) == 0)) {
+        if (fresh) /* a pending block is counted in blocks already */
+            usage.in_blocks += size;
+        promised -= promised < size ? promised : size;
+        /* Another block like this one would not fit: have the grower add
+         * room now, ahead of the copy that will need it. */
+        if (outgrown && !growing && !grow_want && !fits_locked(size) &&
+            slab_size_locked(size, 0))
+            request_growth_locked(size);
+    } else if (!growing && !grow_want && !slab_size_locked(size, 0)) {
+        st = GQ_STORE_OVER_BUDGET;
+    } else if (grow_refused) {
+        st = GQ_STORE_DRIVER_FAILED; /* until an allocation event retries */
+    } else {
+        request_growth_locked(size);
+        outgrown = 1;
+        st = GQ_STORE_GROWING;
+    }
     pthread_mutex_unlock(&store_lock);
-    give_back_retired();
-    return st == GQ_STORE_OK ? GQ_STORE_OVER_BUDGET : st;
-got:
-    usage.in_blocks += size;
+    return st;
+}
+
+void gq_store_reserve(size_t size)
+{
+    if (!gq_drv() || size == 0)
+        return;
+    size = round_up(size, GQ_STORE_ALIGN);
+    pthread_mutex_lock(&store_lock);
+    if (n_pending)
+        reclaim_locked(0);
+    /* Room for this block, and for the ones reserved before it. */
+    promised += size;
+    size_t free_bytes = usable_locked(size);
+    size_t need = promised > free_bytes ? promised - free_bytes : 0;
+    if ((need && need < size) || !fits_locked(size))
+        need = need > size ? need : size;
+    size_t slab = need ? slab_size_locked(need, 1) : 0;
+    if (!slab && need > size && !fits_locked(size))
+        slab = slab_size_locked(size, 1); /* the budget holds this one at least */
     pthread_mutex_unlock(&store_lock);
-    give_back_retired();
-    return GQ_STORE_OK;
+    if (slab)
+        add_slab(slab);
 }
 
 void gq_store_release_after(struct gq_block *b, const CUevent *done, unsigned n)
@@ -347,7 +444,6 @@ void gq_store_release_after(struct gq_block *b, const CUevent *done, unsigned n)
         pending[n_pending++] = p;
     pthread_mutex_unlock(&store_lock);
     b->chunk = NULL;
-    give_back_retired();
 }
 
 void gq_store_release(struct gq_block *b, CUevent done)
@@ -364,7 +460,17 @@ void gq_store_usage(struct gq_store_usage *u)
     pthread_mutex_unlock(&store_lock);
 }
 
-void gq_store_atfork(enum gq_fork_phase ph) { gq_mutex_atfork(&store_lock, ph); }
+void gq_store_atfork(enum gq_fork_phase ph)
+{
+    gq_mutex_atfork(&store_lock, ph);
+    if (ph == GQ_FORK_CHILD) {
+        /* The grower is the parent's; the child compresses nothing. */
+        pthread_cond_t fresh = PTHREAD_COND_INITIALIZER;
+        grow_cond = fresh;
+        grower_started = growing = grow_refused = outgrown = 0;
+        grow_want = promised = 0;
+    }
+}
 
 void gq_store_drop_idle(void)
 {
@@ -372,26 +478,25 @@ void gq_store_drop_idle(void)
         return;
     pthread_mutex_lock(&store_lock);
     reclaim_locked(1);
-    while (cached) {
-        struct gq_chunk *c = cached;
-        cached = c->next;
-        n_cached--;
-        usage.pinned -= c->size;
-        c->next = retired;
-        retired = c;
-    }
+    struct gq_chunk *idle = NULL;
     for (struct gq_chunk **pp = &chunks; *pp;) {
         struct gq_chunk *c = *pp;
-        int idle = !c->dedicated && c->n_free == 1 && c->free[0].len == c->size;
-        if (!idle) {
+        if (c->n_free != 1 || c->free[0].len != c->size) {
             pp = &c->next;
             continue;
         }
         *pp = c->next;
         usage.pinned -= c->size;
-        c->next = retired;
-        retired = c;
+        c->next = idle;
+        idle = c;
     }
     pthread_mutex_unlock(&store_lock);
-    give_back_retired();
+    /* Given back without the lock: cuMemFreeHost may wait for the device. */
+    while (idle) {
+        struct gq_chunk *next = idle->next;
+        gq_drv()->cuMemFreeHost(idle->host);
+        free(idle->free);
+        free(idle);
+        idle = next;
+    }
 }

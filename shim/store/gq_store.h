@@ -2,17 +2,23 @@
  * gq_store.h — the compressed store: pinned, device-mapped host memory in
  * which offloaded tensors are kept compressed.
  *
- * The GPU writes a block directly (the quantize kernel stores into mapped
- * memory: PCIe carries only compressed bytes) and reads it back the same way.
- * Memory comes from the driver (cuMemHostAlloc, portable + device-mapped) in
- * chunks: small blocks share chunks (first fit, 256-byte alignment), big ones
- * get a chunk of their own, so the pinned total tracks what blocks hold. The total
- * pinned size never exceeds the budget (GQSHIM_POOL_MAX); a request that does
- * not fit fails and the caller passes its copy through.
+ * The copy engine writes a block (the staged data path, xfer/gq_stage.h)
+ * or, as a fallback, the GPU's kernels through the mapping. Memory comes
+ * from the driver (cuMemHostAlloc, portable + device-mapped) in large slabs
+ * that blocks are carved from (first fit, 256-byte alignment) and that stay
+ * pinned: a block that goes returns to its slab's free list, never to the
+ * driver, so a program that offloads the same sizes again and again pins
+ * nothing more after its first round. The total pinned size never exceeds
+ * the budget (GQSHIM_POOL_MAX).
+ *
+ * cuMemHostAlloc may synchronize the device, so it never runs on a copy's
+ * path: slabs are added at allocation events (gq_store_reserve: the
+ * program is allocating anyway) and, when a copy finds no room, by the
+ * store's own thread while that copy goes uncompressed (GQ_STORE_GROWING).
  *
  * A block may still be read or written by queued GPU work when its owner lets
- * go of it, so blocks are released against an event (gq_store_release): the
- * memory returns to the pool once that event has completed.
+ * go of it, so blocks are released against events (gq_store_release): the
+ * memory returns to the free list once those have completed.
  *
  * Thread-safe. None of these functions may be called from a stream callback
  * (cuLaunchHostFunc): they take the store's lock and may call the driver.
@@ -32,14 +38,32 @@ struct gq_block {
     struct gq_chunk *chunk;
 };
 
-enum gq_store_status { GQ_STORE_OK, GQ_STORE_OVER_BUDGET, GQ_STORE_DRIVER_FAILED };
+enum gq_store_status {
+    GQ_STORE_OK,
+    GQ_STORE_OVER_BUDGET,  /* no room, and the budget allows no more */
+    GQ_STORE_GROWING,      /* no room now; a slab is being added */
+    GQ_STORE_DRIVER_FAILED /* the driver refused pinned memory */
+};
 
 /* The budget in bytes (0: none). Unless set, it comes from GQSHIM_POOL_MAX
  * on the first allocation. */
 void gq_store_set_budget(size_t bytes);
 
-/* A block of at least `size` bytes. */
+/* A block of at least `size` bytes, from the slabs there are: never calls
+ * the driver's allocator, never waits. */
 enum gq_store_status gq_store_alloc(size_t size, struct gq_block *out);
+
+/* The same for GPU work queued next on stream s: when no free extent fits,
+ * a block released against events not yet complete (at most twice the
+ * size) is taken instead, after s was made to wait for those events (on
+ * the GPU; nothing waits on the host). Only under pressure: it orders s
+ * behind work of the block's last users. */
+enum gq_store_status gq_store_alloc_on(size_t size, CUstream s, struct gq_block *out);
+
+/* At an allocation event (not a copy): make sure a block of `size` bytes
+ * would fit now, adding a slab when none would (within the budget).
+ * The calling thread's context must be current. */
+void gq_store_reserve(size_t size);
 
 /* Return the block to the pool once `done` has completed; the store takes
  * ownership of the event (destroys it). `done` may be NULL: free now. */
@@ -49,7 +73,7 @@ void gq_store_release(struct gq_block *b, CUevent done);
  * streams read the block); the store takes ownership of the events. */
 void gq_store_release_after(struct gq_block *b, const CUevent *done, unsigned n);
 
-/* Wait for every block released against an event, and give every chunk
+/* Wait for every block released against an event, and give every slab
  * holding no live block back to the driver (before cudaDeviceReset). */
 void gq_store_drop_idle(void);
 

@@ -17,11 +17,8 @@
 #include "host/gq_hostmem.h"
 #include "store/gq_entries.h"
 #include "xfer/gq_plan.h"
+#include "xfer/gq_stage.h"
 #include "xfer/gq_verify.h"
-
-#include "gq_codec.h"
-
-#include <string.h>
 
 /* Offload into a buffer the program owns: a stream callback decodes the
  * block into it, so the program reads what a restore would deliver. */
@@ -34,10 +31,10 @@ static struct gq_verdict finish_program_owned(const struct gq_drv *d, struct gq_
         d->cuStreamSynchronize(s);
         gq_entry_decode_cb(e);
     }
-    /* Restores on other streams wait for this event before reading the
-     * block, and settles wait for it before reading the host buffer: when it
-     * cannot be recorded, the work must be over before the entry is seen. */
-    if (d->cuEventRecord(e->ready, s) != CUDA_SUCCESS)
+    /* Settles wait for this event before reading the host buffer (restores
+     * wait for `ready`, recorded before the decode): when it cannot be
+     * recorded, the work must be over before the entry is seen. */
+    if (d->cuEventRecord(e->done, s) != CUDA_SUCCESS)
         d->cuStreamSynchronize(s);
     gq_entries_publish(e);
     CUresult status = CUDA_SUCCESS;
@@ -65,15 +62,16 @@ static struct gq_verdict finish_program_owned(const struct gq_drv *d, struct gq_
  * fault back in decoded. */
 static void hold_owned(struct gq_entry *e)
 {
-    uintptr_t lo = e->start, hi = e->start + e->len, es = e->layout.esize;
+    uintptr_t lo = e->start, hi = e->start + e->len, es = e->segs.esize;
     /* Older entries overlapping this range: keep their bytes outside it. */
     gq_entries_drop((void *)lo, e->len);
     uintptr_t plo = gq_page_up(lo) < hi ? gq_page_up(lo) : hi;
     uintptr_t phi = gq_page_down(hi) > plo ? gq_page_down(hi) : plo;
     if (plo > lo)
-        gq_decode_range(e->block.host, e->block.size, 0, (plo - lo) / es, (void *)lo);
+        gq_segs_decode_range(&e->segs, e->block.host, 0, (plo - lo) / es, (void *)lo);
     if (hi > phi)
-        gq_decode_range(e->block.host, e->block.size, (phi - lo) / es, (hi - lo) / es, (void *)phi);
+        gq_segs_decode_range(&e->segs, e->block.host, (phi - lo) / es, (hi - lo) / es,
+                             (void *)phi);
     __atomic_store_n(&e->state, GQ_ENTRY_OWNED, __ATOMIC_RELEASE);
     gq_entries_publish(e);
     gq_hostmem_release_pages((void *)lo, e->len);
@@ -86,41 +84,47 @@ static void hold_owned(struct gq_entry *e)
  * do: that is when an escape overflow can still fall back to the source. */
 static struct gq_verdict finish_owned(const struct gq_drv *d, struct gq_entry *e, CUstream s)
 {
-    CUresult r = d->cuEventRecord(e->ready, s);
+    CUresult r = d->cuEventRecord(e->done, s);
     /* Wait even when the record failed: the block goes back to the store
-     * on return, and the quantize kernel must be done writing it. */
+     * on return, and the GPU must be done writing it. */
     CUresult rs = d->cuStreamSynchronize(s);
     if (r == CUDA_SUCCESS)
         r = rs;
-    const struct gq_header *h = (const struct gq_header *)e->block.host;
     if (r != CUDA_SUCCESS) {
         gq_plan_warn_refused("offload", e->len, r);
         return gq_verdict_pass(GQ_PASS_LAUNCH);
     }
-    if (h->overflow) { /* the source is intact: copy raw */
-        if (!gq_foreign_refused(h))
+    uint64_t escaped;
+    if (gq_segs_overflowed(&e->segs, e->block.host, &escaped)) { /* the source is intact: copy raw */
+        if (!gq_segs_foreign(&e->segs, e->block.host))
             return gq_verdict_pass(GQ_PASS_ESCAPES);
         gq_foreign_note(e->rule, e->len);
         return gq_verdict_pass(GQ_PASS_FOREIGN);
     }
-    GQ_STAT_ADD(escaped_groups, h->escape_count);
+    GQ_STAT_ADD(escaped_groups, escaped);
     hold_owned(e);
     return gq_verdict_done(CUDA_SUCCESS);
 }
 
-struct gq_verdict gq_offload(void *dst, const void *src, size_t count, CUstream s, unsigned flags)
+/* GQSHIM_VERIFY: each segment of the block against its part of the source,
+ * once the block is complete in s's order. */
+static void verify_segments(CUstream s, CUdeviceptr src, const struct gq_segs *g, CUdeviceptr block,
+                            const struct gq_rule *rule, unsigned tensor)
+{
+    for (uint32_t i = 0; i < g->n_segs; i++) {
+        struct gq_seg sg;
+        gq_segs_at(g, i, &sg);
+        gq_verify_offload(s, src + sg.e0 * g->esize, &g->params, &sg.l, block + sg.off, rule,
+                          tensor);
+    }
+}
+
+/* The offload of a registered tensor, compressed if it can be. */
+static struct gq_verdict offload(void *dst, const void *src, size_t count, CUstream s,
+                                 unsigned flags, int owned, int *reused)
 {
     struct gq_region reg;
     const struct gq_drv *d = gq_drv();
-    int owned = gq_hostmem_owned(dst, count);
-    /* The copy replaces these bytes. A buffer the program owns may be written
-     * by DMA, which write tracking cannot see: forget its entries now (its
-     * host bytes hold the decoded data, so nothing is lost even if the real
-     * call then fails). In a shim-owned buffer the entries may hold the only
-     * copy: they stay until a compressed offload replaces them (hold_owned),
-     * and a real copy writes through page faults, which tracking sees. */
-    if (!owned)
-        gq_entries_drop(dst, count);
     if (!gq_regions_lookup(GQ_ON_DEV, src, count, &reg) &&
         !gq_regions_lookup(GQ_ON_HOST, dst, count, &reg))
         return gq_verdict_pass(GQ_PASS_NO_RULE);
@@ -129,13 +133,12 @@ struct gq_verdict gq_offload(void *dst, const void *src, size_t count, CUstream 
      * it (and reports what is wrong). */
     if (!d || !gq_ctx_bind() || !gq_ptr_device_range(src, count) || gq_ptr_is_device(dst))
         return gq_verdict_pass(GQ_PASS_DRIVER);
-    struct gq_params p;
-    struct gq_layout l;
+    struct gq_segs g;
     /* An owned offload completes before returning and falls back to the
      * source on an escape overflow, so it reserves few escape slots; an
      * asynchronous one keeps the format's default. */
     enum gq_pass_reason why;
-    if (!gq_plan(reg.rule, src, dst, count, owned, &p, &l, &why))
+    if (!gq_plan(reg.rule, src, dst, count, owned, &g, &why))
         return gq_verdict_pass(why);
 
     if (gq_stream_capturing(s))
@@ -145,43 +148,65 @@ struct gq_verdict gq_offload(void *dst, const void *src, size_t count, CUstream 
         return gq_verdict_pass(GQ_PASS_DRIVER);
     CUdeviceptr dst_dev = owned ? 0 : gq_ptr_device_view(dst);
 
+    /* The same buffer offloaded again takes its old block: nothing to
+     * allocate. */
     struct gq_block b;
-    enum gq_store_status st = gq_plan_block((size_t)l.total, &b);
+    *reused = gq_entries_reuse_block(dst, count, &g, s, &b);
+    enum gq_store_status st = *reused ? GQ_STORE_OK : gq_plan_block((size_t)g.total, s, &b);
     if (st == GQ_STORE_OVER_BUDGET)
         gq_warn_once("the compressed store is full (GQSHIM_POOL_MAX): offloads that do not "
                      "fit are copied uncompressed (GQSHIM_STATS counts them)");
     if (st != GQ_STORE_OK)
-        return gq_verdict_pass(st == GQ_STORE_OVER_BUDGET ? GQ_PASS_BUDGET : GQ_PASS_DRIVER);
-    memset(b.host + GQ_HDR_ESCAPE_COUNT_OFF, 0, GQ_HDR_ZEROED_BYTES);
+        return gq_verdict_pass(st == GQ_STORE_OVER_BUDGET ? GQ_PASS_BUDGET
+                               : st == GQ_STORE_GROWING   ? GQ_PASS_GROWING
+                                                          : GQ_PASS_DRIVER);
 
-    CUresult r = gq_launch_quantize(s, (CUdeviceptr)src, &p, &l, b.dev);
+    struct gq_entry *e = gq_entry_new((uintptr_t)dst, count, &g, &b, reg.rule);
     /* Where the GPU can reach the host buffer, a spill kernel keeps an
      * overflowed offload exact without waiting; elsewhere we wait below. */
-    int spilled = r == CUDA_SUCCESS && dst_dev &&
-                  gq_launch_spill(s, b.dev, (CUdeviceptr)src, dst_dev, count) == CUDA_SUCCESS;
-    struct gq_entry *e = NULL;
-    if (r == CUDA_SUCCESS) {
-        e = gq_entry_new((uintptr_t)dst, count, &p, &l, &b, reg.rule);
-        if (!e)
-            r = CUDA_ERROR_OUT_OF_MEMORY;
-    }
+    int spilled = 0;
+    CUresult r = !e ? CUDA_ERROR_OUT_OF_MEMORY
+                    : gq_stage_offload(s, (CUdeviceptr)src, &g, &b, dst_dev, e->ready, &spilled);
     if (r != CUDA_SUCCESS) {
         /* Nothing usable was queued (a kernel that did run wrote only the
          * block): release the block after the stream drains, copy raw. */
         gq_plan_warn_refused("offload", count, r);
         d->cuStreamSynchronize(s);
-        gq_store_release(&b, NULL);
+        if (e)
+            gq_entry_put(e); /* and the block with it */
+        else
+            gq_store_release(&b, NULL);
         return gq_verdict_pass(GQ_PASS_LAUNCH);
     }
     unsigned tensor = gq_stats_tensor(reg.rule, (uintptr_t)dst, count);
-    gq_verify_offload(s, (CUdeviceptr)src, &p, &l, b.dev, reg.rule, tensor); /* GQSHIM_VERIFY */
+    verify_segments(s, (CUdeviceptr)src, &g, b.dev, reg.rule, tensor); /* GQSHIM_VERIFY */
     struct gq_verdict v = owned ? finish_owned(d, e, s)
                                 : finish_program_owned(d, e, s, flags, spilled);
     if (v.done) {
-        gq_stats_offload(reg.rule, count, l.esc_off);
-        gq_stats_tensor_copy(tensor, 0, count, l.esc_off);
+        gq_stats_offload(reg.rule, count, g.total);
+        gq_stats_tensor_copy(tensor, 0, count, g.total);
     }
     gq_entry_put(e);
+    return v;
+}
+
+struct gq_verdict gq_offload(void *dst, const void *src, size_t count, CUstream s, unsigned flags)
+{
+    int owned = gq_hostmem_owned(dst, count), reused = 0;
+    struct gq_verdict v = offload(dst, src, count, s, flags, owned, &reused);
+    /* The real copy replaces these bytes. A buffer the program owns may be
+     * written by DMA, which write tracking cannot see: forget its entries
+     * before it runs (its host bytes hold the decoded data, so nothing is
+     * lost even if the real call then fails). A compressed offload replaced
+     * them already. In a shim-owned buffer the entries may hold the only
+     * copy: they stay until a compressed offload replaces them (hold_owned),
+     * and a real copy writes through page faults, which tracking sees. */
+    if (!owned && !v.done)
+        gq_entries_drop(dst, count);
+    /* An entry whose block a failed offload took holds nothing now; the
+     * real copy rewrites all of its bytes. */
+    if (owned && reused && !v.done)
+        gq_entries_discard(dst, count);
     return v;
 }
 
@@ -196,30 +221,33 @@ int gq_upload_compress(const void *src, size_t count)
     struct gq_region reg;
     if (!gq_regions_lookup(GQ_ON_HOST, src, count, &reg) || !reg.rule->upload_compress)
         return 0;
-    struct gq_params p;
-    struct gq_layout l;
+    struct gq_segs g;
     enum gq_pass_reason why;
-    if (!gq_plan(reg.rule, src, src, count, 1, &p, &l, &why) || !gq_drv())
+    if (!gq_plan(reg.rule, src, src, count, 1, &g, &why) || !gq_drv())
         return 0;
     struct gq_block b;
-    if (gq_foreign_scan(&p, &l, src)) { /* not of the rule's dtype: upload raw */
+    struct gq_layout whole;
+    if (gq_layout_init(&whole, &g.params, g.n_elems, 0) != GQ_OK ||
+        gq_foreign_scan(&g.params, &whole, src)) { /* not of the rule's dtype: upload raw */
         gq_foreign_note(reg.rule, count);
         return 0;
     }
-    if (gq_plan_block((size_t)l.total, &b) != GQ_STORE_OK)
+    if (gq_plan_block((size_t)g.total, NULL, &b) != GQ_STORE_OK)
         return 0;
-    if (gq_encode(&p, src, l.n_elems, l.escape_capacity, b.host, b.size) != GQ_OK) {
+    if (gq_segs_encode(&g, src, b.host) != GQ_OK) {
         gq_store_release(&b, NULL); /* escapes overflowed: upload raw */
         return 0;
     }
-    struct gq_entry *e = gq_entry_new((uintptr_t)src, count, &p, &l, &b, reg.rule);
+    struct gq_entry *e = gq_entry_new((uintptr_t)src, count, &g, &b, reg.rule);
     if (!e) {
         gq_store_release(&b, NULL);
         return 0;
     }
     gq_entries_drop(src, count);
     if (gq_hostmem_owned(src, count)) {
-        GQ_STAT_ADD(escaped_groups, ((const struct gq_header *)b.host)->escape_count);
+        uint64_t escaped;
+        gq_segs_overflowed(&g, b.host, &escaped);
+        GQ_STAT_ADD(escaped_groups, escaped);
         hold_owned(e);
     } else {
         __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);

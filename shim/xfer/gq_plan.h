@@ -8,6 +8,7 @@
 #define GQ_PLAN_H
 
 #include "base/gq_counters.h"
+#include "store/gq_segs.h"
 #include "store/gq_store.h"
 
 #include "gq_format.h"
@@ -22,16 +23,24 @@
 /* The codec parameters a rule asks for. */
 void gq_plan_params(const struct gq_rule *r, struct gq_params *p);
 
-/* The parameters and layout for a copy of `count` bytes under `rule`: 1, or
- * 0 and why the copy cannot be compressed. `few_escapes`: the caller can
- * fall back to the raw data when escapes overflow, so a small escape area
- * will do. */
+/* How the block of a copy of `count` bytes under `rule` is cut (parameters,
+ * segments no bigger than the staging can take): 1, or 0 and why the copy
+ * cannot be compressed. `few_escapes`: the caller can fall back to the raw
+ * data when escapes overflow, so a small escape area will do. */
 int gq_plan(const struct gq_rule *rule, const void *src, const void *dst, size_t count,
-            int few_escapes, struct gq_params *p, struct gq_layout *l, enum gq_pass_reason *why);
+            int few_escapes, struct gq_segs *g, enum gq_pass_reason *why);
 
-/* A store block; when the budget is spent, first let go of the blocks whose
- * buffers are gone, then try once more. */
-enum gq_store_status gq_plan_block(size_t size, struct gq_block *b);
+/* At an allocation event that `rule` takes (`bytes` of tensor memory, or a
+ * gq_register): take the context's staging if it has none, and make room
+ * in the store for the block of one offload of all of it. Both may
+ * synchronize the device, which the program's own allocation does anyway;
+ * no copy's path ever does either (gpu/gq_staging.h, store/gq_store.h). */
+void gq_plan_reserve(const struct gq_rule *rule, size_t bytes);
+
+/* A store block for work queued next on stream s (NULL: the CPU writes it
+ * now); when the budget is spent, first let go of the blocks whose buffers
+ * are gone, then try once more. */
+enum gq_store_status gq_plan_block(size_t size, CUstream s, struct gq_block *b);
 
 /* The driver refused the shim's work for a copy, which then goes through
  * uncompressed. Said once per process, whichever copy it was: a refusal

@@ -4,12 +4,12 @@
 #include "base/gq_page.h"
 #include "base/gq_regions.h"
 #include "gpu/gq_driver.h"
-#include "gpu/gq_launch.h"
 #include "gpu/gq_modules.h"
 #include "gpu/gq_ptr.h"
 #include "host/gq_wtrack.h"
 #include "store/gq_entries.h"
 #include "xfer/gq_plan.h"
+#include "xfer/gq_stage.h"
 
 /* Which part [*lo, *hi) of the copy [a, end) the block may serve, or why it
  * may serve none. Only whole pages inside the entry are write-tracked, so
@@ -22,7 +22,7 @@ static int restorable(const struct gq_entry *e, int state, uintptr_t a, uintptr_
     *lo = a;
     *hi = end;
     *why = GQ_PASS_ALIGN;
-    if ((a - e->start) % e->layout.esize || (end - a) % e->layout.esize)
+    if ((a - e->start) % e->segs.esize || (end - a) % e->segs.esize)
         return 0;
     if (e->params.axis == GQ_DIM_0 && !whole)
         return 0; /* rows of a dim=0 entry decode whole */
@@ -96,14 +96,14 @@ struct gq_verdict gq_restore(void *dst, const void *src, size_t count, CUstream 
         return gq_verdict_pass(why);
     }
 
-    uint32_t es = e->layout.esize;
+    uint32_t es = e->segs.esize;
     CUdeviceptr dd = (CUdeviceptr)dst;
     CUresult r = gq_entry_wait_ready(e, s);
     if (r == CUDA_SUCCESS && lo > a)
         r = d->cuMemcpyHtoDAsync_v2(dd, src, lo - a, s);
     if (r == CUDA_SUCCESS)
-        r = gq_launch_dequantize(s, e->block.dev, &e->params, &e->layout, (lo - e->start) / es,
-                                 (hi - e->start) / es, dd + (lo - a));
+        r = gq_stage_restore(s, &e->segs, &e->block, (lo - e->start) / es, (hi - e->start) / es,
+                             dd + (lo - a));
     if (r == CUDA_SUCCESS && hi < end)
         r = d->cuMemcpyHtoDAsync_v2(dd + (hi - a), (const void *)hi, end - hi, s);
     if (r == CUDA_SUCCESS)
@@ -121,7 +121,7 @@ struct gq_verdict gq_restore(void *dst, const void *src, size_t count, CUstream 
         return gq_verdict_pass(GQ_PASS_LAUNCH);
     }
     uint64_t moved = (lo - a) + (end - hi) +
-                     (uint64_t)((double)e->layout.esc_off * (double)(hi - lo) / (double)e->len);
+                     (uint64_t)((double)e->segs.total * (double)(hi - lo) / (double)e->len);
     gq_stats_restore(e->rule, count, moved);
     gq_stats_tensor_copy(gq_stats_tensor(e->rule, e->start, e->len), 1, count, moved);
     CUresult status = (flags & GQ_COPY_SYNC) ? d->cuStreamSynchronize(s) : CUDA_SUCCESS;

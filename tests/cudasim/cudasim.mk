@@ -53,7 +53,7 @@ $(CUDASIM_DIR)/libcudart.so: $(CUDASIM_LIBCUDART)
 # cudasim's own test programs: plain CUDA programs compiled against the real
 # headers and linked against the real toolkit's libraries (cudasim at run
 # time). A name ending in _drv links -lcuda as well; _ptds builds with the
-# per-thread default stream.
+# per-thread default stream; _export exports its functions (-rdynamic).
 CUDASIM_TEST_SRCS  := $(wildcard tests/cudasim/prog/*.c)
 CUDASIM_TEST_PROGS := $(patsubst tests/cudasim/prog/%.c,$(BUILD)/cudasim/prog/%,$(CUDASIM_TEST_SRCS))
 E2E_PROGS    += $(CUDASIM_TEST_PROGS)
@@ -66,5 +66,6 @@ $(BUILD)/cudasim/prog/%: tests/cudasim/prog/%.c $(CUDASIM_PROG_HDRS) | $(BUILD)/
 	@$(if $(Q),echo "  CUDAPRG $@")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) \
 	    $(if $(findstring _ptds,$*),-DCUDA_API_PER_THREAD_DEFAULT_STREAM) \
+	    $(if $(findstring _export,$*),-rdynamic) \
 	    $< -o $@ -L$(CUDA_LIBDIR) -lcudart $(if $(findstring _drv,$*),-L$(CUDA_LIBDIR)/stubs -lcuda) \
 	    -lm $(LDFLAGS)

@@ -189,6 +189,7 @@ CUresult cuProfilerStop(void)
 
 CUresult cuCtxSynchronize(void)
 {
+    cudasim_guard("cuCtxSynchronize", SIM_GUARD_IMPLICIT);
     DRV_CTX_OR_RETURN(dev);
     return cudasim_device_sync(dev);
 }

@@ -5,12 +5,14 @@
 
 CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t n)
 {
+    cudasim_guard("cuMemAlloc_v2", SIM_GUARD_IMPLICIT);
     DRV_CTX_OR_RETURN(dev);
     return cudasim_fault(SIM_FAULT_cuMemAlloc) ?: cudasim_capture_unsafe() ?: cudasim_mem_alloc(dev, n, p);
 }
 
 CUresult cuMemFree_v2(CUdeviceptr p)
 {
+    cudasim_guard("cuMemFree_v2", SIM_GUARD_IMPLICIT);
     DRV_CTX_OR_RETURN(dev);
     (void)dev;
     return cudasim_capture_unsafe() ?: cudasim_mem_free(p, NULL, 0);
@@ -27,6 +29,7 @@ CUresult cuMemGetInfo_v2(size_t *free_bytes, size_t *total)
 
 CUresult cuMemAllocHost_v2(void **p, size_t n)
 {
+    cudasim_guard("cuMemAllocHost_v2", SIM_GUARD_IMPLICIT);
     DRV_CTX_OR_RETURN(dev);
     (void)dev;
     if (n == 0)
@@ -36,6 +39,7 @@ CUresult cuMemAllocHost_v2(void **p, size_t n)
 
 CUresult cuMemHostAlloc(void **p, size_t n, unsigned int flags)
 {
+    cudasim_guard("cuMemHostAlloc", SIM_GUARD_IMPLICIT);
     DRV_CTX_OR_RETURN(dev);
     (void)dev;
     if (n == 0)
@@ -45,6 +49,7 @@ CUresult cuMemHostAlloc(void **p, size_t n, unsigned int flags)
 
 CUresult cuMemFreeHost(void *p)
 {
+    cudasim_guard("cuMemFreeHost", SIM_GUARD_IMPLICIT);
     DRV_CTX_OR_RETURN(dev);
     (void)dev;
     return p ? cudasim_capture_unsafe() ?: cudasim_host_free(p) : CUDA_ERROR_INVALID_VALUE;
@@ -52,6 +57,7 @@ CUresult cuMemFreeHost(void *p)
 
 CUresult cuMemHostRegister_v2(void *p, size_t n, unsigned int flags)
 {
+    cudasim_guard("cuMemHostRegister_v2", SIM_GUARD_IMPLICIT);
     DRV_CTX_OR_RETURN(dev);
     (void)dev;
     return cudasim_host_register(p, n, flags);
@@ -59,6 +65,7 @@ CUresult cuMemHostRegister_v2(void *p, size_t n, unsigned int flags)
 
 CUresult cuMemHostUnregister(void *p)
 {
+    cudasim_guard("cuMemHostUnregister", SIM_GUARD_IMPLICIT);
     DRV_CTX_OR_RETURN(dev);
     (void)dev;
     return cudasim_host_unregister(p);

@@ -28,7 +28,10 @@ CUresult cuStreamDestroy_v2(CUstream s)
         return call1;                            \
     }
 
-STREAM_PAIR(cuStreamSynchronize, (CUstream s), cudasim_stream_sync(s, 0), cudasim_stream_sync(s, 1))
+/* A host wait: CUDASIM_SYNC_GUARD=wait forbids it inside an asynchronous copy. */
+#define WAITS(entry) cudasim_guard(#entry, SIM_GUARD_WAIT)
+STREAM_PAIR(cuStreamSynchronize, (CUstream s), (WAITS(cuStreamSynchronize), cudasim_stream_sync(s, 0)),
+            (WAITS(cuStreamSynchronize), cudasim_stream_sync(s, 1)))
 STREAM_PAIR(cuStreamQuery, (CUstream s), cudasim_stream_query(s, 0), cudasim_stream_query(s, 1))
 /* `FAULT(x) ?: call`: an injected failure (CUDASIM_FAIL), else the call. */
 #define FAULT(entry) cudasim_fault(SIM_FAULT_##entry)
@@ -83,6 +86,7 @@ CUresult cuEventQuery(CUevent e)
 
 CUresult cuEventSynchronize(CUevent e)
 {
+    cudasim_guard("cuEventSynchronize", SIM_GUARD_WAIT);
     CUresult r = drv_init_check();
     return r ? r : cudasim_event_sync(e);
 }

@@ -36,6 +36,7 @@ cudaError_t cudaGetDevice(int *device)
 
 cudaError_t cudaDeviceSynchronize(void)
 {
+    cudasim_guard("cudaDeviceSynchronize", SIM_GUARD_IMPLICIT);
     RT_ENTER(dev);
     return rt_result(cudasim_device_sync(dev));
 }

@@ -5,6 +5,7 @@
 
 cudaError_t cudaMalloc(void **p, size_t n)
 {
+    cudasim_guard("cudaMalloc", SIM_GUARD_IMPLICIT);
     RT_ENTER(dev);
     if (!p)
         return rt_error(cudaErrorInvalidValue);
@@ -22,6 +23,8 @@ cudaError_t cudaMalloc(void **p, size_t n)
 /* cudaFree(NULL) only creates the context. */
 cudaError_t cudaFree(void *p)
 {
+    if (p)
+        cudasim_guard("cudaFree", SIM_GUARD_IMPLICIT);
     RT_ENTER(dev);
     (void)dev;
     return p ? rt_result(cudasim_capture_unsafe() ?: cudasim_mem_free((CUdeviceptr)(uintptr_t)p, NULL, 0))
@@ -79,6 +82,7 @@ cudaError_t cudaFreeAsync_ptsz(void *p, cudaStream_t s)
 
 cudaError_t cudaMallocHost(void **p, size_t n)
 {
+    cudasim_guard("cudaMallocHost", SIM_GUARD_IMPLICIT);
     RT_ENTER(dev);
     (void)dev;
     return rt_result(cudasim_capture_unsafe() ?: cudasim_host_alloc(n, 0, p));
@@ -86,6 +90,7 @@ cudaError_t cudaMallocHost(void **p, size_t n)
 
 cudaError_t cudaHostAlloc(void **p, size_t n, unsigned int flags)
 {
+    cudasim_guard("cudaHostAlloc", SIM_GUARD_IMPLICIT);
     RT_ENTER(dev);
     (void)dev;
     return rt_result(cudasim_capture_unsafe() ?: cudasim_host_alloc(n, flags, p));
@@ -93,6 +98,7 @@ cudaError_t cudaHostAlloc(void **p, size_t n, unsigned int flags)
 
 cudaError_t cudaFreeHost(void *p)
 {
+    cudasim_guard("cudaFreeHost", SIM_GUARD_IMPLICIT);
     RT_ENTER(dev);
     (void)dev;
     return rt_result(cudasim_capture_unsafe() ?: cudasim_host_free(p));
@@ -100,6 +106,7 @@ cudaError_t cudaFreeHost(void *p)
 
 cudaError_t cudaHostRegister(void *p, size_t n, unsigned int flags)
 {
+    cudasim_guard("cudaHostRegister", SIM_GUARD_IMPLICIT);
     RT_ENTER(dev);
     (void)dev;
     return rt_result(cudasim_host_register(p, n, flags));
@@ -107,6 +114,7 @@ cudaError_t cudaHostRegister(void *p, size_t n, unsigned int flags)
 
 cudaError_t cudaHostUnregister(void *p)
 {
+    cudasim_guard("cudaHostUnregister", SIM_GUARD_IMPLICIT);
     RT_ENTER(dev);
     (void)dev;
     return rt_result(cudasim_host_unregister(p));

@@ -36,8 +36,11 @@ cudaError_t cudaStreamDestroy(cudaStream_t s)
 
 #define S(st) ((CUstream)(st))
 
-RT_PAIR(cudaStreamSynchronize, (cudaStream_t st), cudasim_stream_sync(S(st), 0),
-        cudasim_stream_sync(S(st), 1))
+/* A host wait: CUDASIM_SYNC_GUARD=wait forbids it inside an asynchronous copy. */
+#define WAITS(entry) cudasim_guard(#entry, SIM_GUARD_WAIT)
+RT_PAIR(cudaStreamSynchronize, (cudaStream_t st),
+        (WAITS(cudaStreamSynchronize), cudasim_stream_sync(S(st), 0)),
+        (WAITS(cudaStreamSynchronize), cudasim_stream_sync(S(st), 1)))
 RT_PAIR(cudaStreamQuery, (cudaStream_t st), cudasim_stream_query(S(st), 0),
         cudasim_stream_query(S(st), 1))
 RT_PAIR(cudaStreamWaitEvent, (cudaStream_t st, cudaEvent_t e, unsigned flags),
@@ -98,6 +101,7 @@ cudaError_t cudaEventQuery(cudaEvent_t e)
 
 cudaError_t cudaEventSynchronize(cudaEvent_t e)
 {
+    cudasim_guard("cudaEventSynchronize", SIM_GUARD_WAIT);
     RT_ENTER(dev);
     (void)dev;
     return rt_result(cudasim_event_sync((CUevent)e));

@@ -24,7 +24,7 @@
 
 #define N (1u << 20)
 
-static volatile int released;
+static int released; /* atomic: the held stream's host function spins on it */
 static double now(void)
 {
     struct timespec t;
@@ -37,7 +37,7 @@ static void CUDART_CB hold(void *arg)
 {
     (void)arg;
     double t0 = now();
-    while (!released && now() - t0 < 3.0)
+    while (!__atomic_load_n(&released, __ATOMIC_ACQUIRE) && now() - t0 < 3.0)
         ;
 }
 
@@ -103,7 +103,7 @@ int main(int argc, char **argv)
         double t0 = now();
         CK(cudaMemcpyAsync(d_b, h, N, cudaMemcpyHostToDevice, s)); /* spans both offloads */
         double dt = now() - t0;
-        released = 1;
+        __atomic_store_n(&released, 1, __ATOMIC_RELEASE);
         CK(cudaStreamSynchronize(s));
         if (dt > 1.5)
             FAIL("the async H2D call waited %.2f s for the queued offloads", dt);
@@ -124,7 +124,7 @@ int main(int argc, char **argv)
         CK(cudaMemcpyAsync(d_c, h, N, cudaMemcpyHostToDevice, s2));
         CK(cudaStreamSynchronize(s2));
         double dt = now() - t0;
-        released = 1;
+        __atomic_store_n(&released, 1, __ATOMIC_RELEASE);
         CK(cudaStreamSynchronize(s1));
         if (dt > 1.5)
             FAIL("the restore on s2 waited %.2f s for s1", dt);

@@ -88,7 +88,7 @@ for spec in "cuLaunchKernel:20-60" "cuEventCreate:30-40" "cuEventRecord:50-90" \
 done
 # A budget that holds some tensors and not others.
 rm -f "$TMP/stats.json"
-check "under load: store budget exhausted midway" env GQSHIM_POOL_MAX=4M LD_PRELOAD="$SHIM" \
+check "under load: store budget exhausted midway" env GQSHIM_POOL_MAX=1M LD_PRELOAD="$SHIM" \
     GQSHIM_RULES=on=host,size=256K GQSHIM_STATS="json:$TMP/stats.json" $ST either 32 3
 n=$(reason BUDGET)
 if [ "$n" != missing ] && [ "$n" -ge 1 ] && [ "$(stat offloads)" -ge 1 ]; then

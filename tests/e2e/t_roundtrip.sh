@@ -1,4 +1,5 @@
 #!/bin/sh
+# gpu-kit: yes (tests/gpu/run.sh runs it on the real CUDA stack)
 # Offload and restore round trips of unmodified programs under the shim:
 # every dtype and bit width, both grouping axes, sync / async / per-thread
 # streams, pinned and pageable host buffers; exact without a rule.

@@ -52,6 +52,8 @@ labels = {
     "host memory held compressed (at exit)": ("host_bytes_held", "mib"),
     "pinned store (peak)": ("pinned_peak_bytes", "mib"),
     "groups kept raw (NaN/Inf)": ("escaped_groups", "int"),
+    "copies staged in device memory": ("staged_copies", "int"),
+    "copies zero-copy (no staging)": ("zero_copy_copies", "int"),
     "regions registered (device)": ("regions_dev", "int"),
     "regions registered (host)": ("regions_host", "int"),
     "offloads not measured": ("verify_unmeasured", "int"),

@@ -1,4 +1,5 @@
 #!/bin/sh
+# gpu-kit: yes (tests/gpu/run.sh runs it on the real CUDA stack)
 # Four threads on four streams offload and restore at once, relying on stream
 # order alone between the offload and the restore.
 . tests/e2e/lib.sh

@@ -1,4 +1,5 @@
 #!/bin/sh
+# gpu-kit: yes (tests/gpu/run.sh runs it on the real CUDA stack)
 # Weight streaming (upload=compress): compress host-resident weights at the
 # first upload, upload them compressed every time, same values every time.
 . tests/e2e/lib.sh

@@ -154,20 +154,26 @@ static inline void gk_fill_f16(uint16_t *x, size_t n, uint64_t seed)
  * groups of 64 along the flat buffer: |y - x| <= step_s / 2 + ulp(y), with
  * step_s = (max - min) / 15 rounded up to fp16; non-finite values must come
  * back bit for bit. *max_err: the largest |y - x| over finite elements. */
-static inline uint64_t gk_f16_outside_bound(const uint16_t *x, const uint16_t *y, size_t n, double *max_err)
+/* The same for a rule with dim=0, cols=C (C > 0): group = 64 rows of one
+ * column of the n / C x C matrix; C == 0: dim=last. */
+static inline uint64_t gk_f16_outside_bound_cols(const uint16_t *x, const uint16_t *y, size_t n,
+                                                 size_t cols, double *max_err)
 {
     uint64_t bad = 0;
+    size_t stride = cols ? cols : 1, lanes = cols ? cols : 1, len = n / lanes;
     *max_err = 0;
-    for (size_t g0 = 0; g0 < n; g0 += 64) {
-        size_t g1 = n - g0 < 64 ? n : g0 + 64;
+    for (size_t lane = 0; lane < lanes; lane++)
+    for (size_t r0 = 0; r0 < len; r0 += 64) {
+        size_t r1 = len - r0 < 64 ? len : r0 + 64;
         float mn = INFINITY, mx = -INFINITY;
-        for (size_t i = g0; i < g1; i++) {
-            float v = gq_f16_to_f32(x[i]);
+        for (size_t r = r0; r < r1; r++) {
+            float v = gq_f16_to_f32(x[r * stride + lane]);
             mn = v < mn ? v : mn;
             mx = v > mx ? v : mx;
         }
         float step = isfinite(mx - mn) ? gq_f16_to_f32(gq_f32_to_f16_ru((mx - mn) / 15.0f)) : 0.0f;
-        for (size_t i = g0; i < g1; i++) {
+        for (size_t r = r0; r < r1; r++) {
+            size_t i = r * stride + lane;
             float a = gq_f16_to_f32(x[i]), b = gq_f16_to_f32(y[i]);
             uint32_t e = (y[i] >> 10) & 0x1fu;
             double ulp = ldexp(1.0, (e ? (int)e : 1) - 25), d = fabs((double)b - (double)a);
@@ -180,6 +186,11 @@ static inline uint64_t gk_f16_outside_bound(const uint16_t *x, const uint16_t *y
         }
     }
     return bad;
+}
+
+static inline uint64_t gk_f16_outside_bound(const uint16_t *x, const uint16_t *y, size_t n, double *max_err)
+{
+    return gk_f16_outside_bound_cols(x, y, n, 0, max_err);
 }
 
 #endif

@@ -16,7 +16,8 @@
  * with the original: exact without the shim; every element within the
  * 4-bit bound of gq_format.h with it.
  *
- *   gpu_transfer_bench [--mib 64,256,1024] [--reps 5]
+ *   gpu_transfer_bench [--mib 64,256,1024] [--reps 5] [--cols C]
+ * --cols C: the rule groups with dim=0,cols=C: check the bound per column.
  * Prints per size and direction
  *   xfer dir=offload mib=64 best_ms=1.234 gbps=54.3
  * and `check mib=64 exact=0 outside_bound=0 max_abs_err=0.0123`.
@@ -63,6 +64,8 @@ static double best_copy(void *dst, const void *src, size_t bytes, enum cudaMemcp
     return best;
 }
 
+static size_t cols; /* --cols: the rule's dim=0 columns; 0: dim=last */
+
 /* One size: both directions timed, then the round trip checked. 0: good. */
 static int bench(size_t mib, int reps, cudaStream_t s)
 {
@@ -87,7 +90,7 @@ static int bench(size_t mib, int reps, cudaStream_t s)
     double max_err;
     CK(cudaMemcpy(back, d_b, bytes, cudaMemcpyDeviceToHost));
     int exact = memcmp(orig, back, bytes) == 0;
-    uint64_t outside = gk_f16_outside_bound(orig, back, n, &max_err);
+    uint64_t outside = gk_f16_outside_bound_cols(orig, back, n, cols, &max_err);
     printf("check mib=%zu exact=%d outside_bound=%llu max_abs_err=%.6g\n", mib, exact,
            (unsigned long long)outside, max_err);
     CK(cudaFreeHost(pinned));
@@ -108,9 +111,11 @@ int main(int argc, char **argv)
             sizes = argv[i + 1];
         else if (strcmp(argv[i], "--reps") == 0)
             reps = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--cols") == 0)
+            cols = (size_t)atol(argv[i + 1]);
     }
     if (argc % 2 == 0 || reps < 1) {
-        fprintf(stderr, "usage: gpu_transfer_bench [--mib 64,256,1024] [--reps 5]\n");
+        fprintf(stderr, "usage: gpu_transfer_bench [--mib 64,256,1024] [--reps 5] [--cols C]\n");
         return 2;
     }
     CK(cudaStreamCreate(&s));

@@ -5,14 +5,19 @@
 #
 # Writes the report to $OUT/gpu-report.txt (./gpu-report.txt when OUT is
 # unset) and echoes it; the whole output of every step goes to
-# gpu-full-log.txt beside it. Steps: 1 build for this GPU, 2 codec agreement
-# and kernel bandwidth, 3 e2e scripts and the example on the real CUDA stack,
-# 4 transfer benchmark with and without the shim + compute-sanitizer,
-# 5 PyTorch / transformers under LD_PRELOAD, 6 a statically linked runtime,
-# 7 the host mode (gqrun --check) and how the driver maps pinned memory.
-# Each step runs under `timeout`, cut to what is left of GPU_KIT_BUDGET_S
-# (default 400 s: the kit ends within 7 minutes). Without a GPU it says so
-# and exits 0 at once. Exit 1 when a step failed.
+# gpu-full-log.txt beside it. Steps, most telling first: 0 the environment
+# (kernel, sandbox, userfaultfd, write tracking: what the shim can do here),
+# 1 build what the GPU run needs (not the unit tests, not cudasim), 2 codec
+# agreement and kernel bandwidth, 3 the transfer A/B: plain copies, the
+# staged path, the zero-copy path (64 MiB and 1 GiB, both directions, both
+# axes) + compute-sanitizer, 4 PyTorch / transformers under LD_PRELOAD, 5 a
+# statically linked runtime, 6 the example and the e2e scripts that mean
+# something on real CUDA (marked `# gpu-kit: yes`; never those that rely on
+# cudasim's knobs or answers), 7 the host mode (gqrun --check) and how the
+# driver maps pinned memory. Each step runs under `timeout`, cut to what is
+# left of GPU_KIT_BUDGET_S (default 300 s including the build: the kit ends
+# within 5 minutes, room for a rerun in a 15-minute lease). Without a GPU it
+# says so and exits 0 at once. Exit 1 when a step failed.
 #
 # GPU_KIT_ON_CUDASIM=1 runs the same steps on cudasim, small, where there is
 # no GPU: a check of this script's plumbing that proves nothing about a GPU.
@@ -43,14 +48,14 @@ fi
 CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
 B=$ROOT/${BUILD:-build}
 SHIM=$B/libgqshim.so
-BUDGET=${GPU_KIT_BUDGET_S:-400}
+BUDGET=${GPU_KIT_BUDGET_S:-300}
 T0=$(date +%s)
 LOGS=$(mktemp -d)
 trap 'rm -rf "$LOGS"' EXIT
 # C programs find the toolkit's libcudart.so.13 first; PyTorch keeps its own.
 RTLIB=$CUDA_HOME/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 CODEC_ARGS=(--bw-mib 1024)
-BENCH_ARGS=(--mib "64,256,1024" --reps 5)
+BENCH_ARGS=(--mib "64,1024" --reps 3)
 JOBS=16
 if [ "$SIM" = 1 ]; then
     say "GPU_KIT_ON_CUDASIM=1: every program runs on cudasim, small; this proves nothing about a GPU"
@@ -115,9 +120,47 @@ stats() {
         "passed_through=$(jget "$1" passed_through) ratio=$(jget "$1" compression_ratio)"
 }
 
+# ---- 0. environment: what the shim can do here --------------------------------------
+say ""
+say "== 0. environment (read the results below in its light)"
+say "kernel:   $(uname -r) ($(uname -m)); $(grep -c ^processor /proc/cpuinfo) CPUs"
+if dmesg 2>/dev/null | grep -qi gvisor || grep -qi gvisor /proc/version 2>/dev/null ||
+    [ -e /proc/self/gvisor ] || uname -v 2>/dev/null | grep -qi gvisor; then
+    say "sandbox:  gVisor (no userfaultfd: shim-owned buffers stay real pinned memory)"
+else
+    say "sandbox:  no gVisor sign (dmesg, /proc/version)"
+fi
+# userfaultfd(2) (x86-64: 323; aarch64: 282), plain and user-mode-only;
+# PAGEMAP_SCAN (Linux 6.7) on /proc/self/pagemap: write tracking.
+python3 - <<'PROBE' 2>&1 | sed 's/^/          /' | tee -a "$REPORT"
+import ctypes, ctypes.util, errno, fcntl, mmap, os, platform, struct
+libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+nr = {"x86_64": 323, "aarch64": 282}.get(platform.machine())
+def uffd(flags):
+    if nr is None:
+        return "unknown syscall number on " + platform.machine()
+    fd = libc.syscall(nr, flags)
+    if fd >= 0:
+        os.close(fd)
+        return "works"
+    return "refused (" + errno.errorcode.get(ctypes.get_errno(), "?") + ")"
+print("userfaultfd: " + uffd(os.O_CLOEXEC | os.O_NONBLOCK) + "; user-mode only: " +
+      uffd(os.O_CLOEXEC | os.O_NONBLOCK | 1))
+m = mmap.mmap(-1, 4096)
+addr = ctypes.addressof(ctypes.c_char.from_buffer(m))
+arg = struct.pack("12Q", 96, 0, addr, addr + 4096, 0, 0, 0, 0, 0, 0, 0, 0)
+buf = ctypes.create_string_buffer(arg)
+try:
+    with open("/proc/self/pagemap", "rb") as f:
+        fcntl.ioctl(f.fileno(), 0xC0606610, buf)
+    print("write tracking (PAGEMAP_SCAN): works")
+except OSError as e:
+    print("write tracking (PAGEMAP_SCAN): refused (" + errno.errorcode.get(e.errno, "?") + ")")
+PROBE
+
 # ---- 1. device and build ---------------------------------------------------------
 say ""
-say "== 1. device, driver, toolkit; build for this GPU"
+say "== 1. device, driver, toolkit; build what the GPU run needs"
 q() { nvidia-smi --query-gpu="$1" --format=csv,noheader 2>/dev/null | head -1; }
 CAP=$(q compute_cap | tr -d ' ')
 SM=$(echo "$CAP" | tr -d .)
@@ -152,7 +195,13 @@ if [ -n "$(hdrs)" ]; then
     say "note: missing$(hdrs): what needs it does not build (uthash.h: the shim; cmocka.h: unit tests)"
     mkdir -p "$B" && touch "$B/.deps-ok"
 fi
-step build 240 env NVCCFLAGS="-O3 $extra" make -j"$JOBS" -k all bench gpu-kit
+# The shim, the kernels, the kit's programs, the example and the e2e
+# programs of the scripts run in step 6; cudasim only for a dry run.
+E2E_RUN=$(grep -l '^# gpu-kit: yes' tests/e2e/t_*.sh)
+E2E_BINS=$(cat $E2E_RUN | grep -o '\$BUILD/e2e/[a-z_]*' | sort -u | sed "s|\\\$BUILD|$B|")
+targets="$SHIM $B/gqrun gpu-kit $B/examples/offload_kv $B/examples/weights_stream $E2E_BINS"
+[ "$SIM" = 1 ] && targets="$targets $B/cudasim/libcuda.so.1 $B/cudasim/libcudart.so.13 $B/cudasim/libcuda.so $B/cudasim/libcudart.so"
+step build 150 env NVCCFLAGS="-O3 $extra" make -j"$JOBS" -k $targets
 rc=$?
 missing=""
 for f in "$SHIM" "$B/gpu/gpu_codec_check" "$B/gpu/gpu_transfer_bench" "$B/gpu/static_rt" \
@@ -171,7 +220,7 @@ elif [ "$rc" -ne 0 ]; then
     show "$LOGS/build.log" 'rror|\*\*\*'
     result build ok "the kit's programs built; make exit $rc for other targets (see the full log)"
 else
-    result build ok "make -j$JOBS all bench gpu-kit$([ -n "$extra" ] && echo " with $extra")"
+    result build ok "make -j$JOBS the shim, the kit, the example, $(echo $E2E_BINS | wc -w) e2e programs$([ -n "$extra" ] && echo " with $extra")"
 fi
 
 # ---- 2. codec agreement and bandwidth ------------------------------------------------
@@ -185,82 +234,65 @@ bw="quant_over_d2d_bw=$(sed -n 's/^quant_over_d2d_bw=//p' "$LOGS/codec.log")"
 bw="$bw dequant_over_d2d_bw=$(sed -n 's/^dequant_over_d2d_bw=//p' "$LOGS/codec.log") (target >= 0.85)"
 result codec "$(verdict "$rc")" "exit $rc; ${cases:-no result}; $bw"
 
-# ---- 3. e2e scripts and the example on the real CUDA stack ------------------------------
+# ---- 3. the transfer A/B: plain, staged, zero-copy ------------------------------------
 say ""
-say "== 3. e2e scripts and examples/offload_kv on the real CUDA runtime, with and without the shim"
-# tests/e2e/lib.sh puts $BUILD/cudasim first on LD_LIBRARY_PATH. The scripts
-# run here with BUILD = a copy of build/ without cudasim/ (hard links, so the
-# programs' own paths are the copy's), so that folder does not exist and the
-# real libcudart loads. E2E_REAL=1 is for a lib.sh that honours it.
-VIEW=$B/.gpu-kit-real
-trap 'rm -rf "$LOGS" "$VIEW"' EXIT
-rm -rf "$VIEW" && mkdir -p "$VIEW"
-for f in "$B"/* "$B"/.deps-ok; do
-    case "$(basename "$f")" in cudasim | test-logs) continue ;; esac
-    [ -e "$f" ] && { cp -al "$f" "$VIEW/" 2>/dev/null || cp -a "$f" "$VIEW/"; }
-done
-say "runtime:  $(LD_LIBRARY_PATH=$VIEW/cudasim:$RTLIB ldd "$B/e2e/roundtrip" 2>/dev/null | grep -E 'libcudart' | sed 's/^[[:space:]]*//')"
-e2e_bad=0
-e2e_n=0
-e2e_rcs=""
-for t in tests/e2e/t_*.sh; do
-    n=$(basename "$t" .sh)
-    step "$n" 120 env BUILD="$VIEW" E2E_REAL=1 LD_LIBRARY_PATH="$RTLIB" sh "$t"
-    rc=$?
-    e2e_n=$((e2e_n + 1))
-    [ "$rc" -ne 0 ] && e2e_bad=$((e2e_bad + 1)) && e2e_rcs="$e2e_rcs $rc"
-    say "  $t: exit $rc, $(grep -c '^ok' "$LOGS/$n.log") ok, $(grep -c '^FAIL' "$LOGS/$n.log") FAIL"
-    [ "$rc" -ne 0 ] && show "$LOGS/$n.log" '^FAIL|^     \||not run|cut off'
-done
-step kv-plain 60 env LD_LIBRARY_PATH="$RTLIB" "$B/examples/offload_kv"
-rc1=$?
-step kv-shim 60 env LD_LIBRARY_PATH="$RTLIB" LD_PRELOAD="$SHIM" GQSHIM_RULES='on=host,min=1M,name=kv' \
-    GQSHIM_STATS="json:$LOGS/kv.json" "$B/examples/offload_kv"
-rc2=$?
-say "  offload_kv without the shim (exit $rc1):"
-show "$LOGS/kv-plain.log" 'error|offload_kv'
-say "  offload_kv with the shim (exit $rc2): $(stats "$LOGS/kv.json")"
-show "$LOGS/kv-shim.log" 'error|offload_kv'
-kv_off=$(jget "$LOGS/kv.json" offloads)
-kv_ok=$(verdict "$rc1" "$rc2")
-if [ "$kv_ok" = ok ] && ! { grep -q 'max abs error 0,' "$LOGS/kv-plain.log" &&
-    [ "$kv_off" != none ] && [ "$kv_off" -gt 0 ]; }; then
-    kv_ok=FAIL
-fi
-result e2e "$(verdict 0 "$e2e_rcs")" "$((e2e_n - e2e_bad)) of $e2e_n scripts passed"
-result example "$kv_ok" "offload_kv exact without the shim; with it: $(stats "$LOGS/kv.json")"
-
-# ---- 4. transfer benchmark; compute-sanitizer ------------------------------------------
-say ""
-say "== 4. offload/restore through pinned memory, plain vs shim (wall clock, best of 5)"
-step bench-plain 120 env LD_LIBRARY_PATH="$RTLIB" "$B/gpu/gpu_transfer_bench" "${BENCH_ARGS[@]}"
-rc1=$?
-step bench-shim 150 env LD_LIBRARY_PATH="$RTLIB" LD_PRELOAD="$SHIM" GQSHIM_RULES='on=host,min=1M' \
-    GQSHIM_STATS="json:$LOGS/bench.json" "$B/gpu/gpu_transfer_bench" "${BENCH_ARGS[@]}"
-rc2=$?
+say "== 3. offload/restore through pinned memory: plain copies vs the shim's staged path vs its"
+say "   zero-copy path (GQSHIM_STAGING_MAX=0); dim=last and dim=0 (wall clock, best of 3)"
+# bench NAME [ENV...]: gpu_transfer_bench under the shim with ENV (none: plain).
+bench() {
+    local name=$1
+    shift
+    if [ $# -eq 0 ]; then
+        step "bench-$name" 60 env LD_LIBRARY_PATH="$RTLIB" "$B/gpu/gpu_transfer_bench" "${BENCH_ARGS[@]}"
+    else
+        step "bench-$name" 60 env LD_LIBRARY_PATH="$RTLIB" LD_PRELOAD="$SHIM" \
+            GQSHIM_STATS="json:$LOGS/bench-$name.json" "$@" "$B/gpu/gpu_transfer_bench" "${BENCH_ARGS[@]}"
+    fi
+}
+bench plain
+rc_p=$?
+bench staged GQSHIM_RULES='on=host,min=1M'
+rc_s=$?
+bench zerocopy GQSHIM_RULES='on=host,min=1M' GQSHIM_STAGING_MAX=0
+rc_z=$?
+BENCH_ARGS+=(--cols 4096)
+bench staged-dim0 GQSHIM_RULES='on=host,min=1M,dim=0,cols=4096'
+rc_s0=$?
+bench zerocopy-dim0 GQSHIM_RULES='on=host,min=1M,dim=0,cols=4096' GQSHIM_STAGING_MAX=0
+rc_z0=$?
 awk '
     /^xfer / {
-        run = FILENAME ~ /bench-plain/ ? 1 : 2
+        run = FILENAME; sub(/.*bench-/, "", run); sub(/\.log$/, "", run)
         for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-        k = f["mib"] " " f["dir"]; g[run, k] = f["gbps"]; if (run == 1) keys[++n] = k
+        k = f["mib"] " " f["dir"]; g[run, k] = f["gbps"]; if (run == "plain") keys[++n] = k
     }
     END {
-        printf "    %-8s %-8s %12s %12s %9s\n", "MiB", "dir", "plain GB/s", "shim GB/s", "speed-up"
+        split("staged zerocopy staged-dim0 zerocopy-dim0", runs, " ")
+        printf "    %-6s %-8s %8s", "MiB", "dir", "plain"
+        for (r = 1; r <= 4; r++) printf " %14s", runs[r]
+        printf "   (GB/s, and x plain)\n"
         for (i = 1; i <= n; i++) {
-            split(keys[i], a, " "); p = g[1, keys[i]]; s = g[2, keys[i]]
-            printf "    %-8s %-8s %12s %12s %8s\n", a[1], a[2], p, s, (p > 0 && s > 0) ? sprintf("%.2fx", s / p) : "-"
-            if (a[1] == 1024) { big = big sprintf(" %s %s", a[2], (p > 0 && s > 0) ? sprintf("%.2fx", s / p) : "-") }
+            split(keys[i], a, " "); p = g["plain", keys[i]]
+            printf "    %-6s %-8s %8s", a[1], a[2], p
+            for (r = 1; r <= 4; r++) {
+                s = g[runs[r], keys[i]]
+                printf " %14s", (p > 0 && s > 0) ? sprintf("%s %.2fx", s, s / p) : "-"
+                if (a[1] == 1024 && r == 1) big = big sprintf(" %s %s", a[2], (p > 0 && s > 0) ? sprintf("%.2fx", s / p) : "-")
+            }
+            printf "\n"
         }
         print "speedup_1GiB:" big > "/dev/stderr"
-    }' "$LOGS/bench-plain.log" "$LOGS/bench-shim.log" 2>"$LOGS/speedup" | tee -a "$REPORT"
-say "  plain (exit $rc1):"
-show "$LOGS/bench-plain.log" '^check|rror|cut off'
-say "  shim (exit $rc2): $(stats "$LOGS/bench.json")"
-show "$LOGS/bench-shim.log" '^check|rror|cut off'
+    }' "$LOGS"/bench-plain.log "$LOGS"/bench-staged.log "$LOGS"/bench-zerocopy.log \
+    "$LOGS"/bench-staged-dim0.log "$LOGS"/bench-zerocopy-dim0.log 2>"$LOGS/speedup" | tee -a "$REPORT"
+for r in plain staged zerocopy staged-dim0 zerocopy-dim0; do
+    say "  $r: $([ "$r" = plain ] && echo "no shim" || stats "$LOGS/bench-$r.json")" \
+        "$([ -f "$LOGS/bench-$r.json" ] && echo "staged=$(jget "$LOGS/bench-$r.json" staged_copies) zero-copy=$(jget "$LOGS/bench-$r.json" zero_copy_copies)")"
+    show "$LOGS/bench-$r.log" '^check|rror|cut off|not run'
+done
 speed=$(sed 's/^speedup_1GiB: *//' "$LOGS/speedup")
 met=$(echo "$speed" | awk '{ ok = NF >= 4; for (i = 2; i <= NF; i += 2) if ($i + 0 < 3.2) ok = 0; print ok ? "met" : "MISSED" }')
-result bench "$(verdict "$rc1" "$rc2")" \
-    "1 GiB speed-up: ${speed:-none} (target >= 3.2x, ceiling 3.56x: $met)"
+result bench "$(verdict "$rc_p" "$rc_s" "$rc_z" "$rc_s0" "$rc_z0")" \
+    "staged, dim=last, 1 GiB speed-up: ${speed:-none} (target >= 3.2x, ceiling 3.56x: $met)"
 
 CS=$(command -v compute-sanitizer)
 for c in "$CUDA_HOME/bin/compute-sanitizer" "$CUDA_HOME/compute-sanitizer/compute-sanitizer"; do
@@ -283,14 +315,14 @@ else
     result sanitizer skipped "compute-sanitizer not found"
 fi
 
-# ---- 5. PyTorch and transformers, unmodified, under LD_PRELOAD ---------------------------
+# ---- 4. PyTorch and transformers, unmodified, under LD_PRELOAD ---------------------------
 say ""
-say "== 5. PyTorch under LD_PRELOAD: pinned round trips; transformers' offloaded KV cache"
+say "== 4. PyTorch under LD_PRELOAD: pinned round trips; transformers' offloaded KV cache"
 step torch-import 60 python3 -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda, "GPU", torch.cuda.is_available())'
 rc=$?
 if [ "$rc" -eq 0 ]; then
     show "$LOGS/torch-import.log" '^torch'
-    step torch 200 env PYTHONUNBUFFERED=1 python3 tests/gpu/torch_offload.py --shim "$SHIM" --timeout 45
+    step torch 90 env PYTHONUNBUFFERED=1 python3 tests/gpu/torch_offload.py --shim "$SHIM" --timeout 45
     rc=$?
     show "$LOGS/torch.log" '^(torch|  )|cut off|not run'
     result torch "$(verdict "$rc")" "$(grep '^torch: verdict' "$LOGS/torch.log" |
@@ -305,9 +337,9 @@ else
     fi
 fi
 
-# ---- 6. a program with the runtime linked statically (issue 10) ----------------------------
+# ---- 5. a program with the runtime linked statically (issue 10) ----------------------------
 say ""
-say "== 6. nvcc's default static runtime (tests/gpu/static_rt.cu) under the shim"
+say "== 5. nvcc's default static runtime (tests/gpu/static_rt.cu) under the shim"
 static_step() {
     local rc1 rc2 off said
     step static-plain 60 env LD_LIBRARY_PATH="$RTLIB" "$B/gpu/static_rt"
@@ -334,6 +366,51 @@ if [ "$SIM" = 1 ]; then
 else
     static_step
 fi
+
+# ---- 6. the example and the e2e scripts that mean something on real CUDA ---------------
+say ""
+say "== 6. examples/offload_kv and the e2e scripts marked \`# gpu-kit: yes\` on the real CUDA runtime"
+# tests/e2e/lib.sh puts $BUILD/cudasim first on LD_LIBRARY_PATH. The scripts
+# run here with BUILD = a copy of build/ without cudasim/ (hard links, so the
+# programs' own paths are the copy's), so that folder does not exist and the
+# real libcudart loads. E2E_REAL=1 is for a lib.sh that honours it.
+VIEW=$B/.gpu-kit-real
+trap 'rm -rf "$LOGS" "$VIEW"' EXIT
+rm -rf "$VIEW" && mkdir -p "$VIEW"
+for f in "$B"/* "$B"/.deps-ok; do
+    case "$(basename "$f")" in cudasim | test-logs) continue ;; esac
+    [ -e "$f" ] && { cp -al "$f" "$VIEW/" 2>/dev/null || cp -a "$f" "$VIEW/"; }
+done
+say "runtime:  $(LD_LIBRARY_PATH=$VIEW/cudasim:$RTLIB ldd "$B/e2e/roundtrip" 2>/dev/null | grep -E 'libcudart' | sed 's/^[[:space:]]*//')"
+e2e_bad=0
+e2e_n=0
+e2e_rcs=""
+for t in $E2E_RUN; do
+    n=$(basename "$t" .sh)
+    step "$n" 90 env BUILD="$VIEW" E2E_REAL=1 LD_LIBRARY_PATH="$RTLIB" sh "$t"
+    rc=$?
+    e2e_n=$((e2e_n + 1))
+    [ "$rc" -ne 0 ] && e2e_bad=$((e2e_bad + 1)) && e2e_rcs="$e2e_rcs $rc"
+    say "  $t: exit $rc, $(grep -c '^ok' "$LOGS/$n.log") ok, $(grep -c '^FAIL' "$LOGS/$n.log") FAIL"
+    [ "$rc" -ne 0 ] && show "$LOGS/$n.log" '^FAIL|^     \||not run|cut off'
+done
+step kv-plain 60 env LD_LIBRARY_PATH="$RTLIB" "$B/examples/offload_kv"
+rc1=$?
+step kv-shim 60 env LD_LIBRARY_PATH="$RTLIB" LD_PRELOAD="$SHIM" GQSHIM_RULES='on=host,min=1M,name=kv' \
+    GQSHIM_STATS="json:$LOGS/kv.json" "$B/examples/offload_kv"
+rc2=$?
+say "  offload_kv without the shim (exit $rc1):"
+show "$LOGS/kv-plain.log" 'error|offload_kv'
+say "  offload_kv with the shim (exit $rc2): $(stats "$LOGS/kv.json")"
+show "$LOGS/kv-shim.log" 'error|offload_kv'
+kv_off=$(jget "$LOGS/kv.json" offloads)
+kv_ok=$(verdict "$rc1" "$rc2")
+if [ "$kv_ok" = ok ] && ! { grep -q 'max abs error 0,' "$LOGS/kv-plain.log" &&
+    [ "$kv_off" != none ] && [ "$kv_off" -gt 0 ]; }; then
+    kv_ok=FAIL
+fi
+result e2e "$(verdict 0 "$e2e_rcs")" "$((e2e_n - e2e_bad)) of $e2e_n scripts passed"
+result example "$kv_ok" "offload_kv exact without the shim; with it: $(stats "$LOGS/kv.json")"
 
 # ---- 7. host modes: how the driver maps pinned memory ----------------------------------
 say ""

@@ -57,6 +57,20 @@ if [ -f "$BUILD/cudasim/libcuda.so.1" ] && [ -f "$BUILD/libgqshim.so" ]; then
         GQSHIM_RULES='on=host,min=1M' GQSHIM_STATS="json:$TMP/stats.json" "$G/gpu_transfer_bench" --mib 2,4 --reps 1
     grep -q 'check mib=4 exact=0 outside_bound=0' "$TMP/out" ||
         bad "gpu_transfer_bench under the shim: not compressed or outside the bound"
+    # The kit itself, through to its summary, on a short budget: the later
+    # steps are reported as not run, which is plumbing too.
+    if GPU_KIT_ON_CUDASIM=1 GPU_KIT_BUDGET_S=40 BUILD="$BUILD" OUT="$TMP/sim-kit" \
+        bash tests/gpu/run.sh >"$TMP/simkit" 2>&1 || [ $? -eq 1 ]; then
+        r=$TMP/sim-kit/gpu-report.txt
+        for want in '== 0. environment' 'userfaultfd: ' '== 1. device' '== summary' \
+            'build        ok'; do
+            grep -q -- "$want" "$r" && ok "kit dry run on cudasim: report has '$want'" ||
+                bad "kit dry run on cudasim: no '$want' in the report"
+        done
+    else
+        bad "kit dry run on cudasim exited $?"
+        sed 's/^/     | /' "$TMP/simkit" | tail -10
+    fi
 else
     echo "skip the cudasim runs: $BUILD/cudasim or $BUILD/libgqshim.so is not built"
 fi

@@ -2,7 +2,8 @@
  * test_entries.c — compressed entries (store/gq_entries.c) on cudasim's
  * driver: references and lifetime, publishing over older entries, drop and
  * discard, lookups, the lock-free bounds, blocks released only after the GPU
- * work that reads or writes them, the decode callback, reaping.
+ * work that reads or writes them, the decode callback, a block handed to the
+ * next offload of the same buffer, reaping.
  *
  * Each entry's block comes from the real store, so the store's count of
  * bytes in blocks shows whether an entry still exists. Each test starts with
@@ -54,14 +55,21 @@ static int state_of(const struct gq_entry *e)
 
 static int refs(const struct gq_entry *e) { return __atomic_load_n(&e->refs, __ATOMIC_ACQUIRE); }
 
+/* How a tensor of len bytes of f32 is cut (store/gq_segs.h). */
+static struct gq_segs segs_of(size_t len)
+{
+    struct gq_segs g;
+    assert_int_equal(gq_segs_init(&g, &f32_4bit, len / sizeof(float), GQ_SEG_TARGET, 0), GQ_OK);
+    return g;
+}
+
 /* An entry for [start, start+len) with a block of BLOCK bytes. */
 static struct gq_entry *entry(uintptr_t start, size_t len)
 {
-    struct gq_layout l;
+    struct gq_segs g = segs_of(len);
     struct gq_block b;
-    assert_int_equal(gq_layout_init(&l, &f32_4bit, len / 4, 0), GQ_OK);
     assert_int_equal(gq_store_alloc(BLOCK, &b), GQ_STORE_OK);
-    struct gq_entry *e = gq_entry_new(start, len, &f32_4bit, &l, &b, NULL);
+    struct gq_entry *e = gq_entry_new(start, len, &g, &b, NULL);
     assert_non_null(e);
     return e;
 }
@@ -69,13 +77,11 @@ static struct gq_entry *entry(uintptr_t start, size_t len)
 /* An entry whose block holds [src, src+len) compressed (f32, 4 bits). */
 static struct gq_entry *entry_holding(uintptr_t start, const float *src, size_t len)
 {
-    uint64_t n = len / sizeof(float);
-    struct gq_layout l;
+    struct gq_segs g = segs_of(len);
     struct gq_block b;
-    assert_int_equal(gq_layout_init(&l, &f32_4bit, n, 8), GQ_OK);
-    assert_int_equal(gq_store_alloc(l.total, &b), GQ_STORE_OK);
-    assert_int_equal(gq_encode(&f32_4bit, src, n, 8, b.host, b.size), GQ_OK);
-    struct gq_entry *e = gq_entry_new(start, len, &f32_4bit, &l, &b, NULL);
+    assert_int_equal(gq_store_alloc(g.total, &b), GQ_STORE_OK);
+    assert_int_equal(gq_segs_encode(&g, src, b.host), GQ_OK);
+    struct gq_entry *e = gq_entry_new(start, len, &g, &b, NULL);
     assert_non_null(e);
     return e;
 }
@@ -94,7 +100,7 @@ static unsigned char *decoded(const struct gq_entry *e)
 {
     unsigned char *v = malloc(e->len);
     assert_non_null(v);
-    assert_int_equal(gq_decode(e->block.host, e->block.size, v, e->len), GQ_OK);
+    assert_int_equal(gq_segs_decode_range(&e->segs, e->block.host, 0, e->segs.n_elems, v), GQ_OK);
     return v;
 }
 
@@ -137,10 +143,23 @@ static void drop_everything(void)
     assert_false(gq_entries_may_hold((const void *)1, UINTPTR_MAX - 1));
 }
 
+/* The store adds slabs only at allocation events (store/gq_store.h): give
+ * it one the tests' blocks fit, as the program's allocation would. The
+ * block taken and given back at once leaves no reservation behind. */
+#define SLAB ((size_t)1 << 20)
+static void prime_store(void)
+{
+    struct gq_block b;
+    gq_store_reserve(SLAB);
+    assert_int_equal(gq_store_alloc(SLAB, &b), GQ_STORE_OK);
+    gq_store_release(&b, NULL);
+}
+
 static int no_entries(void **state)
 {
     (void)state;
     drop_everything();
+    prime_store();
     blocks_before = in_blocks();
     return 0;
 }
@@ -560,6 +579,8 @@ static void used_forgets_the_uses_that_have_completed(void **state)
     ts_stream_done(s);
 }
 
+/* A settle waits for `done`: raw reads must see the decoded host range,
+ * and the decode callback runs between `ready` and `done`. */
 static void settle_without_a_stream_waits_for_pending_offloads(void **state)
 {
     (void)state;
@@ -567,10 +588,10 @@ static void settle_without_a_stream_waits_for_pending_offloads(void **state)
     struct gq_entry *e = entry(AT(0), 4 * KiB);
     gq_entries_publish(e);
     struct ts_gate *gate = ts_gate_close(s);
-    assert_int_equal(gq_drv()->cuEventRecord(e->ready, s), CUDA_SUCCESS);
+    assert_int_equal(gq_drv()->cuEventRecord(e->done, s), CUDA_SUCCESS);
     ts_gate_open_later(gate, 20);
     gq_entries_settle((const void *)AT(1), 1, NULL);
-    assert_int_equal(gq_drv()->cuEventQuery(e->ready), CUDA_SUCCESS);
+    assert_int_equal(gq_drv()->cuEventQuery(e->done), CUDA_SUCCESS);
     gq_entry_put(e);
     ts_stream_done(s);
 }
@@ -583,7 +604,7 @@ static void settle_on_a_stream_queues_it_behind_pending_offloads(void **state)
     struct gq_entry *e = entry(AT(0), 4 * KiB);
     gq_entries_publish(e);
     struct ts_gate *gate = ts_gate_close(offload);
-    assert_int_equal(gq_drv()->cuEventRecord(e->ready, offload), CUDA_SUCCESS);
+    assert_int_equal(gq_drv()->cuEventRecord(e->done, offload), CUDA_SUCCESS);
     ts_gate_open_later(gate, 20);
     gq_entries_settle((const void *)AT(1), 1, reader);
     ts_note_gate(&seen, gate, reader);
@@ -602,7 +623,7 @@ static void settle_on_a_stream_does_not_wait_in_the_calling_thread(void **state)
     struct gq_entry *e = entry(AT(0), 4 * KiB);
     gq_entries_publish(e);
     struct ts_gate *gate = ts_gate_close(offload);
-    assert_int_equal(gq_drv()->cuEventRecord(e->ready, offload), CUDA_SUCCESS);
+    assert_int_equal(gq_drv()->cuEventRecord(e->done, offload), CUDA_SUCCESS);
     ts_gate_open_later(gate, 1000); /* should settle wait here after all */
     gq_entries_settle((const void *)AT(1), 1, reader);
     assert_false(ts_gate_is_open(gate));
@@ -621,7 +642,7 @@ static void settle_leaves_a_stream_free_of_offloads_already_decoded(void **state
     set_state(e, GQ_ENTRY_TRACKED); /* decoded: nothing to wait for */
     gq_entries_publish(e);
     struct ts_gate *gate = ts_gate_close(offload);
-    assert_int_equal(gq_drv()->cuEventRecord(e->ready, offload), CUDA_SUCCESS);
+    assert_int_equal(gq_drv()->cuEventRecord(e->done, offload), CUDA_SUCCESS);
     gq_entries_settle((const void *)AT(1), 1, reader);
     ts_note_gate(&seen, gate, reader);
     assert_int_equal(gq_drv()->cuStreamSynchronize(reader), CUDA_SUCCESS);
@@ -689,6 +710,88 @@ static void reap_drops_the_entries_that_cannot_serve_a_copy_back(void **state)
     assert_int_equal(refs(owned), 2);
     for (int i = 0; i < 4; i++)
         gq_entry_put(all[i]);
+}
+
+/* ---- the same buffer offloaded again (gq_entries_reuse_block) ------- */
+
+static void reuse_hands_the_block_to_the_next_offload_of_the_same_buffer(void **state)
+{
+    (void)state;
+    CUstream s = ts_stream();
+    struct gq_entry *old = entry(AT(0), 4 * KiB);
+    unsigned char *host = old->block.host;
+    gq_entries_publish(old);
+    gq_entry_put(old);
+    struct gq_segs g = segs_of(4 * KiB);
+    struct gq_block b, again;
+    assert_int_equal(gq_entries_reuse_block((const void *)AT(0), 4 * KiB, &g, s, &b), 1);
+    assert_ptr_equal(b.host, host);
+    assert_non_null(b.chunk);
+    /* One taker only. */
+    assert_int_equal(gq_entries_reuse_block((const void *)AT(0), 4 * KiB, &g, s, &again), 0);
+    /* The new entry replaces the old one, whose death frees no block. */
+    struct gq_entry *next = gq_entry_new(AT(0), 4 * KiB, &g, &b, NULL);
+    assert_non_null(next);
+    gq_entries_publish(next);
+    assert_int_equal(held(), BLOCK);
+    struct gq_entry *found;
+    assert_int_equal(lookup(AT(0), 4 * KiB, &found), GQ_LOOKUP_ONE);
+    assert_ptr_equal(found, next);
+    gq_entry_put(found);
+    gq_entry_put(next);
+    ts_stream_done(s);
+}
+
+static void reuse_needs_exactly_the_same_range_and_cut(void **state)
+{
+    (void)state;
+    CUstream s = ts_stream();
+    struct gq_entry *e = entry(AT(0), 8 * KiB);
+    gq_entries_publish(e);
+    gq_entry_put(e);
+    struct gq_segs same = segs_of(8 * KiB), shorter = segs_of(4 * KiB), other;
+    const struct gq_params bits8 = {8, 64, GQ_F32, GQ_DIM_LAST, 0};
+    assert_int_equal(gq_segs_init(&other, &bits8, 2 * KiB, GQ_SEG_TARGET, 0), GQ_OK);
+    struct gq_block b;
+    assert_int_equal(gq_entries_reuse_block((const void *)AT(0), 4 * KiB, &shorter, s, &b), 0);
+    assert_int_equal(gq_entries_reuse_block((const void *)AT(4), 4 * KiB, &shorter, s, &b), 0);
+    assert_int_equal(gq_entries_reuse_block((const void *)AT(0), 8 * KiB, &other, s, &b), 0);
+    assert_int_equal(gq_entries_reuse_block((const void *)AT(16), 8 * KiB, &same, s, &b), 0);
+    /* Refused every time: the entry still owns its block. */
+    assert_non_null(e->block.chunk);
+    assert_int_equal(gq_entries_reuse_block((const void *)AT(0), 8 * KiB, &same, s, &b), 1);
+    gq_store_release(&b, NULL);
+    gq_entries_discard((const void *)AT(0), 8 * KiB);
+    ts_stream_done(s);
+}
+
+static void reuse_queues_the_new_offload_behind_every_use_of_the_block(void **state)
+{
+    (void)state;
+    CUstream offload = ts_stream(), restore = ts_stream(), next = ts_stream();
+    struct gq_entry *e = entry(AT(0), 4 * KiB);
+    gq_entries_publish(e);
+    struct ts_gate *writing = ts_gate_close(offload);
+    assert_int_equal(gq_drv()->cuEventRecord(e->ready, offload), CUDA_SUCCESS);
+    struct ts_gate *reading = ts_gate_close(restore);
+    assert_int_equal(gq_entry_used(e, restore), CUDA_SUCCESS);
+    gq_entry_put(e);
+    struct gq_segs g = segs_of(4 * KiB);
+    struct gq_block b;
+    assert_int_equal(gq_entries_reuse_block((const void *)AT(0), 4 * KiB, &g, next, &b), 1);
+    struct ts_seen after_write, after_read;
+    ts_note_gate(&after_write, writing, next);
+    ts_note_gate(&after_read, reading, next);
+    ts_gate_open(writing);
+    ts_gate_open_later(reading, 20);
+    assert_int_equal(gq_drv()->cuStreamSynchronize(next), CUDA_SUCCESS);
+    assert_true(after_write.gate_was_open);
+    assert_true(after_read.gate_was_open); /* the restore still read it */
+    gq_store_release(&b, NULL);
+    gq_entries_discard((const void *)AT(0), 4 * KiB);
+    ts_stream_done(next);
+    ts_stream_done(restore);
+    ts_stream_done(offload);
 }
 
 /* len bytes of fresh pages, armed: write tracking sees writes to them. */
@@ -771,6 +874,9 @@ int main(void)
         T(settle_leaves_a_stream_free_of_offloads_already_decoded),
         T(the_decode_callback_fills_the_host_range_and_the_next_publish_frees_it),
         T(the_decode_callback_marks_an_overflowed_block_failed),
+        T(reuse_hands_the_block_to_the_next_offload_of_the_same_buffer),
+        T(reuse_needs_exactly_the_same_range_and_cut),
+        T(reuse_queues_the_new_offload_behind_every_use_of_the_block),
         T(reap_drops_the_entries_that_cannot_serve_a_copy_back),
         T(reap_keeps_a_tracked_entry_until_its_buffer_is_written),
         T(reap_drops_a_failed_entry_even_where_its_buffer_is_unchanged),
