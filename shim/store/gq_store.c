@@ -169,14 +169,13 @@ static int fits_locked(size_t size)
     return 0;
 }
 
-/* With store_lock held: the free bytes that blocks of `size` bytes could
- * use, extent by extent (the crumbs best fit leaves count for nothing). */
-static size_t usable_locked(size_t size)
+/* With store_lock held: the free bytes of every slab. */
+static size_t free_total_locked(void)
 {
     size_t n = 0;
     for (struct gq_chunk *c = chunks; c; c = c->next)
         for (size_t i = 0; i < c->n_free; i++)
-            n += c->free[i].len / size * size;
+            n += c->free[i].len;
     return n;
 }
 
@@ -395,7 +394,11 @@ void gq_store_reserve(size_t size)
         reclaim_locked(0);
     /* Room for this block, and for the ones reserved before it. */
     promised += size;
-    size_t free_bytes = usable_locked(size);
+    /* Free bytes in all: the blocks promised before this one are of other
+     * sizes, so counting only whole blocks of this size would add a slab
+     * where the free extents already hold them all. Fragmentation is left
+     * to the grower (a copy that finds no room asks it). */
+    size_t free_bytes = free_total_locked();
     size_t need = promised > free_bytes ? promised - free_bytes : 0;
     if ((need && need < size) || !fits_locked(size))
         need = need > size ? need : size;

@@ -64,8 +64,16 @@ expect "expandable segments: int64, fp32, bf16 tensors refused (x 2 x 2)" 12 "$(
 trace fw_vllm_swap
 expect "vLLM swap: suggested rule, dtype from the data" "on=host,size=24M,dtype=bf16,name=host_offload" "$rule"
 check "vLLM swap under the suggested rule" with_shim "$rule" $BUILD/e2e/fw_vllm_swap quant
-expect_stat "vLLM swap: 676 blocks swapped out compressed" offloads -eq 676
-expect_stat "vLLM swap: 676 swapped in compressed" restores -eq 676
+# The store adds pinned memory off the copies' path (its own thread), and a
+# copy that finds no room meanwhile goes exact with the reason GROWING: the
+# program counts the blocks that came back exact, and each must be one of
+# those, restored exact as well. Warm-up only: at most 1 in 20.
+raw=$(sed -n 's/.*, \([0-9]*\) targets raw$/\1/p' "$TMP/out")
+growing=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["passed_by_reason"]["GROWING"])' "$TMP/stats.json")
+expect "vLLM swap: blocks that came back exact were passed while the store grew" "$raw" "$growing"
+expect_stat "vLLM swap: the other blocks swapped out compressed" offloads -eq $((676 - ${raw:-676}))
+expect_stat "vLLM swap: and swapped in compressed" restores -eq $((676 - ${raw:-676}))
+if [ "${raw:-676}" -le 33 ]; then ok "vLLM swap: $raw of 676 raw while the store grew"; else bad "vLLM swap: $raw of 676 raw"; fi
 expect "vLLM swap: none refused" 0 "$(foreign)"
 check "vLLM swap under dtype=f16: exact" with_shim "on=host,size=24M,name=kv" $BUILD/e2e/fw_vllm_swap exact
 expect_stat "vLLM swap, f16 rule: nothing compressed" offloads -eq 0
