@@ -55,6 +55,7 @@ struct gq_stats {
     uint64_t moved_bytes;        /* bytes that crossed to or from the store for them */
     uint64_t passthrough_bytes;  /* bytes moved by pass-through copies */
     uint64_t escaped_groups;     /* groups kept raw (NaN/Inf) */
+    uint64_t escape_retries;     /* quantized again, with room for every escaped group */
     uint64_t staged;             /* compressed copies staged through device memory */
     uint64_t unstaged;           /* ... made zero-copy: no staging, or a segment too big */
     uint64_t regions_dev, regions_host;

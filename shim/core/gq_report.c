@@ -135,6 +135,7 @@ static void write_table(const struct gq_rep_snapshot *n)
     if (n->have_store)
         gq_rep_emit(ROW "%.1f MiB\n", "pinned store (peak)", gq_rep_mib(n->store.peak_pinned));
     gq_rep_emit(ROW "%llu\n", "groups kept raw (NaN/Inf)", (unsigned long long)s->escaped_groups);
+    gq_rep_emit(ROW "%llu\n", "quantized again for more NaN/Inf", (unsigned long long)s->escape_retries);
     gq_rep_emit(ROW "%llu\n", "copies staged in device memory", (unsigned long long)s->staged);
     gq_rep_emit(ROW "%llu\n", "copies zero-copy (no staging)", (unsigned long long)s->unstaged);
     gq_rep_emit(ROW "%llu\n", "regions registered (device)", (unsigned long long)s->regions_dev);

@@ -159,6 +159,7 @@ void gq_report_json_text(const struct gq_rep_snapshot *n)
     else
         gq_rep_emit("  \"pinned_peak_bytes\": null,\n");
     gq_rep_emit("  \"escaped_groups\": %llu,\n", (unsigned long long)s->escaped_groups);
+    gq_rep_emit("  \"escape_retries\": %llu,\n", (unsigned long long)s->escape_retries);
     gq_rep_emit("  \"staged_copies\": %llu,\n  \"zero_copy_copies\": %llu,\n",
                 (unsigned long long)s->staged, (unsigned long long)s->unstaged);
     gq_rep_emit("  \"regions_dev\": %llu,\n  \"regions_host\": %llu,\n", (unsigned long long)s->regions_dev,

@@ -7,21 +7,34 @@
 
 #include <string.h>
 
-/* The escape capacity of a segment of n elements. */
-static uint32_t seg_capacity(const struct gq_params *p, uint64_t n, int few)
+/* The escape capacity of a segment of n elements: few, or the format's
+ * default, and at least `floor` (never more than its groups). */
+static uint32_t seg_capacity(const struct gq_params *p, uint64_t n, int few, uint32_t floor)
 {
-    if (!few)
-        return gq_default_escape_capacity(p, n);
     struct gq_layout l;
     if (gq_layout_init(&l, p, n, 0) != GQ_OK)
         return 0;
-    uint64_t c = l.n_groups / 1024 + 8;
+    uint64_t c = few ? l.n_groups / 1024 + 8 : gq_default_escape_capacity(p, n);
+    if (c < floor)
+        c = floor;
     return (uint32_t)(c < l.n_groups ? c : l.n_groups);
 }
 
 static uint64_t seg_bytes(const struct gq_params *p, uint64_t n, int few)
 {
-    return gq_compressed_size(p, n, seg_capacity(p, n, few));
+    return gq_compressed_size(p, n, seg_capacity(p, n, few, 0));
+}
+
+/* max_bytes, stride and total from the cut and the capacities. */
+static void size_block(struct gq_segs *s)
+{
+    s->max_bytes = gq_compressed_size(&s->params, s->seg_elems,
+                                      seg_capacity(&s->params, s->seg_elems, s->few_escapes,
+                                                   s->esc_floor));
+    s->stride = (s->max_bytes + GQ_SEG_ALIGN - 1) / GQ_SEG_ALIGN * GQ_SEG_ALIGN;
+    struct gq_seg last;
+    gq_segs_at(s, s->n_segs - 1, &last);
+    s->total = last.off + last.l.total;
 }
 
 int gq_segs_init(struct gq_segs *s, const struct gq_params *p, uint64_t n_elems, size_t max_bytes,
@@ -51,12 +64,25 @@ int gq_segs_init(struct gq_segs *s, const struct gq_params *p, uint64_t n_elems,
         return GQ_ERR_PARAM;
     s->esize = gq_dtype_size(p->dtype);
     s->few_escapes = few_escapes;
-    s->max_bytes = seg_bytes(p, s->seg_elems, few_escapes);
-    s->stride = (s->max_bytes + GQ_SEG_ALIGN - 1) / GQ_SEG_ALIGN * GQ_SEG_ALIGN;
-    struct gq_seg last;
-    gq_segs_at(s, s->n_segs - 1, &last);
-    s->total = last.off + last.l.total;
+    size_block(s);
     return GQ_OK;
+}
+
+void gq_segs_widen(struct gq_segs *s, uint32_t capacity)
+{
+    s->esc_floor = capacity;
+    size_block(s);
+}
+
+uint32_t gq_segs_max_escapes(const struct gq_segs *s, const unsigned char *block)
+{
+    uint32_t most = 0;
+    for (uint32_t i = 0; i < s->n_segs; i++) {
+        const struct gq_header *h = (const struct gq_header *)(block + (uint64_t)i * s->stride);
+        uint32_t n = __atomic_load_n(&h->escape_count, __ATOMIC_ACQUIRE);
+        most = n > most ? n : most;
+    }
+    return most;
 }
 
 void gq_segs_at(const struct gq_segs *s, uint32_t i, struct gq_seg *out)
@@ -64,7 +90,8 @@ void gq_segs_at(const struct gq_segs *s, uint32_t i, struct gq_seg *out)
     out->e0 = (uint64_t)i * s->seg_elems;
     out->n = s->n_elems - out->e0 < s->seg_elems ? s->n_elems - out->e0 : s->seg_elems;
     out->off = (uint64_t)i * s->stride;
-    gq_layout_init(&out->l, &s->params, out->n, seg_capacity(&s->params, out->n, s->few_escapes));
+    gq_layout_init(&out->l, &s->params, out->n,
+                   seg_capacity(&s->params, out->n, s->few_escapes, s->esc_floor));
 }
 
 uint32_t gq_segs_index(const struct gq_segs *s, uint64_t e)

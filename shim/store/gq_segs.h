@@ -41,6 +41,7 @@ struct gq_segs {
     uint32_t n_segs;
     uint32_t esize;
     int few_escapes;    /* capacities: few (the caller can fall back) or the default */
+    uint32_t esc_floor; /* and at least this many slots (gq_segs_widen) */
     uint64_t stride;    /* bytes between segment starts (GQ_SEG_ALIGN-aligned) */
     uint64_t max_bytes; /* the largest segment's compressed size */
     uint64_t total;     /* bytes of the block */
@@ -58,6 +59,17 @@ struct gq_seg {
  * GQ_OK or GQ_ERR_PARAM. */
 int gq_segs_init(struct gq_segs *s, const struct gq_params *p, uint64_t n_elems, size_t max_bytes,
                  int few_escapes);
+
+/* The same cut with every segment's escape capacity raised to at least
+ * `capacity` slots (never more than its groups): the retry of a quantize
+ * whose escapes overflowed, with the count its headers gave
+ * (gq_segs_max_escapes). Segments keep their elements, so each holds what
+ * it counted; max_bytes may grow past the limit gq_segs_init was given. */
+void gq_segs_widen(struct gq_segs *s, uint32_t capacity);
+
+/* After the quantize of every segment: the most groups any one segment
+ * counted as escaped (its header counts past the capacity). */
+uint32_t gq_segs_max_escapes(const struct gq_segs *s, const unsigned char *block);
 
 /* Segment i (< n_segs). */
 void gq_segs_at(const struct gq_segs *s, uint32_t i, struct gq_seg *out);

@@ -23,7 +23,8 @@
 /* Offload into a buffer the program owns: a stream callback decodes the
  * block into it, so the program reads what a restore would deliver. */
 static struct gq_verdict finish_program_owned(const struct gq_drv *d, struct gq_entry *e,
-                                              CUstream s, unsigned flags, int spilled)
+                                              CUstream s, unsigned flags, int spilled,
+                                              uint32_t *retry_capacity)
 {
     __atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED); /* the callback's */
     e->waited = (flags & GQ_COPY_SYNC) || !spilled;
@@ -46,11 +47,13 @@ static struct gq_verdict finish_program_owned(const struct gq_drv *d, struct gq_
         if (status == CUDA_SUCCESS && !spilled &&
             __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == GQ_ENTRY_FAILED) {
             /* Escapes overflowed and no spill could reach this buffer: the
-             * source is still intact (the copy has not returned): copy raw. */
+             * source is still intact (the copy has not returned): quantize
+             * again with room for them all, or copy raw. */
+            int foreign = gq_segs_foreign(&e->segs, e->block.host);
+            if (!foreign)
+                *retry_capacity = gq_segs_max_escapes(&e->segs, e->block.host);
             gq_entries_discard((void *)e->start, e->len);
-            return gq_verdict_pass(gq_foreign_refused((const struct gq_header *)e->block.host)
-                                       ? GQ_PASS_FOREIGN
-                                       : GQ_PASS_ESCAPES);
+            return gq_verdict_pass(foreign ? GQ_PASS_FOREIGN : GQ_PASS_ESCAPES);
         }
     }
     return gq_verdict_done(status);
@@ -82,7 +85,8 @@ static void hold_owned(struct gq_entry *e)
  * the data; the buffer's whole pages are dropped and fault back in decoded.
  * The copy completes before returning, as CUDA's copies into pageable memory
  * do: that is when an escape overflow can still fall back to the source. */
-static struct gq_verdict finish_owned(const struct gq_drv *d, struct gq_entry *e, CUstream s)
+static struct gq_verdict finish_owned(const struct gq_drv *d, struct gq_entry *e, CUstream s,
+                                      uint32_t *retry_capacity)
 {
     CUresult r = d->cuEventRecord(e->done, s);
     /* Wait even when the record failed: the block goes back to the store
@@ -95,9 +99,13 @@ static struct gq_verdict finish_owned(const struct gq_drv *d, struct gq_entry *e
         return gq_verdict_pass(GQ_PASS_LAUNCH);
     }
     uint64_t escaped;
-    if (gq_segs_overflowed(&e->segs, e->block.host, &escaped)) { /* the source is intact: copy raw */
-        if (!gq_segs_foreign(&e->segs, e->block.host))
+    if (gq_segs_overflowed(&e->segs, e->block.host, &escaped)) { /* the source is intact */
+        if (!gq_segs_foreign(&e->segs, e->block.host)) {
+            /* The headers counted every escaped group: a second quantize
+             * with that many slots keeps the tensor compressed. */
+            *retry_capacity = gq_segs_max_escapes(&e->segs, e->block.host);
             return gq_verdict_pass(GQ_PASS_ESCAPES);
+        }
         gq_foreign_note(e->rule, e->len);
         return gq_verdict_pass(GQ_PASS_FOREIGN);
     }
@@ -118,6 +126,11 @@ static void verify_segments(CUstream s, CUdeviceptr src, const struct gq_segs *g
                           tensor);
     }
 }
+
+static struct gq_verdict compress(const struct gq_drv *d, void *dst, const void *src, size_t count,
+                                  CUstream s, unsigned flags, int owned,
+                                  const struct gq_region *rp, struct gq_segs *gp, int *reused,
+                                  uint32_t *retry_capacity);
 
 /* The offload of a registered tensor, compressed if it can be. */
 static struct gq_verdict offload(void *dst, const void *src, size_t count, CUstream s,
@@ -146,6 +159,32 @@ static struct gq_verdict offload(void *dst, const void *src, size_t count, CUstr
     /* No kernels in this context (their load failed, and said so once). */
     if (!gq_drv_kernel(GQ_KFN_QUANTIZE))
         return gq_verdict_pass(GQ_PASS_DRIVER);
+    uint32_t retry_capacity = 0;
+    struct gq_verdict v = compress(d, dst, src, count, s, flags, owned, &reg, &g, reused,
+                                   &retry_capacity);
+    if (retry_capacity) {
+        /* Escapes overflowed in an offload that waited for its quantize
+         * (the source is intact): once more, with room for them all. */
+        gq_segs_widen(&g, retry_capacity);
+        GQ_STAT_ADD(escape_retries, 1);
+        *reused = 0;
+        uint32_t again = 0;
+        v = compress(d, dst, src, count, s, flags, owned, &reg, &g, reused, &again);
+    }
+    return v;
+}
+
+/* Quantize the tensor cut as g into a block of the store and finish the
+ * offload; *retry_capacity set: escapes overflowed before the copy
+ * returned (the source is intact), and this many slots per segment would
+ * hold them. */
+static struct gq_verdict compress(const struct gq_drv *d, void *dst, const void *src, size_t count,
+                                  CUstream s, unsigned flags, int owned,
+                                  const struct gq_region *rp, struct gq_segs *gp, int *reused,
+                                  uint32_t *retry_capacity)
+{
+    struct gq_region reg = *rp;
+    struct gq_segs g = *gp;
     CUdeviceptr dst_dev = owned ? 0 : gq_ptr_device_view(dst);
 
     /* The same buffer offloaded again takes its old block: nothing to
@@ -180,8 +219,8 @@ static struct gq_verdict offload(void *dst, const void *src, size_t count, CUstr
     }
     unsigned tensor = gq_stats_tensor(reg.rule, (uintptr_t)dst, count);
     verify_segments(s, (CUdeviceptr)src, &g, b.dev, reg.rule, tensor); /* GQSHIM_VERIFY */
-    struct gq_verdict v = owned ? finish_owned(d, e, s)
-                                : finish_program_owned(d, e, s, flags, spilled);
+    struct gq_verdict v = owned ? finish_owned(d, e, s, retry_capacity)
+                                : finish_program_owned(d, e, s, flags, spilled, retry_capacity);
     if (v.done) {
         gq_stats_offload(reg.rule, count, g.total);
         gq_stats_tensor_copy(tensor, 0, count, g.total);
@@ -235,8 +274,18 @@ int gq_upload_compress(const void *src, size_t count)
     if (gq_plan_block((size_t)g.total, NULL, &b) != GQ_STORE_OK)
         return 0;
     if (gq_segs_encode(&g, src, b.host) != GQ_OK) {
-        gq_store_release(&b, NULL); /* escapes overflowed: upload raw */
-        return 0;
+        /* Escapes overflowed: once more with room for all the headers
+         * counted, or upload raw. */
+        uint32_t need = gq_segs_max_escapes(&g, b.host);
+        gq_store_release(&b, NULL);
+        gq_segs_widen(&g, need);
+        GQ_STAT_ADD(escape_retries, 1);
+        if (gq_plan_block((size_t)g.total, NULL, &b) != GQ_STORE_OK)
+            return 0;
+        if (gq_segs_encode(&g, src, b.host) != GQ_OK) {
+            gq_store_release(&b, NULL);
+            return 0;
+        }
     }
     struct gq_entry *e = gq_entry_new((uintptr_t)src, count, &g, &b, reg.rule);
     if (!e) {

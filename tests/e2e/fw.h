@@ -107,7 +107,7 @@ static unsigned long fw_raw;
  * store adds pinned memory off the copy's path, and copies that find no
  * room meanwhile go exact (GROWING). Either the 4-bit round trip or the
  * original, bit for bit, and nothing else. */
-static void fw_check_or_raw(const char *what, const void *got, const void *src, size_t bytes,
+static inline void fw_check_or_raw(const char *what, const void *got, const void *src, size_t bytes,
                             enum fw_kind k)
 {
     if (fw_quant && e2e_diff(got, src, bytes) < 0) {

@@ -52,6 +52,7 @@ labels = {
     "host memory held compressed (at exit)": ("host_bytes_held", "mib"),
     "pinned store (peak)": ("pinned_peak_bytes", "mib"),
     "groups kept raw (NaN/Inf)": ("escaped_groups", "int"),
+    "quantized again for more NaN/Inf": ("escape_retries", "int"),
     "copies staged in device memory": ("staged_copies", "int"),
     "copies zero-copy (no staging)": ("zero_copy_copies", "int"),
     "regions registered (device)": ("regions_dev", "int"),

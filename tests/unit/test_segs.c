@@ -154,6 +154,51 @@ static void escapes_are_per_segment_and_overflow_is_reported(void **state)
     free(x), free(block), free(got);
 }
 
+/* After an overflow, the cut widened to the most escapes a segment counted
+ * keeps the same segments, each with that many slots: the tensor encodes
+ * without overflow, and decodes as the codec with room for every group
+ * would (escaped groups exact). */
+static void a_widened_cut_holds_what_the_headers_counted(void **state)
+{
+    (void)state;
+    uint64_t n = 64 * 64;
+    uint16_t *x = fill_f16(n, 5);
+    struct gq_segs g;
+    assert_int_equal(gq_segs_init(&g, &f16_4, n, 2048, 1), GQ_OK);
+    struct gq_seg s0, s1;
+    gq_segs_at(&g, 0, &s0);
+    for (uint64_t i = 0; i < s0.n; i += 64)
+        x[i + 7] = (uint16_t)(0x7e00 + i % 64); /* every group of segment 0 */
+    x[s0.n + 64 + 1] = 0xfc00;                  /* one group of segment 1 */
+    unsigned char *block = aligned_alloc(256, (g.total + 255) / 256 * 256);
+    assert_int_equal(gq_segs_encode(&g, x, block), GQ_ERR_OVERFLOW);
+    uint32_t most = gq_segs_max_escapes(&g, block);
+    assert_int_equal(most, s0.n / 64);
+    struct gq_segs w = g;
+    gq_segs_widen(&w, most);
+    assert_int_equal(w.n_segs, g.n_segs);
+    assert_int_equal(w.seg_elems, g.seg_elems);
+    assert_true(w.total > g.total);
+    gq_segs_at(&w, 1, &s1);
+    assert_int_equal(s1.l.escape_capacity, most);
+    free(block);
+    block = aligned_alloc(256, (w.total + 255) / 256 * 256);
+    assert_int_equal(gq_segs_encode(&w, x, block), GQ_OK);
+    uint64_t escaped;
+    assert_int_equal(gq_segs_overflowed(&w, block, &escaped), 0);
+    assert_int_equal(escaped, s0.n / 64 + 1);
+    /* Decoded as the codec with a slot for every group decodes it. */
+    uint16_t *got = malloc(n * 2), *want = malloc(n * 2);
+    size_t csize = gq_compressed_size(&f16_4, n, (uint32_t)(n / 64));
+    unsigned char *one = aligned_alloc(256, (csize + 255) / 256 * 256);
+    assert_int_equal(gq_encode(&f16_4, x, n, (uint32_t)(n / 64), one, csize), GQ_OK);
+    assert_int_equal(gq_decode(one, csize, want, n * 2), GQ_OK);
+    assert_int_equal(gq_segs_decode_range(&w, block, 0, n, got), GQ_OK);
+    assert_memory_equal(got, want, n * 2);
+    assert_int_equal(got[7], 0x7e00);
+    free(x), free(block), free(got), free(want), free(one);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +209,7 @@ int main(void)
         cmocka_unit_test(bad_parameters_are_refused),
         cmocka_unit_test(any_slice_decodes_as_the_codec_does),
         cmocka_unit_test(escapes_are_per_segment_and_overflow_is_reported),
+        cmocka_unit_test(a_widened_cut_holds_what_the_headers_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
