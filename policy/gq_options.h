@@ -74,7 +74,10 @@ enum gq_opt_type {
     X(ERROR_EXITCODE, UINT, "2", 1, 255, "1 to 255",                                            \
       "Exit status under GQSHIM_STRICT=1; pick one the program never uses (as valgrind's).")    \
     X(HOST_MODE, ENUM, "auto", 0, 0, "auto|full|tracked|checksum|untracked",                    \
-      "Best host mode to use (auto: the best this environment allows; see Requirements).")
+      "Best host mode to use (auto: the best this environment allows; see Requirements).")       \
+    X(THREADS, UINT, "0", 0, 256, "0 or 1 to 256",                                              \
+      "Most threads one large CPU encode or decode uses (page fault-in, decodes into host "       \
+      "buffers, upload=compress); 0 = the CPUs this process may use, at most 8.")
 
 enum gq_opt_id {
 #define GQ_X_ENUM(ID, TYPE, DEF, LO, HI, ACC, HELP) GQ_OPT_##ID,
@@ -123,6 +126,7 @@ struct gq_config {
     bool verify;
     unsigned error_exitcode;          /* GQSHIM_ERROR_EXITCODE: GQSHIM_STRICT's exit status */
     unsigned host_mode;               /* GQSHIM_HOST_MODE: 0 auto, else 1 + enum gq_host_mode */
+    unsigned threads;                 /* GQSHIM_THREADS: 0 auto (base/gq_pool.h) */
     bool from_env[GQ_OPT_COUNT];      /* the value came from the environment */
     struct gq_msgs errors;            /* one line per invalid variable */
     bool invalid[GQ_OPT_COUNT];       /* that variable's value was refused */

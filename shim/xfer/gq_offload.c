@@ -9,6 +9,7 @@
 #include "base/gq_foreign.h"
 #include "base/gq_log.h"
 #include "base/gq_page.h"
+#include "base/gq_pool.h"
 #include "base/gq_regions.h"
 #include "gpu/gq_driver.h"
 #include "gpu/gq_launch.h"
@@ -208,7 +209,7 @@ int gq_upload_compress(const void *src, size_t count)
     }
     if (gq_plan_block((size_t)l.total, &b) != GQ_STORE_OK)
         return 0;
-    if (gq_encode(&p, src, l.n_elems, l.escape_capacity, b.host, b.size) != GQ_OK) {
+    if (gq_pool_encode(&p, src, l.n_elems, l.escape_capacity, b.host, b.size) != GQ_OK) {
         gq_store_release(&b, NULL); /* escapes overflowed: upload raw */
         return 0;
     }
