@@ -62,6 +62,7 @@ static void run_one(struct job *j)
 static void *worker_main(void *arg)
 {
     (void)arg;
+    pthread_setname_np(pthread_self(), "gqshim-pool"); /* tests count them */
     pthread_mutex_lock(&mu);
     for (;;) {
         while (!job || job->next == job->n)

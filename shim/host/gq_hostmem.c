@@ -251,6 +251,7 @@ static int fill_ahead(int fd, struct fault_state *st)
 static void *fault_thread(void *arg)
 {
     (void)arg;
+    pthread_setname_np(pthread_self(), "gqshim-fault");
     int fd = gq_wtrack_fd();
     struct fault_state st = {.span = SPAN_MIN};
     st.buf = aligned_alloc(gq_page_size(), SPAN_MAX);
