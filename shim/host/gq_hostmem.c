@@ -129,8 +129,8 @@ static int missing_run(uintptr_t at, uintptr_t *lo, uintptr_t *hi)
     uintptr_t ps = gq_page_size();
     unsigned char vec[SPAN_MAX / 4096 + 1];
     size_t n = (size_t)((*hi - *lo) / ps);
-    if (n > sizeof vec)
-        return 1; /* larger pages than 4 KiB: no narrowing, EEXIST keeps them */
+    if (n > sizeof vec) /* cannot be: a span is at most SPAN_MAX */
+        return 1;
     if (mincore((void *)*lo, *hi - *lo, vec) != 0)
         return 1;
     size_t i = (size_t)((at - *lo) / ps);
