@@ -19,6 +19,15 @@ done
 check "clean restore after a full read" with_shim "on=host" $P clean quant
 expect_stat "clean restore after a full read" restores -eq 2
 
+# As an unprivileged user (host mode tracked where vm.unprivileged_userfaultfd
+# is 0): the buffers stay the program's, decoded by the pool after each offload.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    for c in edges present wtrack clean; do
+        check "$c, unprivileged" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+            env LD_PRELOAD=$SHIM GQSHIM_RULES=on=host GQSHIM_THREADS=3 $P $c quant
+    done
+fi
+
 # The pool never holds more than GQSHIM_THREADS - 1 threads, and a
 # sequential read of 2 MiB spans uses them.
 pool_threads() {
