@@ -87,6 +87,22 @@ int gq_decode_range_mt(const void *buf, size_t buf_size, uint64_t e0, uint64_t e
                        unsigned max_threads);
 int gq_decode_mt(const void *buf, size_t buf_size, void *dst, size_t dst_size, unsigned max_threads);
 
+/*
+ * The same split, run by the caller's runner instead of threads started per
+ * call: run(n, fn, arg) must call fn(arg, i) once for every i in [0, n), on
+ * any threads in any order, and return once all have returned (NULL: threads
+ * started per call, as above). `parts` is how many parts to cut (1 to
+ * 64; fewer when the data is smaller), with no minimum size:
+ * the runner's cost per part is the caller's to weigh. Same bytes as the
+ * single-threaded call.
+ */
+typedef void (*gq_part_fn)(void *arg, unsigned i);
+typedef void (*gq_runner)(unsigned n, gq_part_fn fn, void *arg);
+int gq_encode_run(const struct gq_params *p, const void *src, uint64_t n_elems, uint32_t escape_capacity,
+                  void *dst, size_t dst_size, unsigned parts, gq_runner run);
+int gq_decode_range_run(const void *buf, size_t buf_size, uint64_t e0, uint64_t e1, void *dst,
+                        unsigned parts, gq_runner run);
+
 /* CPUs this process may run on (its affinity mask); at least 1. */
 unsigned gq_cpu_count(void);
 

@@ -12,6 +12,9 @@
  * thread. Runs without escapes (the common case) cost nothing after the join.
  * Decode: any element range decodes on its own, so the range is cut at
  * group boundaries and every part is an ordinary gq_decode_range_ex().
+ * Who runs the parts is the caller's choice (gq_runner): the *_run forms
+ * take the caller's runner (the shim's persistent pool, so that a hot path
+ * never creates a thread); the others start threads of their own per call.
  */
 #define _GNU_SOURCE
 #include "gq_codec_impl.h"
@@ -46,6 +49,46 @@ static int spawn(pthread_t *t, void *(*fn)(void *), void *arg)
     return rc;
 }
 
+/* The runner of the *_parts and *_mt forms: part 0 on the calling thread,
+ * each other part on a thread started for it (or on the calling thread
+ * when none can be started), all joined before it returns. */
+struct spawned {
+    gq_part_fn fn;
+    void *arg;
+    unsigned i;
+    pthread_t tid;
+    int started;
+};
+
+static void *spawned_main(void *arg)
+{
+    struct spawned *t = arg;
+    t->fn(t->arg, t->i);
+    return NULL;
+}
+
+static void spawn_runner(unsigned n, gq_part_fn fn, void *arg)
+{
+    struct spawned t[GQ_MT_MAX_PARTS];
+    void *(*start)(void *) = spawned_main;
+    if (n > GQ_MT_MAX_PARTS)
+        n = GQ_MT_MAX_PARTS;
+    for (unsigned i = 1; i < n; i++) {
+        t[i].fn = fn;
+        t[i].arg = arg;
+        t[i].i = i;
+        t[i].started = spawn(&t[i].tid, start, &t[i]) == 0;
+    }
+    if (n > 0)
+        fn(arg, 0);
+    for (unsigned i = 1; i < n; i++) {
+        if (t[i].started)
+            pthread_join(t[i].tid, NULL);
+        else
+            fn(arg, i);
+    }
+}
+
 /* Threads to use for `bytes` of raw elements under a cap (0: CPU count). */
 static unsigned threads_for(uint64_t bytes, unsigned max_threads)
 {
@@ -65,15 +108,12 @@ struct enc_run {
     struct gq_enc_ctx c; /* runs after the first: private escape counter, capacity 0 */
     uint32_t esc_count, overflow;
     uint64_t g0, g1;
-    pthread_t tid;
-    int started;
 };
 
-static void *enc_run_main(void *arg)
+static void enc_run_part(void *arg, unsigned i)
 {
-    struct enc_run *r = arg;
+    struct enc_run *r = (struct enc_run *)arg + i;
     gq_enc_groups(r->impl, &r->c, r->g0, r->g1);
-    return NULL;
 }
 
 /* Re-encodes the groups of run r that were marked as escaped, in order, with
@@ -91,8 +131,9 @@ static void enc_run_escapes(const struct gq_enc_ctx *c, const struct enc_run *r)
     }
 }
 
-int gq_encode_parts(enum gq_path path, const struct gq_params *p, const void *src, uint64_t n_elems,
-                    uint32_t escape_capacity, void *dst, size_t dst_size, unsigned parts)
+static int encode_run(enum gq_path path, const struct gq_params *p, const void *src, uint64_t n_elems,
+                      uint32_t escape_capacity, void *dst, size_t dst_size, unsigned parts,
+                      gq_runner run)
 {
     const struct gq_cpu_path *impl;
     struct gq_enc_ctx c;
@@ -114,23 +155,32 @@ int gq_encode_parts(enum gq_path path, const struct gq_params *p, const void *sr
         r->g0 = blocks * i / n * RUN_ALIGN;
         r->g1 = g1 < c.l.n_groups ? g1 : c.l.n_groups;
         r->esc_count = r->overflow = 0;
-        r->started = 0;
         if (i > 0) {
             r->c.esc_count = &r->esc_count;
             r->c.overflow = &r->overflow;
             r->c.l.escape_capacity = 0;
-            r->started = spawn(&r->tid, enc_run_main, r) == 0;
         }
     }
-    enc_run_main(&runs[0]);
-    for (unsigned i = 1; i < n; i++) {
-        if (runs[i].started)
-            pthread_join(runs[i].tid, NULL);
-        else
-            enc_run_main(&runs[i]);
+    if (n == 1)
+        enc_run_part(runs, 0);
+    else
+        run(n, enc_run_part, runs);
+    for (unsigned i = 1; i < n; i++)
         enc_run_escapes(&c, &runs[i]);
-    }
     return gq_enc_end(&c);
+}
+
+int gq_encode_parts(enum gq_path path, const struct gq_params *p, const void *src, uint64_t n_elems,
+                    uint32_t escape_capacity, void *dst, size_t dst_size, unsigned parts)
+{
+    return encode_run(path, p, src, n_elems, escape_capacity, dst, dst_size, parts, spawn_runner);
+}
+
+int gq_encode_run(const struct gq_params *p, const void *src, uint64_t n_elems, uint32_t escape_capacity,
+                  void *dst, size_t dst_size, unsigned parts, gq_runner run)
+{
+    return encode_run(GQ_PATH_AUTO, p, src, n_elems, escape_capacity, dst, dst_size, parts,
+                      run ? run : spawn_runner);
 }
 
 int gq_encode_mt(const struct gq_params *p, const void *src, uint64_t n_elems, uint32_t escape_capacity,
@@ -149,19 +199,16 @@ struct dec_part {
     uint64_t e0, e1;
     void *dst;
     int rc;
-    pthread_t tid;
-    int started;
 };
 
-static void *dec_part_main(void *arg)
+static void dec_part_main(void *arg, unsigned i)
 {
-    struct dec_part *d = arg;
+    struct dec_part *d = (struct dec_part *)arg + i;
     d->rc = gq_decode_range_ex(d->path, d->buf, d->buf_size, d->e0, d->e1, d->dst);
-    return NULL;
 }
 
-int gq_decode_range_parts(enum gq_path path, const void *buf, size_t buf_size, uint64_t e0, uint64_t e1,
-                          void *dst, unsigned parts)
+static int decode_range_run(enum gq_path path, const void *buf, size_t buf_size, uint64_t e0,
+                            uint64_t e1, void *dst, unsigned parts, gq_runner run)
 {
     struct gq_info info;
     struct dec_part d[GQ_MT_MAX_PARTS];
@@ -191,19 +238,27 @@ int gq_decode_range_parts(enum gq_path path, const void *buf, size_t buf_size, u
         if (d[i].e1 < d[i].e0)
             d[i].e1 = d[i].e0;
         d[i].dst = (uint8_t *)dst + (d[i].e0 - e0) * info.layout.esize;
-        d[i].started = i > 0 && spawn(&d[i].tid, dec_part_main, &d[i]) == 0;
     }
-    dec_part_main(&d[0]);
-    rc = d[0].rc;
-    for (unsigned i = 1; i < n; i++) {
-        if (d[i].started)
-            pthread_join(d[i].tid, NULL);
-        else
-            dec_part_main(&d[i]);
-        if (rc == GQ_OK)
-            rc = d[i].rc;
-    }
+    if (n == 1)
+        dec_part_main(d, 0);
+    else
+        run(n, dec_part_main, d);
+    rc = GQ_OK;
+    for (unsigned i = 0; i < n && rc == GQ_OK; i++)
+        rc = d[i].rc;
     return rc;
+}
+
+int gq_decode_range_parts(enum gq_path path, const void *buf, size_t buf_size, uint64_t e0, uint64_t e1,
+                          void *dst, unsigned parts)
+{
+    return decode_range_run(path, buf, buf_size, e0, e1, dst, parts, spawn_runner);
+}
+
+int gq_decode_range_run(const void *buf, size_t buf_size, uint64_t e0, uint64_t e1, void *dst,
+                        unsigned parts, gq_runner run)
+{
+    return decode_range_run(GQ_PATH_AUTO, buf, buf_size, e0, e1, dst, parts, run ? run : spawn_runner);
 }
 
 int gq_decode_range_mt(const void *buf, size_t buf_size, uint64_t e0, uint64_t e1, void *dst,

@@ -100,6 +100,7 @@ static unsigned *uint_slot(struct gq_config *cfg, enum gq_opt_id id)
     case GQ_OPT_BITS: return &cfg->bits;
     case GQ_OPT_GROUP: return &cfg->group;
     case GQ_OPT_ERROR_EXITCODE: return &cfg->error_exitcode;
+    case GQ_OPT_THREADS: return &cfg->threads;
     default: return NULL;
     }
 }

@@ -78,7 +78,10 @@ enum gq_opt_type {
       "Best host mode to use (auto: the best this environment allows; see Requirements).")      \
     X(STAGING_MAX, SIZE, "64M", 0, GQ_STAGING_MAX_HI,                                           \
       "0 or a size up to 16G: digits, optional suffix K, M, G (KiB, MiB, GiB)",                  \
-      "Device memory per GPU for staging compressed copies, taken once; 0 = no staging.")
+      "Device memory per GPU for staging compressed copies, taken once; 0 = no staging.")      \
+    X(THREADS, UINT, "0", 0, 256, "0 or 1 to 256",                                              \
+      "Most threads one large CPU encode or decode uses (page fault-in, decodes into host "       \
+      "buffers, upload=compress); 0 = the CPUs this process may use, at most 8.")
 
 enum gq_opt_id {
 #define GQ_X_ENUM(ID, TYPE, DEF, LO, HI, ACC, HELP) GQ_OPT_##ID,
@@ -128,6 +131,7 @@ struct gq_config {
     bool verify;
     unsigned error_exitcode;          /* GQSHIM_ERROR_EXITCODE: GQSHIM_STRICT's exit status */
     unsigned host_mode;               /* GQSHIM_HOST_MODE: 0 auto, else 1 + enum gq_host_mode */
+    unsigned threads;                 /* GQSHIM_THREADS: 0 auto (base/gq_pool.h) */
     bool from_env[GQ_OPT_COUNT];      /* the value came from the environment */
     struct gq_msgs errors;            /* one line per invalid variable */
     bool invalid[GQ_OPT_COUNT];       /* that variable's value was refused */

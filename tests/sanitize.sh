@@ -47,10 +47,11 @@ echo "== ThreadSanitizer ($tsan_build)"
 t=$tsan_build
 make -s -j"$jobs" BUILD="$t" SANFLAGS="$tsan_flags" "$t/libgqshim.so" "$t/cudasim/libcuda.so.1" \
     "$t/cudasim/libcudart.so.13" "$t/cudasim/libcuda.so" "$t/cudasim/libcudart.so" \
-    "$t/e2e/rel_stress" "$t/e2e/threads" "$t/e2e/rel_life" "$t/e2e/roundtrip" || exit 1
+    "$t/e2e/rel_stress" "$t/e2e/threads" "$t/e2e/rel_life" "$t/e2e/roundtrip" "$t/e2e/spans" \
+    "$t/tests/unit/test_pool" || exit 1
 GQ_PRELOAD_PREFIX="$libtsan:" REL_SCALE=small TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
-    sh tests/run.sh "$t" "" \
-    "tests/e2e/t_threads.sh tests/e2e/t_rel_concurrency.sh tests/e2e/t_rel_life.sh tests/e2e/t_rel_faults.sh" \
+    sh tests/run.sh "$t" "$t/tests/unit/test_pool" \
+    "tests/e2e/t_threads.sh tests/e2e/t_rel_concurrency.sh tests/e2e/t_rel_life.sh tests/e2e/t_rel_faults.sh tests/e2e/t_spans.sh" \
     || fail=1
 
 echo "check-sanitize: $(( $(date +%s) - start )) s, $([ $fail -eq 0 ] && echo passed || echo FAILED)"

@@ -26,6 +26,7 @@
 #include "base/gq_fork.h"
 #include "base/gq_log.h"
 #include "base/gq_mode.h"
+#include "base/gq_pool.h"
 #include "base/gq_regions.h"
 #include "base/gq_trace.h"
 #include "core/gq_api.h"
@@ -56,6 +57,7 @@ static void each(enum gq_fork_phase ph)
     gq_entries_atfork(ph);
     gq_hostmem_atfork(ph);
     gq_wsum_atfork(ph);
+    gq_pool_atfork(ph);
 }
 
 static void prepare(void) { each(GQ_FORK_PREPARE); }
@@ -126,6 +128,6 @@ __attribute__((constructor)) static void startup(void)
         return;
     }
     pthread_atfork(prepare, parent, child);
-    gq_hostmem_set_filler(gq_entries_fill_page);
+    gq_hostmem_set_filler(gq_entries_fill_span, gq_entries_owned_extent);
     gq_config_on_load(on_config);
 }

@@ -5,6 +5,7 @@
 #include "base/gq_imap.h"
 #include "base/gq_log.h"
 #include "base/gq_page.h"
+#include "base/gq_pool.h"
 #include "host/gq_wtrack.h"
 
 #include <errno.h>
@@ -22,23 +23,227 @@ static struct gq_imap owned = GQ_IMAP_INIT;
 static struct gq_imap kept = GQ_IMAP_INIT;
 static pthread_once_t thread_once = PTHREAD_ONCE_INIT;
 static int thread_ok;
-static gq_page_filler filler; /* atomic; set once at start-up */
+static gq_span_filler filler;  /* atomic; set once at start-up */
+static gq_span_extent extent;  /* atomic; set before filler */
 
-void gq_hostmem_set_filler(gq_page_filler fn) { __atomic_store_n(&filler, fn, __ATOMIC_RELEASE); }
+/*
+ * A fault installs a span, not a page: one round trip to this thread costs
+ * about as much as decoding and copying 16 pages, so a span of SPAN_MIN
+ * around the faulting page, clipped to the compressed entry holding it (an
+ * entry's neighbours are filled exactly, but a fault never populates pages
+ * nobody offloaded) and to the run of pages still missing. A fault just past
+ * the last span is a sequential reader: its span doubles, up to SPAN_MAX,
+ * and while no other fault waits the thread fills on ahead of it, span after
+ * span, up to AHEAD_MAX beyond its fault (the reader then overlaps with the
+ * decode instead of waiting for it). Pages are installed write-protected:
+ * untouched, they are clean for write tracking (the block still holds
+ * exactly their bytes); the faulting page of a write is installed writable.
+ *
+ * fill_lock: the fault thread holds it (read) from the filler's decode to
+ * the end of the install; dropping pages (gq_hostmem_release_pages) and
+ * unmapping take it to write. So a span decoded from an entry that a new
+ * offload is replacing is installed before that offload drops the pages,
+ * then dropped: it never outlives its entry. It is taken before the
+ * entries' lock (inside the filler), never the other way round, and guards
+ * no data: a fork's child makes it fresh without taking it first.
+ */
+#define SPAN_MIN ((uintptr_t)64 << 10)
+#define SPAN_MAX ((uintptr_t)2 << 20)
+#define AHEAD_MAX ((uintptr_t)8 << 20)
+static pthread_rwlock_t fill_lock;
+static pthread_once_t fill_lock_once = PTHREAD_ONCE_INIT;
+
+static void fill_lock_init(void)
+{
+    /* Writers first: a fault thread filling ahead must not starve an offload. */
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&fill_lock, &a);
+    pthread_rwlockattr_destroy(&a);
+}
+
+void gq_hostmem_set_filler(gq_span_filler fill, gq_span_extent ext)
+{
+    pthread_once(&fill_lock_once, fill_lock_init);
+    __atomic_store_n(&extent, ext, __ATOMIC_RELEASE);
+    __atomic_store_n(&filler, fill, __ATOMIC_RELEASE);
+}
+
+/* UFFDIO_COPY of [dst, dst+len) from src; a page already present (the
+ * program wrote it, or another install came first) is left as it is. 0, or
+ * -1 when the rest could not be installed. */
+static int copy_span(int fd, uintptr_t dst, const unsigned char *src, uintptr_t len, int wp)
+{
+    uintptr_t ps = gq_page_size(), done = 0;
+    int again = 0;
+    while (done < len) {
+        struct uffdio_copy c = {
+            .dst = dst + done,
+            .src = (uintptr_t)src + done,
+            .len = len - done,
+            .mode = wp ? UFFDIO_COPY_MODE_WP : 0,
+        };
+        if (ioctl(fd, UFFDIO_COPY, &c) == 0)
+            return 0;
+        int err = errno;
+        if (c.copy > 0) { /* stopped after some pages: at a present one, or interrupted */
+            done += (uintptr_t)c.copy;
+            continue;
+        }
+        if (err == EEXIST) {
+            done += ps;
+            continue;
+        }
+        if (err == EAGAIN && ++again < 8) /* the address space is changing: retry */
+            continue;
+        gq_warn_capped("cannot install %#lx+%lu: %s", (unsigned long)(dst + done),
+                       (unsigned long)(len - done), strerror(err));
+        return -1;
+    }
+    return 0;
+}
 
 void gq_hostmem_install(uintptr_t page, const void *contents, int for_write)
 {
-    struct uffdio_copy c = {
-        .dst = page,
-        .src = (uintptr_t)contents,
-        .len = gq_page_size(),
-        .mode = for_write ? 0 : UFFDIO_COPY_MODE_WP,
-    };
     int fd = gq_wtrack_fd();
     if (fd < 0)
         return; /* a fork's child: no descriptor of its own (gq_fork.h) */
-    if (ioctl(fd, UFFDIO_COPY, &c) != 0 && errno != EEXIST)
-        gq_warn_capped("cannot install page %#lx: %s", (unsigned long)page, strerror(errno));
+    copy_span(fd, page, contents, gq_page_size(), !for_write);
+}
+
+/* What the fault thread remembers between faults. */
+struct fault_state {
+    unsigned char *buf;   /* SPAN_MAX bytes, page-aligned */
+    uintptr_t last_lo;    /* the last fault's span, and what was filled ahead of it */
+    uintptr_t last_hi;
+    uintptr_t span;       /* the next span's size */
+    uintptr_t ahead;      /* fill ahead from here ... */
+    uintptr_t ahead_end;  /* ... up to here (ahead == ahead_end: nothing to do) */
+};
+
+/* Narrow [*lo, *hi) (page-aligned, holding `at`) to the run of missing
+ * pages around `at`. 0 when `at` itself is present. */
+static int missing_run(uintptr_t at, uintptr_t *lo, uintptr_t *hi)
+{
+    uintptr_t ps = gq_page_size();
+    unsigned char vec[SPAN_MAX / 4096 + 1];
+    size_t n = (size_t)((*hi - *lo) / ps);
+    if (n > sizeof vec) /* cannot be: a span is at most SPAN_MAX */
+        return 1;
+    if (mincore((void *)*lo, *hi - *lo, vec) != 0)
+        return 1;
+    size_t i = (size_t)((at - *lo) / ps);
+    if (vec[i] & 1)
+        return 0;
+    size_t a = i, b = i + 1;
+    while (a > 0 && !(vec[a - 1] & 1))
+        a--;
+    while (b < n && !(vec[b] & 1))
+        b++;
+    *hi = *lo + b * ps;
+    *lo += a * ps;
+    return 1;
+}
+
+/* The span to fill for `at`: [at, at+want) (from the SPAN_MIN boundary
+ * below `at` when `align`), clipped to the entry holding `at` and to the
+ * missing pages. 0 when there is nothing to fill: `at` is present, or (for
+ * filling ahead, `need_entry`) no entry holds it. */
+static int span_for(uintptr_t at, uintptr_t want, int align, int need_entry, uintptr_t *lo,
+                    uintptr_t *hi)
+{
+    uintptr_t ps = gq_page_size(), elo, ehi;
+    *lo = align ? at & ~(SPAN_MIN - 1) : at;
+    *hi = *lo + want;
+    if (__atomic_load_n(&extent, __ATOMIC_ACQUIRE)(at, &elo, &ehi)) {
+        if (*lo < elo)
+            *lo = elo;
+        if (*hi > ehi)
+            *hi = ehi;
+    } else if (need_entry) {
+        return 0;
+    } else { /* never offloaded: that page alone, as zeros */
+        *lo = at;
+        *hi = at + ps;
+    }
+    if (*hi <= at) /* an extent not holding `at` (it raced with a new entry) */
+        *hi = at + ps;
+    if (*lo > at)
+        *lo = at;
+    return missing_run(at, lo, hi);
+}
+
+/* A span cut into parts for the pool (base/gq_pool.h): each part decodes
+ * its pages into its slice of the buffer and installs them, so decode and
+ * install both run on every thread GQSHIM_THREADS allows. */
+struct fill_job {
+    int fd;
+    unsigned parts;
+    uintptr_t lo, hi, at; /* `at`: the page installed writable, when for_write */
+    int for_write;
+    unsigned char *buf;   /* holds [lo, hi) */
+};
+
+static void fill_part(void *arg, unsigned i)
+{
+    const struct fill_job *j = arg;
+    uintptr_t ps = gq_page_size(), pages = (j->hi - j->lo) / ps;
+    uintptr_t a = j->lo + pages * i / j->parts * ps, b = j->lo + pages * (i + 1) / j->parts * ps;
+    unsigned char *src = j->buf + (a - j->lo);
+    __atomic_load_n(&filler, __ATOMIC_ACQUIRE)(a, b, src);
+    if (!j->for_write || j->at < a || j->at >= b) {
+        copy_span(j->fd, a, src, b - a, 1);
+        return;
+    }
+    copy_span(j->fd, a, src, j->at - a, 1);
+    copy_span(j->fd, j->at, src + (j->at - a), ps, 0);
+    copy_span(j->fd, j->at + ps, src + (j->at + ps - a), b - j->at - ps, 1);
+}
+
+/* Decode [lo, hi) and install it, `at` writable when `for_write`. */
+static void fill_and_install(int fd, struct fault_state *st, uintptr_t lo, uintptr_t hi,
+                             uintptr_t at, int for_write)
+{
+    uintptr_t parts = (hi - lo) / GQ_POOL_MIN_BYTES, threads = gq_pool_threads();
+    struct fill_job j = {fd, 1, lo, hi, at, for_write, st->buf};
+    j.parts = parts <= 1 ? 1u : parts < threads ? (unsigned)parts : (unsigned)threads;
+    pthread_rwlock_rdlock(&fill_lock);
+    gq_pool_run(j.parts, fill_part, &j);
+    pthread_rwlock_unlock(&fill_lock);
+}
+
+static void serve_fault(int fd, struct fault_state *st, uintptr_t at, int for_write)
+{
+    uintptr_t ps = gq_page_size(), lo, hi;
+    int sequential = at >= st->last_lo && at <= st->last_hi + ps;
+    st->span = !sequential ? SPAN_MIN : st->span * 2 < SPAN_MAX ? st->span * 2 : SPAN_MAX;
+    if (!span_for(at, st->span, !sequential, 0, &lo, &hi)) {
+        /* Present already (a span installed it since the fault): make sure
+         * the faulting thread runs on. */
+        struct uffdio_range r = {at, ps};
+        ioctl(fd, UFFDIO_WAKE, &r);
+        return;
+    }
+    fill_and_install(fd, st, lo, hi, at, for_write);
+    st->last_lo = lo;
+    st->last_hi = hi;
+    st->ahead = st->ahead_end = hi;
+    if (sequential)
+        st->ahead_end = hi + AHEAD_MAX;
+}
+
+/* One span ahead of a sequential reader; 0 when there is no more to do. */
+static int fill_ahead(int fd, struct fault_state *st)
+{
+    uintptr_t lo, hi, want = st->ahead_end - st->ahead;
+    if (want > st->span)
+        want = st->span;
+    if (!span_for(st->ahead, want, 0, 1, &lo, &hi) || lo != st->ahead)
+        return 0; /* the reader got there first, or the offloaded data ends */
+    fill_and_install(fd, st, lo, hi, lo, 0);
+    st->ahead = st->last_hi = hi;
+    return st->ahead < st->ahead_end;
 }
 
 /* Serves the missing-page faults of every owned range, for the program's
@@ -46,24 +251,31 @@ void gq_hostmem_install(uintptr_t page, const void *contents, int for_write)
 static void *fault_thread(void *arg)
 {
     (void)arg;
+    pthread_setname_np(pthread_self(), "gqshim-fault");
     int fd = gq_wtrack_fd();
-    unsigned char *page = aligned_alloc(gq_page_size(), gq_page_size());
-    if (!page)
+    struct fault_state st = {.span = SPAN_MIN};
+    st.buf = aligned_alloc(gq_page_size(), SPAN_MAX);
+    if (!st.buf)
         return NULL;
     for (;;) {
+        /* Work ahead only while no fault waits. */
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+        int ready = poll(&pfd, 1, st.ahead < st.ahead_end ? 0 : -1);
+        if (ready < 0 && errno != EINTR)
             break;
+        if (ready == 0) {
+            if (!fill_ahead(fd, &st))
+                st.ahead = st.ahead_end;
+            continue;
+        }
         struct uffd_msg msg;
         ssize_t n = read(fd, &msg, sizeof msg);
         if (n != (ssize_t)sizeof msg || msg.event != UFFD_EVENT_PAGEFAULT)
             continue;
         uintptr_t at = (uintptr_t)msg.arg.pagefault.address & ~(gq_page_size() - 1);
-        int for_write = (msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE) != 0;
-        __atomic_load_n(&filler, __ATOMIC_ACQUIRE)(at, page);
-        gq_hostmem_install(at, page, for_write);
+        serve_fault(fd, &st, at, (msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE) != 0);
     }
-    free(page);
+    free(st.buf);
     return NULL;
 }
 
@@ -166,7 +378,11 @@ int gq_hostmem_free(void *p)
         start = range_at(&kept, p, 1, &end);
     if (!start)
         return 0;
+    /* Not while a span is being filled: it would land in whatever is mapped here next. */
+    pthread_once(&fill_lock_once, fill_lock_init);
+    pthread_rwlock_wrlock(&fill_lock);
     munmap((void *)start, end - start);
+    pthread_rwlock_unlock(&fill_lock);
     return 1;
 }
 
@@ -193,12 +409,18 @@ void gq_hostmem_release_pages(void *p, size_t len)
 {
     uintptr_t ps = gq_page_size();
     uintptr_t lo = ((uintptr_t)p + ps - 1) & ~(ps - 1), hi = ((uintptr_t)p + len) & ~(ps - 1);
-    if (hi > lo)
-        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    if (hi <= lo)
+        return;
+    pthread_once(&fill_lock_once, fill_lock_init);
+    pthread_rwlock_wrlock(&fill_lock);
+    madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    pthread_rwlock_unlock(&fill_lock);
 }
 
 void gq_hostmem_atfork(enum gq_fork_phase ph)
 {
     gq_imap_atfork(&owned, (int)ph);
     gq_imap_atfork(&kept, (int)ph);
+    if (ph == GQ_FORK_CHILD && __atomic_load_n(&filler, __ATOMIC_ACQUIRE))
+        fill_lock_init(); /* the fault thread may have held it; it is not in the child */
 }

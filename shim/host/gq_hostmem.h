@@ -8,9 +8,10 @@
  * registered with userfaultfd for missing pages. An offload into it keeps
  * only the compressed block (in the pinned store) and drops the range's
  * pages. When the program — or the kernel on its behalf (write(2), send(2))
- * — touches such a page, the fault thread decodes the bytes of that page
- * from the block and installs it: the program sees what a restore would
- * deliver. A page nobody offloaded reads as the program wrote it (zero when
+ * — touches such a page, the fault thread decodes the bytes of a span
+ * around it from the block and installs them (gq_hostmem.c says how spans
+ * grow and how it fills ahead of a sequential reader): the program sees what
+ * a restore would deliver. A page nobody offloaded reads as the program wrote it (zero when
  * never written). A written page is plain memory from then on; write
  * tracking tells restores not to trust the block for it.
  *
@@ -27,12 +28,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Fills the page at `page` (page-aligned, owned) with what the program must
- * see there: called by the fault thread. The store registers it at start-up
- * (store/gq_entries.h: gq_entries_fill_page), so that this layer, below the
- * store, never calls up into it. Until one is registered nothing is owned. */
-typedef void (*gq_page_filler)(uintptr_t page, unsigned char *buf);
-void gq_hostmem_set_filler(gq_page_filler fn);
+/* What the fault thread asks the store, which registers both at start-up
+ * (store/gq_entries.h: gq_entries_fill_span, gq_entries_owned_extent), so
+ * that this layer, below the store, never calls up into it. Until they are
+ * registered nothing is owned.
+ * - fill: write to buf what the program must see in [lo, hi) (page-aligned,
+ *   owned): the decoded bytes of the blocks held there, zero elsewhere.
+ * - extent: the pages [*lo, *hi) of the compressed entry holding bytes of
+ *   `page`, 1; 0 when none does (the page reads as zero: never offloaded).
+ *   Only a hint of how far a span may reach: fill is always exact. */
+typedef void (*gq_span_filler)(uintptr_t lo, uintptr_t hi, unsigned char *buf);
+typedef int (*gq_span_extent)(uintptr_t page, uintptr_t *lo, uintptr_t *hi);
+void gq_hostmem_set_filler(gq_span_filler fill, gq_span_extent extent);
 
 /* A range for an allocation of `size` bytes, or NULL (then allocate for real). */
 void *gq_hostmem_alloc(size_t size);
@@ -55,7 +62,9 @@ size_t gq_hostmem_extent(const void *p);
 int gq_hostmem_owned(const void *p, size_t len);
 
 /* Drop the pages that lie wholly inside [p, p+len): their bytes now live
- * compressed (the caller has published the entry that holds them). */
+ * compressed (the caller has published the entry that holds them). A span
+ * the fault thread filled before the entry was published is installed
+ * before the pages are dropped, never after. */
 void gq_hostmem_release_pages(void *p, size_t len);
 
 /* Install `page` (page-aligned, owned) with the given contents unless it is

@@ -280,21 +280,35 @@ static void decode_span(const struct gq_entry *e, uintptr_t lo, uintptr_t hi, un
                        (void *)lo);
 }
 
-void gq_entries_fill_page(uintptr_t page, unsigned char *buf)
+void gq_entries_fill_span(uintptr_t page, uintptr_t end, unsigned char *buf)
 {
-    uintptr_t ps = gq_page_size();
-    memset(buf, 0, ps);
+    memset(buf, 0, end - page);
     gq_imap_rdlock(&entries);
     for (size_t i = gq_imap_first_overlap(&entries, page);
-         i < entries.n && entries.v[i].start < page + ps; i++) {
+         i < entries.n && entries.v[i].start < end; i++) {
         struct gq_entry *e = entries.v[i].val;
         if (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != GQ_ENTRY_OWNED)
             continue;
         uintptr_t lo = e->start > page ? e->start : page;
-        uintptr_t hi = e->start + e->len < page + ps ? e->start + e->len : page + ps;
+        uintptr_t hi = e->start + e->len < end ? e->start + e->len : end;
         decode_span(e, lo, hi, buf + (lo - page));
     }
     gq_imap_unlock(&entries);
+}
+
+int gq_entries_owned_extent(uintptr_t page, uintptr_t *lo, uintptr_t *hi)
+{
+    int found = 0;
+    gq_imap_rdlock(&entries);
+    for (size_t i = gq_imap_first_overlap(&entries, page);
+         !found && i < entries.n && entries.v[i].start < page + gq_page_size(); i++) {
+        struct gq_entry *e = entries.v[i].val;
+        found = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == GQ_ENTRY_OWNED;
+        *lo = gq_page_down(e->start);
+        *hi = gq_page_up(e->start + e->len);
+    }
+    gq_imap_unlock(&entries);
+    return found;
 }
 
 /* Install, as plain memory, every whole page of owned entry e that does not

@@ -18,7 +18,7 @@
  * graveyard that application threads empty.
  *
  * Lock order. The map's lock is taken by the fault thread (read) to fill a
- * page of a shim-owned buffer (gq_entries_fill_page, registered with
+ * span of a shim-owned buffer (gq_entries_fill_span, registered with
  * host/gq_hostmem.h). So no thread may touch a byte of a shim-owned buffer
  * while it holds the map's lock, in either mode: a missing page would fault,
  * and the fault thread would wait for the lock that thread holds (with the
@@ -98,9 +98,13 @@ void gq_entries_drop_all(void);
  * bytes: the memory itself is going away. */
 void gq_entries_discard(const void *p, size_t len);
 
-/* Fill the page at `page` (page-aligned) with the decoded bytes of the owned
+/* Fill buf with [page, end) (page-aligned): the decoded bytes of the owned
  * entries overlapping it, zero elsewhere. Called by the fault thread. */
-void gq_entries_fill_page(uintptr_t page, unsigned char *buf);
+void gq_entries_fill_span(uintptr_t page, uintptr_t end, unsigned char *buf);
+
+/* The pages [*lo, *hi) of an owned entry holding bytes of `page`: 1, or 0
+ * when none does. How far the fault thread's span may reach. */
+int gq_entries_owned_extent(uintptr_t page, uintptr_t *lo, uintptr_t *hi);
 
 enum gq_lookup { GQ_LOOKUP_NONE, GQ_LOOKUP_ONE, GQ_LOOKUP_SPANS };
 

@@ -2,6 +2,7 @@
 #include "store/gq_segs.h"
 
 #include "base/gq_foreign.h"
+#include "base/gq_pool.h"
 
 #include "gq_codec.h"
 
@@ -106,8 +107,8 @@ int gq_segs_encode(const struct gq_segs *s, const void *src, unsigned char *bloc
     for (uint32_t i = 0; i < s->n_segs; i++) {
         struct gq_seg g;
         gq_segs_at(s, i, &g);
-        int r = gq_encode(&s->params, (const unsigned char *)src + g.e0 * s->esize, g.n,
-                          g.l.escape_capacity, block + g.off, (size_t)g.l.total);
+        int r = gq_pool_encode(&s->params, (const unsigned char *)src + g.e0 * s->esize, g.n,
+                               g.l.escape_capacity, block + g.off, (size_t)g.l.total);
         if (r != GQ_OK && rc == GQ_OK)
             rc = r;
     }
@@ -124,7 +125,8 @@ int gq_segs_decode_range(const struct gq_segs *s, const unsigned char *block, ui
         struct gq_seg g;
         gq_segs_at(s, gq_segs_index(s, e0), &g);
         uint64_t end = g.e0 + g.n < e1 ? g.e0 + g.n : e1;
-        int r = gq_decode_range(block + g.off, (size_t)g.l.total, e0 - g.e0, end - g.e0, out);
+        int r = gq_pool_decode_range(block + g.off, (size_t)g.l.total, e0 - g.e0, end - g.e0,
+                                     out);
         if (r != GQ_OK)
             return r;
         out += (end - e0) * s->esize;

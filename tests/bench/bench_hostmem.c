@@ -14,18 +14,47 @@
  *   host_rss_plain_mib=<peak without the shim>
  *   host_rss_shim_mib=<peak with the shim>
  *   host_rss_ratio=<shim / plain>          target <= 0.30
+ *
+ * Then the price of reading an offloaded shim-owned buffer back on the CPU,
+ * where every page faults in decoded from the block (host/gq_hostmem.h):
+ * one fp16 tensor (512 MiB unless `bench_hostmem MiB` says otherwise) is
+ * offloaded into a cudaMallocHost buffer, then read sequentially (a sum of
+ * 64-bit words) or written to a tmpfs file with one write(2) (the kernel
+ * reads the buffer). The plain child does the same on its resident pinned
+ * buffer. Best of ROUNDS, each after a fresh offload (which drops the pages):
+ *   faultin_read_GBps=, plain_read_GBps=
+ *   faultin_over_read=<shim GB/s / plain GB/s>     target >= 0.20, goal 0.5
+ *   syscall_over_plain=<shim write(2) GB/s / plain>
  */
 #define _GNU_SOURCE
 #include "bench_child.h"
+#include "gq_half.h"
 
 #include <cuda_runtime_api.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TENSORS 16
 #define BYTES ((size_t)64 << 20)
+#define ROUNDS 3
+
+/* fp16 values of a roughly normal distribution (a sum of four uniforms),
+ * as activations are: the shim's dtype check takes them for fp16. */
+static void fill_f16(unsigned short *v, size_t n)
+{
+    uint64_t x = 88172645463325252ull;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        float f = (float)((x & 0xffff) + (x >> 16 & 0xffff) + (x >> 32 & 0xffff) + (x >> 48)) *
+                      (1.0f / 65536.0f) - 2.0f;
+        v[i] = gq_f32_to_f16_rn(f);
+    }
+}
 
 static long host_rss_kib(void)
 {
@@ -57,8 +86,9 @@ static int child(void)
     /* Fill the device tensor from a temporary host buffer, released before
      * the measurement starts. */
     unsigned short *tmp = malloc(BYTES);
-    for (size_t i = 0; i < BYTES / 2; i++)
-        tmp[i] = (unsigned short)(0x3800 + (i * 2654435761u >> 22) % 0x800);
+    if (!tmp)
+        return 1;
+    fill_f16(tmp, BYTES / 2);
     cudaMemcpy(dev, tmp, BYTES, cudaMemcpyHostToDevice);
     free(tmp);
     cudaStream_t s;
@@ -85,19 +115,106 @@ static int child(void)
     return 0;
 }
 
-static long run(const char *self, const char *shim)
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static volatile uint64_t sink;
+
+/* One sequential pass over the buffer, as a program summing it would. */
+static void read_all(const unsigned char *p, size_t len)
+{
+    const uint64_t *w = (const uint64_t *)p;
+    uint64_t a = 0, b = 0, c = 0, d = 0;
+    for (size_t i = 0; i + 4 <= len / 8; i += 4) {
+        a += w[i];
+        b += w[i + 1];
+        c += w[i + 2];
+        d += w[i + 3];
+    }
+    sink = a + b + c + d;
+}
+
+/* write(2) of the whole buffer to fd from offset 0 of an emptied file. */
+static int write_all(int fd, const unsigned char *p, size_t len)
+{
+    if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
+        return -1;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* GB/s of the best of ROUNDS reads ("read") or write(2)s ("write") of a
+ * buffer of `mib` MiB just offloaded into. */
+static int child_access(const char *what, size_t mib)
+{
+    size_t bytes = mib << 20;
+    void *dev, *host;
+    if (cudaMalloc(&dev, bytes) != cudaSuccess || cudaMallocHost(&host, bytes) != cudaSuccess)
+        return 1;
+    fill_f16(host, bytes / 2); /* staged through the buffer itself: no second copy */
+    if (cudaMemcpy(dev, host, bytes, cudaMemcpyHostToDevice) != cudaSuccess)
+        return 1;
+    char path[] = "/dev/shm/gq-bench-hostmem-XXXXXX";
+    int fd = -1;
+    if (strcmp(what, "write") == 0) {
+        fd = mkstemp(path);
+        if (fd < 0)
+            return 1;
+        unlink(path);
+    }
+    double best = 1e30;
+    for (int r = 0; r < ROUNDS; r++) {
+        /* Under the shim this offload drops the buffer's pages. */
+        if (cudaMemcpy(host, dev, bytes, cudaMemcpyDeviceToHost) != cudaSuccess)
+            return 1;
+        double t0 = now();
+        if (fd >= 0) {
+            if (write_all(fd, host, bytes) != 0)
+                return 1;
+        } else {
+            read_all(host, bytes);
+        }
+        double t = now() - t0;
+        if (t < best)
+            best = t;
+    }
+    printf("%.4f\n", (double)bytes / best * 1e-9);
+    return 0;
+}
+
+static double run(const char *self, const char *shim, const char *arg)
 {
     char pre[4200];
     snprintf(pre, sizeof pre, "LD_PRELOAD=%s", shim ? shim : "");
     const char *with[] = {pre, "GQSHIM_RULES=on=host,min=1M", NULL};
     const char *without[] = {"LD_PRELOAD", NULL};
-    return (long)bench_child(self, "", shim ? with : without);
+    return bench_child(self, arg, shim ? with : without);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "--child") == 0)
+    if (argc >= 2 && strcmp(argv[1], "--child") == 0) {
+        char what[16];
+        size_t n_mib;
+        if (argc >= 3 && sscanf(argv[2], "%15s %zu", what, &n_mib) == 2)
+            return child_access(what, n_mib);
         return child();
+    }
+    size_t mib = argc >= 2 ? strtoul(argv[1], NULL, 0) : 512;
+    if (mib == 0 || mib > ((size_t)1 << 20)) {
+        fprintf(stderr, "usage: bench_hostmem [MiB of the fault-in tensor, default 512]\n");
+        return 2;
+    }
     const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
     char self[4096], shim[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -109,7 +226,7 @@ int main(int argc, char **argv)
      * (RssShmem, left out like its device memory): ask for anonymous pinned
      * memory, which RssAnon counts. The shim's own buffers are its own. */
     setenv("CUDASIM_PINNED", "anon", 1);
-    long plain = run(self, NULL), with = run(self, shim);
+    long plain = (long)run(self, NULL, ""), with = (long)run(self, shim, "");
     if (plain < (long)(TENSORS * (BYTES >> 10)) || with < 0) {
         fprintf(stderr, "bench_hostmem: a child run failed (is LD_LIBRARY_PATH=%s/cudasim set?)\n",
                 build);
@@ -118,5 +235,21 @@ int main(int argc, char **argv)
     printf("host_rss_plain_mib=%.1f\n", plain / 1024.0);
     printf("host_rss_shim_mib=%.1f\n", with / 1024.0);
     printf("host_rss_ratio=%.3f\n", (double)with / (double)plain);
+    fflush(stdout);
+
+    char rd[64], wr[64];
+    snprintf(rd, sizeof rd, "read %zu", mib);
+    snprintf(wr, sizeof wr, "write %zu", mib);
+    double read_plain = run(self, NULL, rd), read_shim = run(self, shim, rd);
+    double write_plain = run(self, NULL, wr), write_shim = run(self, shim, wr);
+    if (read_plain <= 0 || read_shim <= 0 || write_plain <= 0 || write_shim <= 0) {
+        fprintf(stderr, "bench_hostmem: a fault-in child run failed\n");
+        return 1;
+    }
+    printf("faultin_size_mib=%zu\n", mib);
+    printf("plain_read_GBps=%.2f\nfaultin_read_GBps=%.2f\n", read_plain, read_shim);
+    printf("plain_write_GBps=%.2f\nfaultin_write_GBps=%.2f\n", write_plain, write_shim);
+    printf("faultin_over_read=%.3f\n", read_shim / read_plain);
+    printf("syscall_over_plain=%.3f\n", write_shim / write_plain);
     return 0;
 }

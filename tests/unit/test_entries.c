@@ -124,7 +124,7 @@ static int group_setup(void **state)
     if (ts_load_cudasim() != 0)
         return -1;
     gq_store_set_budget(0);
-    gq_hostmem_set_filler(gq_entries_fill_page); /* as entry/gq_startup.c does */
+    gq_hostmem_set_filler(gq_entries_fill_span, gq_entries_owned_extent); /* as entry/gq_startup.c does */
     return 0;
 }
 

@@ -183,6 +183,32 @@ static void test_log_levels_in_any_case(void **state)
     }
 }
 
+static void test_threads_default_is_auto_and_takes_0_to_256(void **state)
+{
+    static const char *const ok[] = { "0", "1", "16", "256" };
+    static const unsigned want[] = { 0, 1, 16, 256 };
+    assert_int_equal(parse1(&cfg, "GQSHIM_THREADS", " "), GQ_CONFIG_OK);
+    assert_int_equal(cfg.threads, 0); /* unset: auto */
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(parse1(&cfg, "GQSHIM_THREADS", ok[i]), GQ_CONFIG_OK);
+        assert_int_equal(cfg.errors.count, 0);
+        assert_int_equal(cfg.threads, want[i]);
+    }
+}
+
+static void test_threads_invalid_is_one_strict_line(void **state)
+{
+    static const char *const bad[] = { "257", "-1", "two", "1.5", "4k" };
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(parse1(&cfg, "GQSHIM_THREADS", bad[i]), GQ_CONFIG_INVALID);
+        const char *e = only_error();
+        assert_contains(e, "GQSHIM_THREADS='");
+        assert_contains(e, bad[i]);
+        assert_contains(e, "accepted: 0 or 1 to 256");
+        assert_int_equal(cfg.threads, 0);
+    }
+}
+
 static void test_log_invalid_lists_the_levels(void **state)
 {
     assert_int_equal(parse1(&cfg, "GQSHIM_LOG", "verbose"), GQ_CONFIG_OK); /* lenient */
@@ -567,6 +593,8 @@ int main(void)
         cmocka_unit_test(test_size_above_the_bound_is_out_of_range),
         cmocka_unit_test(test_size_rejects_negative_fraction_garbage_and_words),
         cmocka_unit_test(test_log_levels_in_any_case),
+        cmocka_unit_test(test_threads_default_is_auto_and_takes_0_to_256),
+        cmocka_unit_test(test_threads_invalid_is_one_strict_line),
         cmocka_unit_test(test_log_invalid_lists_the_levels),
         cmocka_unit_test(test_cosmetic_options_are_lenient_the_rest_strict),
         cmocka_unit_test(test_output_paths_expand_pid_and_variables),

@@ -1,0 +1,57 @@
+#!/bin/sh
+# Shim-owned buffers fault in by spans (shim/host/gq_hostmem.c): exact bytes
+# at span and entry edges, around pages written first, in pages never
+# offloaded, through write(2); write tracking of span-filled pages; and
+# GQSHIM_THREADS (the pool's cap, bad values).
+. tests/e2e/lib.sh
+P=$BUILD/e2e/spans
+for c in edges present syscall wtrack clean threads; do
+    check "$c, no shim" $P $c exact
+    for t in 1 3; do
+        export GQSHIM_THREADS=$t
+        check "$c, shim-owned buffer, GQSHIM_THREADS=$t" with_shim "on=host" $P $c quant
+        unset GQSHIM_THREADS
+        expect_stat "$c, shim-owned buffer, GQSHIM_THREADS=$t" offloads -eq 2
+    done
+done
+# Unwritten pages restore from the blocks after a full read (it leaves write
+# tracking clean): both copy-backs compressed.
+check "clean restore after a full read" with_shim "on=host" $P clean quant
+expect_stat "clean restore after a full read" restores -eq 2
+
+# As an unprivileged user (host mode tracked where vm.unprivileged_userfaultfd
+# is 0): the buffers stay the program's, decoded by the pool after each offload.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    for c in edges present wtrack clean; do
+        check "$c, unprivileged" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+            env LD_PRELOAD=$SHIM GQSHIM_RULES=on=host GQSHIM_THREADS=3 $P $c quant
+    done
+fi
+
+# The pool never holds more than GQSHIM_THREADS - 1 threads, and a
+# sequential read of 2 MiB spans uses them.
+pool_threads() {
+    env GQSHIM_THREADS=$1 LD_PRELOAD=$SHIM GQSHIM_RULES=on=host $P threads quant |
+        sed -n 's/^pool_threads=//p'
+}
+n=$(pool_threads 1)
+[ "$n" = 0 ] && ok "GQSHIM_THREADS=1: no pool thread" || bad "GQSHIM_THREADS=1: $n pool threads"
+n=$(pool_threads 3)
+[ -n "$n" ] && [ "$n" -ge 1 ] && [ "$n" -le 2 ] && ok "GQSHIM_THREADS=3: $n pool thread(s), at most 2" ||
+    bad "GQSHIM_THREADS=3: '$n' pool threads, want 1 or 2"
+n=$(pool_threads 0)
+cpus=$(nproc)
+[ "$cpus" -gt 8 ] && cpus=8
+[ -n "$n" ] && [ "$n" -le $((cpus - 1)) ] && ok "GQSHIM_THREADS=0 (auto): $n pool thread(s), at most $((cpus - 1))" ||
+    bad "GQSHIM_THREADS=0 (auto): '$n' pool threads, want at most $((cpus - 1))"
+
+# A bad value: one line naming it, and every call passes through (the data
+# come back exact).
+for v in abc -1 257 1.5; do
+    GQSHIM_THREADS=$v LD_PRELOAD=$SHIM GQSHIM_RULES=on=host $P edges exact >"$TMP/out" 2>&1
+    rc=$?
+    lines=$(grep -c "GQSHIM_THREADS='$v' is not an accepted value; accepted: 0 or 1 to 256" "$TMP/out")
+    [ $rc = 0 ] && [ "$lines" = 1 ] && ok "GQSHIM_THREADS=$v: one line, pass-through" ||
+        { bad "GQSHIM_THREADS=$v: exit $rc, $lines error line(s)"; sed 's/^/     | /' "$TMP/out"; }
+done
+finish
