@@ -18,6 +18,8 @@ logs=$build/test-logs
 mkdir -p "$logs"
 work=$(mktemp -d "${TMPDIR:-/tmp}/gq-run.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
+# Searchable by all, as /tmp is: tests that drop privileges write under it.
+chmod 711 "$work"
 trap 'exit 130' INT TERM
 
 # The test list: "index kind name" per line (kind: unit or script).
