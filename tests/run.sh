@@ -120,7 +120,10 @@ while [ $running -gt 0 ]; do
     report
 done
 wait
-mv "$work/times.new" "$logs/times"
+# This run's times, and the last known ones of the tests it did not run.
+touch "$logs/times"
+awk 'NR == FNR { seen[$1] = 1; print; next } !($1 in seen)' "$work/times.new" "$logs/times" \
+    >"$work/times.all" && mv "$work/times.all" "$logs/times"
 
 echo
 [ -n "$failed" ] && echo "failed:$failed"
