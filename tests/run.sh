@@ -103,6 +103,7 @@ report() {
     done
 }
 
+echo "running $total tests, $jobs at a time, longest first; results in list order"
 running=0
 while read -r idx; do
     if [ $running -ge "$jobs" ]; then
