@@ -65,7 +65,10 @@ run_one() {
     n=0
     [ $rc -eq 0 ] &&
         n=$(sed -n 's/.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
-    echo "$rc $(((t1 - t0) / 1000000)) $((c1 - c0)) $n" >"$work/res.$idx"
+    # Renamed into place: the reporting loop may look at it while a test
+    # that finished earlier is reported, and must never see it half written.
+    echo "$rc $(((t1 - t0) / 1000000)) $((c1 - c0)) $n" >"$work/res.$idx.part"
+    mv "$work/res.$idx.part" "$work/res.$idx"
     rm -rf "$tmp"
 }
 
