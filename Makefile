@@ -68,6 +68,12 @@ include tests/gpu/gpu.mk
 
 all: $(BUILD)/.deps-ok $(LIBGQSHIM) $(CUDASIM_LIBS) $(UNIT_TESTS) $(E2E_PROGS) $(EXAMPLES)
 
+# What the sanitized suites run (tests/sanitize.sh): all but the fuzz targets
+# (sanitized builds of their own already) and the GPU kit (not run there).
+.PHONY: sanitize-progs
+sanitize-progs: $(BUILD)/.deps-ok $(LIBGQSHIM) $(CUDASIM_LIBS) $(UNIT_TESTS) $(E2E_PROGS) $(EXAMPLES) \
+    $(GQRUN) $(GQ_OPTIONS_MD)
+
 # Generic rules: objects mirror the source tree under $(BUILD)/obj.
 $(BUILD)/obj/%.o: %.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)

@@ -8,6 +8,9 @@
  *   LD_PRELOAD=build/libgqshim.so GQSHIM_RULES='on=host,min=1M,name=kv' GQSHIM_STATS=1
  * and compare: the same program, its KV traffic and host copies compressed.
  * It reports the error of what comes back against the exact values.
+ *
+ *   offload_kv [TOKENS]   TOKENS per layer (default 512): fewer make the same
+ *                         pattern on a smaller cache (quick runs, the tests)
  */
 #include <cuda_runtime_api.h>
 #include <math.h>
@@ -58,9 +61,15 @@ static uint16_t float_to_half(float f)
     return (uint16_t)(sign | ((uint32_t)exp << 10) | ((x >> 13) & 0x3ff));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    const size_t elems = (size_t)HEADS * SEQ * HEAD_DIM, bytes = elems * 2;
+    char *end = NULL;
+    long seq = argc == 2 ? strtol(argv[1], &end, 10) : SEQ;
+    if (argc > 2 || (end && (*end || end == argv[1])) || seq < 1 || seq > 1 << 20) {
+        fprintf(stderr, "usage: offload_kv [TOKENS]   (tokens per layer, 1..1048576, default %d)\n", SEQ);
+        return 2;
+    }
+    const size_t elems = (size_t)HEADS * (size_t)seq * HEAD_DIM, bytes = elems * 2;
     uint16_t *ref[2 * LAYERS], *host[2 * LAYERS];
     uint64_t seed = 1;
     for (int t = 0; t < 2 * LAYERS; t++) {
@@ -109,8 +118,8 @@ int main(void)
     }
     CK(cudaStreamSynchronize(s));
     double logical = (double)bytes * 2 * LAYERS * (1 + STEPS);
-    printf("offload_kv: %d layers x K,V of %d x %d x %d fp16 (%.0f MiB in pinned host buffers)\n",
-           LAYERS, HEADS, SEQ, HEAD_DIM, (double)bytes * 2 * LAYERS / 1048576.0);
+    printf("offload_kv: %d layers x K,V of %d x %ld x %d fp16 (%.0f MiB in pinned host buffers)\n",
+           LAYERS, HEADS, seq, HEAD_DIM, (double)bytes * 2 * LAYERS / 1048576.0);
     printf("offload_kv: %.0f MiB offloaded and restored over %d decode steps\n",
            logical / 1048576.0, STEPS);
     printf("offload_kv: restored KV vs exact: max abs error %.3g, NMSE %.3g\n", max_err,

@@ -14,6 +14,9 @@
  *                              is at most 0.30x of the weights (for tests);
  *                              --check-bytes: the same bytes only (for runs
  *                              under a sanitizer, whose shadow memory counts)
+ *   weights_stream [--check | --check-bytes] [LAYERS]
+ *                              LAYERS layers instead of 32: the same pattern,
+ *                              less data (quick runs)
  */
 #include <cuda_runtime_api.h>
 #include <math.h>
@@ -22,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LAYERS 32
+#define LAYERS_DEFAULT 32
 #define ROWS 1024 /* output channels */
 #define COLS 2048 /* input channels */
 #define PASSES 5
@@ -69,16 +72,27 @@ int main(int argc, char **argv)
 {
     int check_bytes = argc > 1 && strcmp(argv[1], "--check-bytes") == 0;
     int check = check_bytes || (argc > 1 && strcmp(argv[1], "--check") == 0);
+    int layers = LAYERS_DEFAULT;
+    if (argc > 1 + check) {
+        char *end;
+        long n = strtol(argv[1 + check], &end, 10);
+        if (argc > 2 + check || *end || end == argv[1 + check] || n < 1 || n > 4096) {
+            fprintf(stderr, "usage: weights_stream [--check | --check-bytes] [LAYERS]   (1..4096, default %d)\n",
+                    LAYERS_DEFAULT);
+            return 2;
+        }
+        layers = (int)n;
+    }
     const size_t bytes = (size_t)ROWS * COLS * 2;
-    uint16_t *w[LAYERS], *exact = malloc(bytes * LAYERS);
-    uint16_t *first = malloc(bytes * LAYERS), *got = malloc(bytes);
-    memset(exact, 1, bytes * LAYERS); /* resident before the baseline below */
-    memset(first, 1, bytes * LAYERS);
+    uint16_t **w = malloc(sizeof *w * (size_t)layers), *exact = malloc(bytes * (size_t)layers);
+    uint16_t *first = malloc(bytes * (size_t)layers), *got = malloc(bytes);
+    memset(exact, 1, bytes * (size_t)layers); /* resident before the baseline below */
+    memset(first, 1, bytes * (size_t)layers);
     memset(got, 1, bytes);
     long rss0 = host_rss_kib();
     uint64_t seed = 5;
     /* "Read from disk": fill the pinned buffers on the CPU. */
-    for (int l = 0; l < LAYERS; l++) {
+    for (int l = 0; l < layers; l++) {
         CK(cudaMallocHost((void **)&w[l], bytes));
         for (size_t i = 0; i < (size_t)ROWS * COLS; i++) {
             seed = seed * 6364136223846793005ull + 1442695040888963407ull;
@@ -97,7 +111,7 @@ int main(int argc, char **argv)
     long rss_after_first = 0;
     int same = 1;
     for (int pass = 0; pass < PASSES; pass++) {
-        for (int l = 0; l < LAYERS; l++) {
+        for (int l = 0; l < layers; l++) {
             CK(cudaMemcpyAsync(dev, w[l], bytes, cudaMemcpyHostToDevice, s));
             /* ... the layer's matmul would run here; look at what arrived ... */
             CK(cudaMemcpyAsync(got, dev, bytes, cudaMemcpyDeviceToHost, s));
@@ -111,16 +125,16 @@ int main(int argc, char **argv)
             rss_after_first = host_rss_kib();
     }
     double max_err = 0, se = 0, ss = 0;
-    for (size_t i = 0; i < (size_t)ROWS * COLS * LAYERS; i++) {
+    for (size_t i = 0; i < (size_t)ROWS * COLS * layers; i++) {
         double x = half_to_float(exact[i]), y = half_to_float(first[i]);
         if (fabs(x - y) > max_err)
             max_err = fabs(x - y);
         se += (x - y) * (x - y);
         ss += x * x;
     }
-    double weights_mib = (double)bytes * LAYERS / 1048576.0;
+    double weights_mib = (double)bytes * layers / 1048576.0;
     double held_mib = (double)(rss_after_first - rss0) / 1024.0;
-    printf("weights_stream: %d layers of %d x %d fp16 (%.0f MiB), %d passes\n", LAYERS, ROWS, COLS,
+    printf("weights_stream: %d layers of %d x %d fp16 (%.0f MiB), %d passes\n", layers, ROWS, COLS,
            weights_mib, PASSES);
     printf("weights_stream: every pass delivered the same bytes: %s\n", same ? "yes" : "NO");
     printf("weights_stream: uploaded vs exact weights: max abs error %.3g, NMSE %.3g\n", max_err,

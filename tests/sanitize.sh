@@ -31,28 +31,46 @@ libtsan=$($cc -print-file-name=libtsan.so)
     echo "check-sanitize: $cc has no libasan.so / libtsan.so (apt-get install libasan8 libtsan2)"
     exit 1
 }
+# The kernels' fatbin does not depend on the sanitizer flags: nvcc builds it
+# once, in the plain build folder ($BUILD, default build), for all three.
+fatbin=${BUILD:-build}/kernels/gq_kernels.fatbin
 start=$(date +%s)
 fail=0
 
+# Both builds first; then the TSan suites run, one at a time, alongside the
+# ASan ones (JOBS at a time), and their results are printed after them.
+t=$tsan_build
+make -s -j"$jobs" BUILD="$asan_build" SANFLAGS="$asan_flags" GQ_FATBIN="$fatbin" sanitize-progs || exit 1
+make -s -j"$jobs" BUILD="$t" SANFLAGS="$tsan_flags" GQ_FATBIN="$fatbin" "$t/libgqshim.so" "$t/cudasim/libcuda.so.1" \
+    "$t/cudasim/libcudart.so.13" "$t/cudasim/libcuda.so" "$t/cudasim/libcudart.so" \
+    "$t/e2e/rel_stress" "$t/e2e/threads" "$t/e2e/rel_life" "$t/e2e/roundtrip" "$t/e2e/spans" \
+    "$t/tests/unit/test_pool" || exit 1
+echo "built in $(( $(date +%s) - start )) s"
+
+mkdir -p "$t/test-logs"
+tsan_out=$t/test-logs/run.txt
+rm -f "$tsan_out.rc"
+(
+    GQ_PRELOAD_PREFIX="$libtsan:" REL_SCALE=small TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
+        JOBS=1 sh tests/run.sh "$t" "$t/tests/unit/test_pool" \
+        "tests/e2e/t_threads.sh tests/e2e/t_rel_concurrency.sh tests/e2e/t_rel_life.sh tests/e2e/t_rel_faults.sh tests/e2e/t_spans.sh" \
+        >"$tsan_out" 2>&1
+    echo $? >"$tsan_out.rc"
+) &
+tsan=$!
+
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer ($asan_build)"
-make -s -j"$jobs" BUILD="$asan_build" SANFLAGS="$asan_flags" all || exit 1
-units=$(for t in tests/unit/test_*.c; do n=${t##*/}; echo "$asan_build/tests/unit/${n%.c}"; done)
+units=$(for u in tests/unit/test_*.c; do n=${u##*/}; echo "$asan_build/tests/unit/${n%.c}"; done)
 scripts=$(ls tests/cudasim/t_*.sh tests/e2e/t_*.sh | grep -v -e '/t_gqrun.sh$')
 GQ_PRELOAD_PREFIX="$libasan:" REL_SCALE=small \
     ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:halt_on_error=1" \
     UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
     sh tests/run.sh "$asan_build" "$units" "$scripts" || fail=1
 
+wait $tsan
 echo "== ThreadSanitizer ($tsan_build)"
-t=$tsan_build
-make -s -j"$jobs" BUILD="$t" SANFLAGS="$tsan_flags" "$t/libgqshim.so" "$t/cudasim/libcuda.so.1" \
-    "$t/cudasim/libcudart.so.13" "$t/cudasim/libcuda.so" "$t/cudasim/libcudart.so" \
-    "$t/e2e/rel_stress" "$t/e2e/threads" "$t/e2e/rel_life" "$t/e2e/roundtrip" "$t/e2e/spans" \
-    "$t/tests/unit/test_pool" || exit 1
-GQ_PRELOAD_PREFIX="$libtsan:" REL_SCALE=small TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
-    sh tests/run.sh "$t" "$t/tests/unit/test_pool" \
-    "tests/e2e/t_threads.sh tests/e2e/t_rel_concurrency.sh tests/e2e/t_rel_life.sh tests/e2e/t_rel_faults.sh tests/e2e/t_spans.sh" \
-    || fail=1
+cat "$tsan_out"
+[ "$(cat "$tsan_out.rc" 2>/dev/null)" = 0 ] || fail=1
 
 echo "check-sanitize: $(( $(date +%s) - start )) s, $([ $fail -eq 0 ] && echo passed || echo FAILED)"
 exit $fail

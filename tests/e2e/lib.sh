@@ -35,10 +35,19 @@ with_shim() {
     LD_PRELOAD=$SHIM GQSHIM_RULES=$rules GQSHIM_STATS="json:$TMP/stats.json" "$@"
 }
 
-# stat KEY: a number from the last stats file.
+# stat KEY: a number from the last stats file (status 1 when it has no KEY).
+# One python3 reads each new file's top-level values into $TMP/stats.flat,
+# next to a copy of the file they came from; later keys are looked up there.
 stat() {
-    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
-        "$TMP/stats.json" "$1"
+    if ! cmp -s "$TMP/stats.json" "$TMP/stats.flat.json" 2>/dev/null; then
+        rm -f "$TMP/stats.flat.json"
+        python3 -c 'import json,sys
+for k, v in json.load(open(sys.argv[1])).items():
+    print("%s=%s" % (k, v))' "$TMP/stats.json" >"$TMP/stats.flat" || return 1
+        cp "$TMP/stats.json" "$TMP/stats.flat.json"
+    fi
+    grep -q "^$1=" "$TMP/stats.flat" || return 1
+    sed -n "s/^$1=//p" "$TMP/stats.flat"
 }
 
 # expect_jstat NAME KEY.PATH OP VALUE: the same for a nested number

@@ -3,8 +3,8 @@
 # (GQSHIM_STATS=json:PATH) of the same program say the same thing, field by
 # field; the JSON parses; per-rule rows add up to the totals.
 . tests/e2e/lib.sh
-KV=$BUILD/examples/offload_kv
-RULES='on=host,size=4M,name=kv;on=dev,min=1G,name=unused'
+KV="$BUILD/examples/offload_kv 128" # 16 tensors of 1 MiB
+RULES='on=host,size=1M,name=kv;on=dev,min=1G,name=unused'
 
 LD_PRELOAD=$SHIM GQSHIM_RULES=$RULES GQSHIM_STATS=1 GQSHIM_VERIFY=1 GQSHIM_LOG_FILE="$TMP/table.txt" \
     $KV >/dev/null || bad "offload_kv with GQSHIM_STATS=1"
@@ -200,7 +200,7 @@ if j["schema"] != "gqshim-stats" or j["schema_version"] != 2 or not j["complete"
     errors.append("schema: %s %s" % (j["schema"], j["schema_version"]))
 if not j["argv"] or not j["argv"][0].endswith("offload_kv"):
     errors.append("argv: %s" % j["argv"])
-if j["settings"].get("GQSHIM_RULES") != "on=host,size=4M,name=kv;on=dev,min=1G,name=unused":
+if j["settings"].get("GQSHIM_RULES") != "on=host,size=1M,name=kv;on=dev,min=1G,name=unused":
     errors.append("settings.GQSHIM_RULES: %s" % j["settings"].get("GQSHIM_RULES"))
 if not re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", j["started"]) or j["ended"] < j["started"]:
     errors.append("timestamps: %s %s" % (j["started"], j["ended"]))

@@ -9,7 +9,8 @@ P=$BUILD/e2e/stopped
 RULES='on=host,size=4M,name=kv'
 
 # run_until_ready SIG MODE: start the program, wait for "ready", send SIG;
-# sets rc.
+# sets rc. (The waits for "ready" here are up to 5 min: with the machine
+# loaded, 30 s were not always enough for the program to start.)
 run_until_ready() {
     sig=$1 mode=$2
     rm -f "$TMP/ready"
@@ -20,7 +21,7 @@ run_until_ready() {
         $P "$mode" >"$TMP/ready" 2>"$TMP/err" &
     pid=$!
     i=0
-    while ! grep -q ready "$TMP/ready" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+    while ! grep -q ready "$TMP/ready" 2>/dev/null && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
     kill -"$sig" $pid
     wait $pid
     rc=$?
@@ -50,7 +51,7 @@ run_until_ready TERM handler
 LD_PRELOAD=$SHIM GQSHIM_RULES=$RULES GQSHIM_STATS=1 $P wait >"$TMP/ready" 2>"$TMP/table" &
 pid=$!
 i=0
-while ! grep -q ready "$TMP/ready" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+while ! grep -q ready "$TMP/ready" 2>/dev/null && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
 kill -TERM $pid
 wait $pid
 rc=$?

@@ -5,11 +5,12 @@
 . tests/e2e/lib.sh
 KV=$BUILD/examples/offload_kv
 
-# verify_of BITS: runs offload_kv, prints "shim_max shim_nmse prog_max prog_nmse offloads".
+# verify_of BITS: runs offload_kv (128 tokens a layer: its 16 tensors of
+# 1 MiB), prints "shim_max shim_nmse prog_max prog_nmse offloads".
 verify_of() {
     rm -f "$TMP/stats.json"
-    LD_PRELOAD=$SHIM GQSHIM_RULES="on=host,size=4M,bits=$1,name=kv" GQSHIM_VERIFY=1 \
-        GQSHIM_STATS="json:$TMP/stats.json" $KV >"$TMP/kv.out" || return 1
+    LD_PRELOAD=$SHIM GQSHIM_RULES="on=host,size=1M,bits=$1,name=kv" GQSHIM_VERIFY=1 \
+        GQSHIM_STATS="json:$TMP/stats.json" $KV 128 >"$TMP/kv.out" || return 1
     python3 - "$TMP/stats.json" "$TMP/kv.out" <<'PY'
 import json, re, sys
 j = json.load(open(sys.argv[1]))
@@ -60,7 +61,7 @@ for dt in bf16 f32; do
 done
 
 # Off: no verify kernel runs, nothing reported.
-with_shim "on=host,size=4M,name=kv" $KV >/dev/null
+with_shim "on=host,size=1M,name=kv" $KV 128 >/dev/null
 [ "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["kernels"]["verify"]["launches"], "verify" in j["rules"][0], "verify_unmeasured" in j)' "$TMP/stats.json")" = "0 False False" ] \
     && ok "GQSHIM_VERIFY off: no verify kernel, no figures" || bad "GQSHIM_VERIFY off: verify ran or was reported"
 

@@ -1,9 +1,11 @@
 #!/bin/sh
-# A short round of every fuzz target (10 s each, FUZZ_SHORT_SECONDS to change),
-# as part of `make test`. Skips, saying so, only when clang's libFuzzer
+# A short round of every fuzz target (4 s each; FUZZ_DEEP=1: 10 s each;
+# FUZZ_SHORT_SECONDS to set it), as part of `make test`; `make fuzz` runs them
+# longer, on a kept corpus. Skips, saying so, only when clang's libFuzzer
 # runtime is not installed (then fuzz.mk built no target).
 build=${BUILD:-build}
-secs=${FUZZ_SHORT_SECONDS:-10}
+if [ "${FUZZ_DEEP:-0}" = 1 ]; then secs=10; else secs=4; fi
+secs=${FUZZ_SHORT_SECONDS:-$secs}
 clang=${CLANG:-clang}
 rt="$($clang -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-x86_64.a"
 if [ ! -f "$rt" ]; then
