@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define GQ_STORE_ALIGN 256u
@@ -43,6 +44,7 @@ struct gq_pending {
 
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t grow_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t grown_cond = PTHREAD_COND_INITIALIZER; /* a request was served */
 static struct gq_chunk *chunks;
 static size_t budget = SIZE_MAX;
 static int budget_set; /* under store_lock: budget is final */
@@ -254,8 +256,21 @@ static void *grower(void *arg)
             add_slab(size);
         pthread_mutex_lock(&store_lock);
         growing = 0;
+        pthread_cond_broadcast(&grown_cond);
     }
     return NULL;
+}
+
+void gq_store_await_growth(void)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 2;
+    pthread_mutex_lock(&store_lock);
+    while ((growing || grow_want) &&
+           pthread_cond_timedwait(&grown_cond, &store_lock, &until) == 0)
+        ;
+    pthread_mutex_unlock(&store_lock);
 }
 
 /* With store_lock held: ask the grower for room for `size` bytes. */

@@ -60,6 +60,12 @@ enum gq_store_status gq_store_alloc(size_t size, struct gq_block *out);
  * behind work of the block's last users. */
 enum gq_store_status gq_store_alloc_on(size_t size, CUstream s, struct gq_block *out);
 
+/* For a copy that waits for its own completion anyway (a synchronous one):
+ * after GQ_STORE_GROWING, wait until the store's thread has served the
+ * requests there are (at most 2 s), then try again. The caller calls no
+ * driver function meanwhile; the store's thread does. */
+void gq_store_await_growth(void);
+
 /* At an allocation event (not a copy): make sure a block of `size` bytes
  * would fit now, adding a slab when none would (within the budget).
  * The calling thread's context must be current. */

@@ -191,7 +191,11 @@ static struct gq_verdict compress(const struct gq_drv *d, void *dst, const void 
      * allocate. */
     struct gq_block b;
     *reused = gq_entries_reuse_block(dst, count, &g, s, &b);
-    enum gq_store_status st = *reused ? GQ_STORE_OK : gq_plan_block((size_t)g.total, s, &b);
+    /* A copy that completes before returning may wait for the store to
+     * grow; an asynchronous one goes raw meanwhile. */
+    int may_wait = owned || (flags & GQ_COPY_SYNC);
+    enum gq_store_status st = *reused ? GQ_STORE_OK
+                                      : gq_plan_block((size_t)g.total, s, may_wait, &b);
     if (st == GQ_STORE_OVER_BUDGET)
         gq_warn_once("the compressed store is full (GQSHIM_POOL_MAX): offloads that do not "
                      "fit are copied uncompressed (GQSHIM_STATS counts them)");
@@ -271,7 +275,7 @@ int gq_upload_compress(const void *src, size_t count)
         gq_foreign_note(reg.rule, count);
         return 0;
     }
-    if (gq_plan_block((size_t)g.total, NULL, &b) != GQ_STORE_OK)
+    if (gq_plan_block((size_t)g.total, NULL, 1, &b) != GQ_STORE_OK)
         return 0;
     if (gq_segs_encode(&g, src, b.host) != GQ_OK) {
         /* Escapes overflowed: once more with room for all the headers
@@ -280,7 +284,7 @@ int gq_upload_compress(const void *src, size_t count)
         gq_store_release(&b, NULL);
         gq_segs_widen(&g, need);
         GQ_STAT_ADD(escape_retries, 1);
-        if (gq_plan_block((size_t)g.total, NULL, &b) != GQ_STORE_OK)
+        if (gq_plan_block((size_t)g.total, NULL, 1, &b) != GQ_STORE_OK)
             return 0;
         if (gq_segs_encode(&g, src, b.host) != GQ_OK) {
             gq_store_release(&b, NULL);

@@ -46,9 +46,13 @@ void gq_plan_reserve(const struct gq_rule *rule, size_t bytes)
         gq_store_reserve((size_t)(g.total + 2 * piece));
 }
 
-enum gq_store_status gq_plan_block(size_t size, CUstream s, struct gq_block *b)
+enum gq_store_status gq_plan_block(size_t size, CUstream s, int may_wait, struct gq_block *b)
 {
     enum gq_store_status st = gq_store_alloc_on(size, s, b);
+    if (st == GQ_STORE_GROWING && may_wait) {
+        gq_store_await_growth();
+        st = gq_store_alloc_on(size, s, b);
+    }
     if (st == GQ_STORE_OVER_BUDGET) {
         gq_entries_reap();
         st = gq_store_alloc_on(size, s, b);

@@ -39,8 +39,10 @@ void gq_plan_reserve(const struct gq_rule *rule, size_t bytes);
 
 /* A store block for work queued next on stream s (NULL: the CPU writes it
  * now); when the budget is spent, first let go of the blocks whose buffers
- * are gone, then try once more. */
-enum gq_store_status gq_plan_block(size_t size, CUstream s, struct gq_block *b);
+ * are gone, then try once more. `may_wait`: the copy waits for its own
+ * completion anyway, so when the store is adding a slab it waits for that
+ * too (the store's thread makes the driver call) rather than go raw. */
+enum gq_store_status gq_plan_block(size_t size, CUstream s, int may_wait, struct gq_block *b);
 
 /* The driver refused the shim's work for a copy, which then goes through
  * uncompressed. Said once per process, whichever copy it was: a refusal

@@ -277,7 +277,7 @@ static void a_block_is_taken_from_the_room_an_allocation_reserved(void **state)
     (void)state;
     struct gq_block b;
     gq_store_reserve(10 * KiB); /* the allocation event */
-    assert_int_equal(gq_plan_block(10 * KiB, NULL, &b), GQ_STORE_OK);
+    assert_int_equal(gq_plan_block(10 * KiB, NULL, 0, &b), GQ_STORE_OK);
     assert_true(b.size >= 10 * KiB);
     gq_store_release(&b, NULL);
     gq_store_drop_idle();
@@ -291,13 +291,13 @@ static void a_spent_budget_first_reaps_entries_that_serve_no_copy_back(void **st
     struct gq_block held, b;
     struct gq_segs g = segs_4k();
     static unsigned char range[4096];
-    assert_int_equal(gq_plan_block(2 * MiB, NULL, &held), GQ_STORE_OK);
+    assert_int_equal(gq_plan_block(2 * MiB, NULL, 0, &held), GQ_STORE_OK);
     struct gq_entry *e = gq_entry_new((uintptr_t)range, sizeof range, &g, &held, NULL);
     assert_non_null(e);
     set_state(e, GQ_ENTRY_UNTRACKED); /* its buffer can no longer be trusted */
     gq_entries_publish(e);
     gq_entry_put(e);
-    assert_int_equal(gq_plan_block(2 * MiB, NULL, &b), GQ_STORE_OK);
+    assert_int_equal(gq_plan_block(2 * MiB, NULL, 0, &b), GQ_STORE_OK);
     assert_false(gq_entries_may_hold(range, sizeof range));
     gq_store_release(&b, NULL);
     gq_store_set_budget(0);
@@ -312,12 +312,12 @@ static void a_spent_budget_keeps_entries_that_may_serve_a_copy_back(void **state
     struct gq_block held, b;
     struct gq_segs g = segs_4k();
     static unsigned char range[4096];
-    assert_int_equal(gq_plan_block(2 * MiB, NULL, &held), GQ_STORE_OK);
+    assert_int_equal(gq_plan_block(2 * MiB, NULL, 0, &held), GQ_STORE_OK);
     struct gq_entry *e = gq_entry_new((uintptr_t)range, sizeof range, &g, &held, NULL);
     assert_non_null(e);
     gq_entries_publish(e); /* pending: its offload is still queued */
     gq_entry_put(e);
-    assert_int_equal(gq_plan_block(2 * MiB, NULL, &b), GQ_STORE_OVER_BUDGET);
+    assert_int_equal(gq_plan_block(2 * MiB, NULL, 0, &b), GQ_STORE_OVER_BUDGET);
     assert_true(gq_entries_may_hold(range, sizeof range));
     gq_entries_discard(range, sizeof range);
     gq_store_set_budget(0);
@@ -339,7 +339,7 @@ static void plan_reserve_makes_room_for_one_offload_of_the_tensor(void **state)
     size_t pinned = u.pinned;
     assert_true(pinned >= x.g.total);
     struct gq_block b;
-    assert_int_equal(gq_plan_block(x.g.total, NULL, &b), GQ_STORE_OK);
+    assert_int_equal(gq_plan_block(x.g.total, NULL, 0, &b), GQ_STORE_OK);
     gq_store_usage(&u);
     assert_int_equal(u.pinned, pinned); /* taking it pinned nothing more */
     assert_int_equal(u.in_blocks, b.size);
