@@ -75,32 +75,30 @@ GQ_KERNEL_LINKAGE __global__ void gq_quantize(struct gq_quant_params k)
         for (i = 0; i < sizeof h->reserved; i++)
             gq_store8(&h->reserved[i], 0);
     }
-    int tiled = 0;
+    /* The dtype check (kernels/gq_dtype.h) runs on the values each path
+     * has loaded to encode them; gq_dtype_fold adds the lanes' counts of
+     * foreign groups, and past the limit marks the block overflowed. */
+    uint32_t foreign = 0;
     {
         struct gq_tshape s;
+        uint32_t sw;
         if (k.axis == GQ_DIM_LAST && gq_tiles_fit() && ((uintptr_t)k.dst & 15u) == 0 &&
             gq_tshape_init(&s, k.group, c.l.esize, k.bits, (uintptr_t)k.src)) {
-            gq_quantize_tiled(&c, &s);
-            tiled = 1;
+            foreign = gq_quantize_tiled(&c, &s);
         } else if (k.axis == GQ_DIM_0 && gq_tiles_fit() && ((uintptr_t)k.dst & 15u) == 0 &&
-                   gq_dim0_stride_words(c.l.code_stride, blockDim.x)) {
-            gq_quantize_dim0(&c, gq_dim0_stride_words(c.l.code_stride, blockDim.x));
-            tiled = 1;
+                   (sw = gq_dim0_stride_words(c.l.code_stride, blockDim.x)) != 0) {
+            gq_quantize_dim0(&c, sw);
+            for (g = gq_tid(); g < c.l.n_groups; g += n)
+                foreign += (uint32_t)gq_dtype_group_foreign(&c.l, c.group, c.dtype, c.src, g);
+        } else {
+            /* one thread per group: the group is read again for the check */
+            for (g = gq_tid(); g < c.l.n_groups; g += n) {
+                gq_group_encode(&c, g);
+                foreign += (uint32_t)gq_dtype_group_foreign(&c.l, c.group, c.dtype, c.src, g);
+            }
         }
     }
-    /* ---- dtype check (kernels/gq_dtype.h): count the groups that do not
-     * look like the dtype; past the limit the block is marked overflowed.
-     * After the tiles this is a second, per-thread pass over the source (one
-     * thread per group): correct, but it reads the tensor again, uncoalesced.
-     * Folding the scan into the tiles' registers is open work. */
-    uint32_t foreign = 0;
-    for (g = gq_tid(); g < c.l.n_groups; g += n) {
-        if (!tiled)
-            gq_group_encode(&c, g);
-        foreign += (uint32_t)gq_dtype_group_foreign(&c.l, c.group, c.dtype, c.src, g);
-    }
     gq_dtype_fold(h, foreign, c.l.n_groups);
-    /* ---- end of the dtype check */
 }
 
 /* Writes the values of one work item: vector stores when the item is whole

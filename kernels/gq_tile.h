@@ -24,6 +24,7 @@
 #ifndef GQ_TILE_H
 #define GQ_TILE_H
 
+#include "gq_dtype.h"
 #include "gq_group.h"
 #include "gq_kernels.h"
 
@@ -149,17 +150,115 @@ static __device__ __forceinline__ uint64_t gq_n_warps(void)
     return (uint64_t)gridDim.x * blockDim.x / 32u;
 }
 
+/* Chunks a lane keeps in registers from the first pass over its groups to
+ * the second (min/max, then codes): with 16-byte chunks every f16/bf16
+ * group and every f32 group up to 512 elements. A lane with more chunks
+ * loads the others again (from cache on the GPU). A fixed count, each
+ * index a constant after unrolling: the array stays in registers. */
+#define GQ_TILE_HOLD 4
+
+/* nvcc unrolls the loop that follows completely (its trip count is a
+ * constant); gcc needs no hint. */
+#if defined(__CUDACC__)
+#define GQ_UNROLL _Pragma("unroll")
+#else
+#define GQ_UNROLL
+#endif
+
+/* Length of group g of a GQ_DIM_LAST tensor, without the division by
+ * cols that gq_group_len() makes. */
+GQ_HD uint32_t gq_last_len(const struct gq_layout *l, uint32_t G, uint64_t g)
+{
+    uint64_t left = l->n_elems - g * G;
+    return left < G ? (uint32_t)left : G;
+}
+
+/* What the first pass keeps of a group's elements. */
+struct gq_gscan {
+    float mn, mx;
+    int nonfinite;
+    struct gq_dtype_scan ds; /* kernels/gq_dtype.h */
+};
+
+/* Scans the first ne elements of chunk v (which starts at an even flat
+ * index: parity is e & 1). */
+GQ_HD void gq_chunk_scan(struct gq_gscan *sc, const struct gq_u32x4 *v, uint32_t ne, uint32_t dtype)
+{
+    uint32_t es = gq_dtype_size(dtype), e;
+    for (e = 0; e < ne; e++) {
+        uint32_t raw = gq_chunk_elem(v, e, es);
+        float x = gq_raw_to_f32(raw, dtype);
+        sc->nonfinite |= gq_raw_nonfinite(raw, dtype);
+        sc->mn = fminf(sc->mn, x);
+        sc->mx = fmaxf(sc->mx, x);
+        if (es == 4)
+            gq_dtype_scan_word32(&sc->ds, raw);
+        else
+            gq_dtype_scan_word16(&sc->ds, raw, e & 1u, dtype);
+    }
+}
+
+/* Adds the dtype scans of a group's L lanes (xor shuffles of width L):
+ * every lane of the group gets the group's. Every lane of the warp calls it. */
+static __device__ __forceinline__ void gq_dtype_scan_reduce(struct gq_dtype_scan *ds, uint32_t L,
+                                                            uint32_t dtype)
+{
+    uint32_t o;
+    for (o = L / 2; o > 0; o /= 2) {
+        ds->a += __shfl_xor_sync(0xffffffffu, (unsigned long long)ds->a, o, (int)L);
+        ds->b += __shfl_xor_sync(0xffffffffu, (unsigned long long)ds->b, o, (int)L);
+        if (dtype == GQ_BF16)
+            ds->c += __shfl_xor_sync(0xffffffffu, (unsigned long long)ds->c, o, (int)L);
+        if (dtype == GQ_F16) {
+            ds->top3 += __shfl_xor_sync(0xffffffffu, (unsigned long long)ds->top3, o, (int)L);
+            ds->emask |= __shfl_xor_sync(0xffffffffu, ds->emask, o, (int)L);
+        }
+    }
+}
+
+/* Elements of chunk ch of a group of len elements (0 past the end). */
+GQ_HD uint32_t gq_chunk_count(const struct gq_tshape *s, uint32_t ch, uint32_t len)
+{
+    uint32_t first = ch * s->E;
+    return len <= first ? 0u : len - first < s->E ? len - first : s->E;
+}
+
+/* The codes of chunk ch (or, escaped, what its code bytes hold and its raw
+ * elements into the slot). */
+GQ_HD void gq_chunk_encode(const struct gq_enc_ctx *c, const struct gq_tshape *s, const struct gq_gmeta *m,
+                           uint64_t g, uint32_t ch, uint32_t len, struct gq_u32x4 v, uint32_t slot)
+{
+    uint32_t es = c->l.esize, e, ne = gq_chunk_count(s, ch, len);
+    uint64_t word = 0;
+    if (!m->escape) {
+        for (e = 0; e < ne; e++)
+            word |= (uint64_t)gq_quant_one(gq_raw_to_f32(gq_chunk_elem(&v, e, es), c->dtype), m)
+                    << (e * c->bits);
+    } else {
+        /* f16/bf16: slot bits 16..31 in the group's first two code bytes */
+        uint32_t off = ch * s->CB;
+        if (es == 2 && off < 2)
+            word = (slot >> 16) >> (8 * off);
+        if (slot < c->l.escape_capacity) /* past the capacity nothing is written */
+            gq_chunk_store(c->esc + (uint64_t)slot * c->group * es + ch * s->W, v, s->W);
+    }
+    gq_codes_store(c->codes + g * c->l.code_stride + ch * s->CB, word, s->CB);
+}
+
 /* gq_quantize for GQ_DIM_LAST. A round gives each group L lanes (32 / L
  * groups); a tile is R rounds, enough for its metadata to fill 128 bytes
  * (one line; one PCIe write when the buffer is mapped host memory), which
  * lane j (word j) then stores. With L = 1 every lane holds a
- * whole group and stores its own metadata. */
-static __device__ void gq_quantize_tiled(const struct gq_enc_ctx *c, const struct gq_tshape *s)
+ * whole group and stores its own metadata. Each element is loaded once:
+ * the first pass (min, max, finiteness, the dtype scan of gq_dtype.h) keeps
+ * the chunks in registers for the second (codes, escapes). Returns the
+ * lane's count of foreign groups (for gq_dtype_fold). */
+static __device__ uint32_t gq_quantize_tiled(const struct gq_enc_ctx *c, const struct gq_tshape *s)
 {
     const uint32_t G = c->group, dtype = c->dtype, es = c->l.esize, mw = es == 4 ? 2u : 1u;
     const uint32_t lane = threadIdx.x & 31u, L = s->L, lane_g = lane % L, gpr = 32u / L;
     const int direct = L == 1;
-    uint32_t R = 1;
+    uint32_t R = 1, foreign = 0;
     while (!direct && R * gpr * mw < 32) /* 128 bytes: one PCIe write into mapped memory */
         R *= 2;
     const uint32_t gpw = R * gpr;
@@ -171,40 +270,40 @@ static __device__ void gq_quantize_tiled(const struct gq_enc_ctx *c, const struc
         for (r = 0; r < R; r++) {
             uint64_t g = g0 + r * gpr + lane / L;
             int live = g < n_groups;
-            uint32_t len = live ? gq_group_len(&c->l, G, g) : 0, ch, o, esc_lanes, slot = 0, w0, w1;
+            uint32_t len = live ? gq_last_len(&c->l, G, g) : 0, ch, k, esc_lanes, slot = 0, w0, w1;
             const uint8_t *gsrc = (const uint8_t *)c->src + g * G * es;
-            float mn = GQ_F32_MAX, mx = -GQ_F32_MAX;
-            int nonfinite = 0;
-            struct gq_u32x4 first = {0, 0, 0, 0};
+            struct gq_gscan sc = {GQ_F32_MAX, -GQ_F32_MAX, 0, {0, 0, 0, 0, 0}};
+            struct gq_u32x4 held[GQ_TILE_HOLD];
             struct gq_gmeta m;
+            float mn, mx;
 
-            /* min, max and finiteness over the group's lanes */
-            for (ch = lane_g; live && ch < s->C; ch += L) {
-                struct gq_u32x4 v = gq_chunk_get(gsrc, ch, len, s, dtype);
-                uint32_t e, ne = len > ch * s->E ? len - ch * s->E : 0;
-                ne = ne < s->E ? ne : s->E;
-                for (e = 0; e < ne; e++) {
-                    uint32_t raw = gq_chunk_elem(&v, e, es);
-                    float x = gq_raw_to_f32(raw, dtype);
-                    nonfinite |= gq_raw_nonfinite(raw, dtype);
-                    mn = fminf(mn, x);
-                    mx = fmaxf(mx, x);
+            /* first pass: min, max, finiteness, dtype scan */
+            GQ_UNROLL
+            for (k = 0; k < GQ_TILE_HOLD; k++) {
+                ch = lane_g + k * L;
+                if (live && ch < s->C) {
+                    held[k] = gq_chunk_get(gsrc, ch, len, s, dtype);
+                    gq_chunk_scan(&sc, &held[k], gq_chunk_count(s, ch, len), dtype);
                 }
-                if (ch == lane_g)
-                    first = v;
+            }
+            for (ch = lane_g + GQ_TILE_HOLD * L; live && ch < s->C; ch += L) {
+                struct gq_u32x4 v = gq_chunk_get(gsrc, ch, len, s, dtype);
+                gq_chunk_scan(&sc, &v, gq_chunk_count(s, ch, len), dtype);
             }
             /* One 64-bit shuffle per step carries (min, max); a lane that saw a
              * NaN or an infinity offers max = +Inf, which no finite group has. */
-            if (nonfinite)
-                mx = gq_bits_f32(0x7f800000u);
-            for (o = L / 2; o > 0; o /= 2) {
+            mn = sc.mn;
+            mx = sc.nonfinite ? gq_bits_f32(0x7f800000u) : sc.mx;
+            for (k = L / 2; k > 0; k /= 2) {
                 unsigned long long pk = ((unsigned long long)gq_f32_bits(mx) << 32) | gq_f32_bits(mn);
-                pk = __shfl_xor_sync(0xffffffffu, pk, o, (int)L);
+                pk = __shfl_xor_sync(0xffffffffu, pk, k, (int)L);
                 mn = fminf(mn, gq_bits_f32((uint32_t)pk));
                 mx = fmaxf(mx, gq_bits_f32((uint32_t)(pk >> 32)));
             }
-            nonfinite = gq_f32_bits(mx) == 0x7f800000u;
-            gq_meta_from_minmax(mn, mx, nonfinite, dtype, c->bits, &m);
+            gq_meta_from_minmax(mn, mx, gq_f32_bits(mx) == 0x7f800000u, dtype, c->bits, &m);
+            gq_dtype_scan_reduce(&sc.ds, L, dtype);
+            if (live && lane_g == 0)
+                foreign += (uint32_t)gq_dtype_scan_foreign(&sc.ds, dtype);
 
             /* escape slots: one atomic per warp, handed to each group's lanes */
             esc_lanes = __ballot_sync(0xffffffffu, live && m.escape && lane_g == 0);
@@ -226,26 +325,15 @@ static __device__ void gq_quantize_tiled(const struct gq_enc_ctx *c, const struc
                 w1 = m.min_bits;
             }
 
-            /* codes; an escaped group's raw elements */
-            for (ch = lane_g; live && ch < s->C; ch += L) {
-                struct gq_u32x4 v = ch == lane_g ? first : gq_chunk_get(gsrc, ch, len, s, dtype);
-                uint32_t e, ne = len > ch * s->E ? len - ch * s->E : 0;
-                uint64_t word = 0;
-                ne = ne < s->E ? ne : s->E;
-                if (!m.escape) {
-                    for (e = 0; e < ne; e++)
-                        word |= (uint64_t)gq_quant_one(gq_raw_to_f32(gq_chunk_elem(&v, e, es), dtype), &m)
-                                << (e * c->bits);
-                } else {
-                    /* f16/bf16: slot bits 16..31 in the group's first two code bytes */
-                    uint32_t off = ch * s->CB;
-                    if (es == 2 && off < 2)
-                        word = (slot >> 16) >> (8 * off);
-                    if (slot < c->l.escape_capacity)
-                        gq_chunk_store(c->esc + (uint64_t)slot * G * es + ch * s->W, v, s->W);
-                }
-                gq_codes_store(c->codes + g * c->l.code_stride + ch * s->CB, word, s->CB);
+            /* second pass: codes; an escaped group's raw elements */
+            GQ_UNROLL
+            for (k = 0; k < GQ_TILE_HOLD; k++) {
+                ch = lane_g + k * L;
+                if (live && ch < s->C)
+                    gq_chunk_encode(c, s, &m, g, ch, len, held[k], slot);
             }
+            for (ch = lane_g + GQ_TILE_HOLD * L; live && ch < s->C; ch += L)
+                gq_chunk_encode(c, s, &m, g, ch, len, gq_chunk_get(gsrc, ch, len, s, dtype), slot);
 
             /* metadata: lane j collects word j of the tile */
             if (direct) {
@@ -267,6 +355,7 @@ static __device__ void gq_quantize_tiled(const struct gq_enc_ctx *c, const struc
                 gq_store32((uint32_t *)c->meta + g0 * mw + lane, mine);
         }
     }
+    return foreign;
 }
 
 /* gq_dequantize for GQ_DIM_LAST: a warp decodes tiles of 32 x R chunks, lane
