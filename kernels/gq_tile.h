@@ -358,6 +358,29 @@ static __device__ uint32_t gq_quantize_tiled(const struct gq_enc_ctx *c, const s
     return foreign;
 }
 
+/* What a verify launch adds up (gq_kernels.h, struct gq_verify_result). */
+struct gq_vacc {
+    double sse, ss;
+    uint64_t n;
+    float mx;
+};
+
+/* One element: its raw source bits and what the buffer decodes it to. */
+GQ_HD void gq_vacc_add(struct gq_vacc *a, uint32_t raw, uint32_t dec, uint32_t dtype)
+{
+    double x, e;
+    float f;
+    if (gq_raw_nonfinite(raw, dtype))
+        return;
+    x = (double)gq_raw_to_f32(raw, dtype);
+    e = (double)gq_raw_to_f32(dec, dtype) - x;
+    f = (float)(e < 0 ? -e : e);
+    a->mx = f > a->mx ? f : a->mx;
+    a->sse += e * e;
+    a->ss += x * x;
+    a->n++;
+}
+
 /* gq_dequantize for GQ_DIM_LAST: a warp decodes tiles of 32 x R chunks, lane
  * i chunk i of each round. Lane j first loads word j of the tile's metadata
  * (R makes that as many words as one load of the warp can hold) and hands
@@ -365,7 +388,8 @@ static __device__ uint32_t gq_quantize_tiled(const struct gq_enc_ctx *c, const s
  * per group), each lane loads its group's words itself, which then cover
  * whole sectors anyway. */
 static __device__ void gq_dequantize_tiled(const struct gq_dequant_params *k,
-                                           const struct gq_dec_ctx *c, const struct gq_tshape *s)
+                                           const struct gq_dec_ctx *c, const struct gq_tshape *s,
+                                           const void *src, struct gq_vacc *acc)
 {
     const uint32_t G = c->group, dtype = c->dtype, es = c->l.esize, mw = es == 4 ? 2u : 1u;
     const uint32_t E = s->E, lane = threadIdx.x & 31u, qmask = (1u << c->bits) - 1u;
@@ -376,6 +400,7 @@ static __device__ void gq_dequantize_tiled(const struct gq_dequant_params *k,
     const uint64_t u0 = k->e0 / E, u1 = (k->e1 + E - 1) / E, per = 32u * R;
     const uint64_t ntiles = (u1 - u0 + per - 1) / per;
     const int vec_out = (((uintptr_t)k->dst - k->e0 * es) & (s->W - 1u)) == 0;
+    const int vec_in = ((uintptr_t)src & (s->W - 1u)) == 0;
     uint64_t tile;
     for (tile = gq_warp_id(); tile < ntiles; tile += gq_n_warps()) {
         uint64_t ua = u0 + tile * per, ub = ua + per < u1 ? ua + per : u1;
@@ -422,85 +447,22 @@ static __device__ void gq_dequantize_tiled(const struct gq_dequant_params *k,
                                      gq_dequant_one((uint32_t)(word >> (j * c->bits)) & qmask, step_s,
                                                     min_s, dtype));
                 }
-                if (lo == e && hi == e + E && vec_out)
+                if (acc) { /* gq_verify: compare with the source (e0 = 0) */
+                    struct gq_u32x4 x = {0, 0, 0, 0};
+                    if (lo == e && hi == e + E && vec_in)
+                        x = gq_chunk_load((const uint8_t *)src + e * es, s->W);
+                    else
+                        for (j = (uint32_t)(lo - e); j < (uint32_t)(hi - e); j++)
+                            gq_chunk_set(&x, j, es, gq_elem_raw(src, e + j, dtype));
+                    for (j = (uint32_t)(lo - e); j < (uint32_t)(hi - e); j++)
+                        gq_vacc_add(acc, gq_chunk_elem(&x, j, es), gq_chunk_elem(&out, j, es), dtype);
+                } else if (lo == e && hi == e + E && vec_out)
                     gq_chunk_store((uint8_t *)k->dst + (e - k->e0) * es, out, s->W);
                 else
                     for (j = (uint32_t)(lo - e); j < (uint32_t)(hi - e); j++)
                         gq_elem_put(k->dst, e + j - k->e0, dtype, gq_chunk_elem(&out, j, es));
             }
         }
-    }
-}
-
-/* ---- GQ_DIM_0 -------------------------------------------------------------
- * Thread t of a tile takes group g0 + t (adjacent columns of a row block), so
- * every row of the groups is one coalesced access across a warp. The groups'
- * codes, contiguous in the buffer, go through shared memory (each group's
- * bytes padded by 4 so that threads at the same offset hit different banks)
- * and cross global memory as consecutive 4-byte words. */
-
-#define GQ_DIM0_SHARED_WORDS (6u * 1024u) /* 24 KiB */
-
-/* The padded stride in words of a group's codes in shared memory, or 0 when
- * a tile of `block` groups does not fit. */
-GQ_HD uint32_t gq_dim0_stride_words(uint32_t code_stride, uint32_t block)
-{
-    uint32_t sw = code_stride / 4u + 1u;
-    return code_stride % 4u == 0 && sw * block <= GQ_DIM0_SHARED_WORDS ? sw : 0u;
-}
-
-static __device__ void gq_quantize_dim0(const struct gq_enc_ctx *c, uint32_t sw)
-{
-    GQ_SHARED(uint32_t, codes_sh, GQ_DIM0_SHARED_WORDS);
-    const uint32_t t = threadIdx.x, B = blockDim.x, cw = c->l.code_stride / 4u;
-    const uint64_t n_groups = c->l.n_groups, ntiles = (n_groups + B - 1) / B;
-    uint64_t tile;
-    for (tile = blockIdx.x; tile < ntiles; tile += gridDim.x) {
-        uint64_t g0 = tile * B;
-        uint32_t ng = n_groups - g0 < B ? (uint32_t)(n_groups - g0) : B, i;
-        if (t < ng)
-            gq_group_encode_to(c, g0 + t, (uint8_t *)(codes_sh + t * sw));
-        __syncthreads();
-        for (i = t; i < ng * cw; i += B)
-            gq_store32((uint32_t *)(c->codes + g0 * c->l.code_stride) + i,
-                       gq_load32(codes_sh + i / cw * sw + i % cw));
-        if (tile + gridDim.x < ntiles) /* codes_sh is written again */
-            __syncthreads();
-    }
-}
-
-/* A tile is (row block, B adjacent columns): its codes are loaded into shared
- * memory by consecutive words, then each thread decodes its column's rows
- * and stores them, adjacent threads writing adjacent elements. */
-static __device__ void gq_dequantize_dim0(const struct gq_dequant_params *k,
-                                          const struct gq_dec_ctx *c, uint32_t sw)
-{
-    GQ_SHARED(uint32_t, codes_sh, GQ_DIM0_SHARED_WORDS);
-    const uint32_t t = threadIdx.x, B = blockDim.x, G = c->group, cw = c->l.code_stride / 4u;
-    const uint64_t C = c->l.cols, rb0 = k->e0 / C / G, rb1 = (k->e1 - 1) / C / G + 1;
-    const uint64_t col_tiles = (C + B - 1) / B, ntiles = (rb1 - rb0) * col_tiles;
-    uint64_t tile;
-    for (tile = blockIdx.x; tile < ntiles; tile += gridDim.x) {
-        uint64_t rb = rb0 + tile / col_tiles, c0 = tile % col_tiles * B;
-        uint64_t g0 = rb * C + c0;
-        uint32_t ng = C - c0 < B ? (uint32_t)(C - c0) : B, i;
-        const uint32_t *src = (const uint32_t *)(c->codes + (g0 - c->g_base) * c->l.code_stride);
-        for (i = t; i < ng * cw; i += B)
-            gq_store32(codes_sh + i / cw * sw + i % cw, gq_load_ro32(src + i));
-        __syncthreads();
-        if (t < ng) {
-            uint64_t g = g0 + t, first = rb * G * C + c0 + t, e;
-            uint32_t len = gq_group_len(&c->l, G, g), r;
-            struct gq_gdec d;
-            gq_group_resolve(c, g, &d);
-            if (!d.escaped)
-                d.codes = (const uint8_t *)(codes_sh + t * sw);
-            for (r = 0, e = first; r < len; r++, e += C)
-                if (e >= k->e0 && e < k->e1)
-                    gq_elem_put(k->dst, e - k->e0, c->dtype, gq_group_elem(c, &d, r));
-        }
-        if (tile + gridDim.x < ntiles) /* codes_sh is written again */
-            __syncthreads();
     }
 }
 
