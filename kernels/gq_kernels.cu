@@ -29,17 +29,20 @@ static __device__ __forceinline__ uint64_t gq_nthreads(void)
     return (uint64_t)gridDim.x * blockDim.x;
 }
 
-/* GQ_DIM_LAST: the tiles of gq_tile.h when the shape allows (the usual
- * case). Otherwise one thread per group: the group is read twice (min/max,
- * then codes); the second pass hits the cache. GQ_DIM_0 puts adjacent
- * columns on adjacent threads, so each row of a group is one coalesced
- * access across a warp. */
+/* The tiles (GQ_DIM_LAST: gq_tile.h, warp tiles; GQ_DIM_0: gq_tile0.h,
+ * block tiles through shared memory) when the block is whole warps and the
+ * shape allows (the usual case). Otherwise one thread per group: the group
+ * is read twice (min/max, then codes), and once more by the dtype check. */
 static __device__ __forceinline__ int gq_tiles_fit(void)
 {
     return blockDim.x % 32u == 0 && blockDim.x <= GQ_BLOCK && blockDim.y == 1 && blockDim.z == 1;
 }
 
-GQ_KERNEL_LINKAGE __global__ void gq_quantize(struct gq_quant_params k)
+/* The paths are separate functions (__noinline__): inlined into one body,
+ * nvcc allocates registers for all of them at once (140 a thread, one
+ * block an SM); apart, and bounded to 3 blocks of GQ_BLOCK threads an SM,
+ * 80 and no spills (ptxas -v). */
+GQ_KERNEL_LINKAGE __global__ void __launch_bounds__(GQ_BLOCK, 3) gq_quantize(struct gq_quant_params k)
 {
     struct gq_params p;
     struct gq_enc_ctx c;

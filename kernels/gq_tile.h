@@ -152,10 +152,12 @@ static __device__ __forceinline__ uint64_t gq_n_warps(void)
 
 /* Chunks a lane keeps in registers from the first pass over its groups to
  * the second (min/max, then codes): with 16-byte chunks every f16/bf16
- * group and every f32 group up to 512 elements. A lane with more chunks
- * loads the others again (from cache on the GPU). A fixed count, each
- * index a constant after unrolling: the array stays in registers. */
-#define GQ_TILE_HOLD 4
+ * group up to 512 elements and every f32 group up to 256. A lane with more
+ * chunks loads the others again (from cache on the GPU). A fixed count,
+ * each index a constant after unrolling: the array stays in registers.
+ * (4 would cover every group, at 5 more registers a thread: gq_quantize
+ * would no longer fit 3 blocks of GQ_BLOCK threads on an SM.) */
+#define GQ_TILE_HOLD 2
 
 /* nvcc unrolls the loop that follows completely (its trip count is a
  * constant); gcc needs no hint. */
@@ -253,7 +255,7 @@ GQ_HD void gq_chunk_encode(const struct gq_enc_ctx *c, const struct gq_tshape *s
  * the first pass (min, max, finiteness, the dtype scan of gq_dtype.h) keeps
  * the chunks in registers for the second (codes, escapes). Returns the
  * lane's count of foreign groups (for gq_dtype_fold). */
-static __device__ uint32_t gq_quantize_tiled(const struct gq_enc_ctx *c, const struct gq_tshape *s)
+static __device__ __noinline__ uint32_t gq_quantize_tiled(const struct gq_enc_ctx *c, const struct gq_tshape *s)
 {
     const uint32_t G = c->group, dtype = c->dtype, es = c->l.esize, mw = es == 4 ? 2u : 1u;
     const uint32_t lane = threadIdx.x & 31u, L = s->L, lane_g = lane % L, gpr = 32u / L;

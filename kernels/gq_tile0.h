@@ -193,7 +193,7 @@ static __device__ __forceinline__ void gq_d0_escape_write(const struct gq_enc_ct
 }
 
 /* gq_quantize for GQ_DIM_0; returns the thread's count of foreign groups. */
-static __device__ uint32_t gq_quantize_dim0(const struct gq_enc_ctx *c, const struct gq_d0shape *s)
+static __device__ __noinline__ uint32_t gq_quantize_dim0(const struct gq_enc_ctx *c, const struct gq_d0shape *s)
 {
     GQ_SHARED(struct gq_sh16, sh16, GQ_DIM0_SHARED_WORDS / 4u);
     uint32_t *const sh = (uint32_t *)sh16;
