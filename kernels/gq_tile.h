@@ -200,22 +200,66 @@ GQ_HD void gq_chunk_scan(struct gq_gscan *sc, const struct gq_u32x4 *v, uint32_t
     }
 }
 
-/* Adds the dtype scans of a group's L lanes (xor shuffles of width L):
- * every lane of the group gets the group's. Every lane of the warp calls it. */
-static __device__ __forceinline__ void gq_dtype_scan_reduce(struct gq_dtype_scan *ds, uint32_t L,
-                                                            uint32_t dtype)
+/* The element type of the tiles' shared arrays: 16-byte aligned, so that
+ * 16-byte accesses at 16-byte offsets are aligned. */
+#if defined(__CUDACC__)
+struct __align__(16) gq_sh16 {
+    uint32_t w[4];
+};
+#else
+struct gq_sh16 {
+    _Alignas(16) uint32_t w[4];
+};
+#endif
+
+/* Shared memory of the dim=last quantize: per warp of the block, two
+ * rounds' dtype scans (256 words each). */
+#define GQ_SCAN_SH16 (2u * (GQ_BLOCK / 32u) * 64u) /* 16 KiB */
+
+/* The dtype scans of a round's groups meet in shared memory: each lane
+ * stores its scan (32 bytes: words a, b in one half of buf, c (f16: the
+ * exponent mask) and top3 in the other), and after __syncwarp the first
+ * lane of each group (lead) adds its group's L scans. One collective a
+ * round where a butterfly of shuffles takes log2(L) steps of up to four
+ * 64-bit shuffles. Every lane of the warp calls it, with its warp's buffer
+ * for this round (256 words; rounds alternate two buffers, so a round's
+ * stores never meet the last round's loads). Returns the verdict for lead,
+ * else 0. */
+static __device__ __forceinline__ int gq_dtype_scan_meet(uint32_t *buf, const struct gq_dtype_scan *ds,
+                                                         uint32_t L, uint32_t dtype, int lead)
 {
-    uint32_t o;
-    for (o = L / 2; o > 0; o /= 2) {
-        ds->a += __shfl_xor_sync(0xffffffffu, (unsigned long long)ds->a, o, (int)L);
-        ds->b += __shfl_xor_sync(0xffffffffu, (unsigned long long)ds->b, o, (int)L);
-        if (dtype == GQ_BF16)
-            ds->c += __shfl_xor_sync(0xffffffffu, (unsigned long long)ds->c, o, (int)L);
-        if (dtype == GQ_F16) {
-            ds->top3 += __shfl_xor_sync(0xffffffffu, (unsigned long long)ds->top3, o, (int)L);
-            ds->emask |= __shfl_xor_sync(0xffffffffu, ds->emask, o, (int)L);
-        }
+    const uint32_t lane = threadIdx.x & 31u;
+    const uint64_t c = dtype == GQ_F16 ? ds->emask : ds->c;
+    struct gq_u32x4 v0, v1;
+    struct gq_dtype_scan sum = {0, 0, 0, 0, 0};
+    uint32_t j;
+    v0.x = (uint32_t)ds->a;
+    v0.y = (uint32_t)(ds->a >> 32);
+    v0.z = (uint32_t)ds->b;
+    v0.w = (uint32_t)(ds->b >> 32);
+    v1.x = (uint32_t)c;
+    v1.y = (uint32_t)(c >> 32);
+    v1.z = (uint32_t)ds->top3;
+    v1.w = (uint32_t)(ds->top3 >> 32);
+    gq_store128(buf + 4u * lane, v0);
+    gq_store128(buf + 128u + 4u * lane, v1);
+    __syncwarp(0xffffffffu);
+    if (!lead)
+        return 0;
+    for (j = 0; j < L; j++) {
+        struct gq_dtype_scan t;
+        uint64_t cj;
+        v0 = gq_load128(buf + 4u * (lane + j));
+        v1 = gq_load128(buf + 128u + 4u * (lane + j));
+        t.a = v0.x | ((uint64_t)v0.y << 32);
+        t.b = v0.z | ((uint64_t)v0.w << 32);
+        cj = v1.x | ((uint64_t)v1.y << 32);
+        t.top3 = v1.z | ((uint64_t)v1.w << 32);
+        t.c = dtype == GQ_F16 ? 0u : cj;
+        t.emask = dtype == GQ_F16 ? (uint32_t)cj : 0u;
+        gq_dtype_scan_add(&sum, &t);
     }
+    return gq_dtype_scan_foreign(&sum, dtype);
 }
 
 /* Elements of chunk ch of a group of len elements (0 past the end). */
@@ -258,7 +302,10 @@ GQ_HD void gq_chunk_encode(const struct gq_enc_ctx *c, const struct gq_tshape *s
 static __device__ __noinline__ uint32_t gq_quantize_tiled(const struct gq_enc_ctx *c, const struct gq_tshape *s)
 {
     const uint32_t G = c->group, dtype = c->dtype, es = c->l.esize, mw = es == 4 ? 2u : 1u;
+    GQ_SHARED(struct gq_sh16, scan_sh16, GQ_SCAN_SH16);
+    uint32_t *const scan_sh = (uint32_t *)scan_sh16;
     const uint32_t lane = threadIdx.x & 31u, L = s->L, lane_g = lane % L, gpr = 32u / L;
+    const uint32_t warp_b = threadIdx.x / 32u; /* the warp in its block */
     const int direct = L == 1;
     uint32_t R = 1, foreign = 0;
     while (!direct && R * gpr * mw < 32) /* 128 bytes: one PCIe write into mapped memory */
@@ -303,9 +350,8 @@ static __device__ __noinline__ uint32_t gq_quantize_tiled(const struct gq_enc_ct
                 mx = fmaxf(mx, gq_bits_f32((uint32_t)(pk >> 32)));
             }
             gq_meta_from_minmax(mn, mx, gq_f32_bits(mx) == 0x7f800000u, dtype, c->bits, &m);
-            gq_dtype_scan_reduce(&sc.ds, L, dtype);
-            if (live && lane_g == 0)
-                foreign += (uint32_t)gq_dtype_scan_foreign(&sc.ds, dtype);
+            foreign += (uint32_t)gq_dtype_scan_meet(scan_sh + ((r & 1u) * (GQ_BLOCK / 32u) + warp_b) * 256u,
+                                                    &sc.ds, L, dtype, live && lane_g == 0);
 
             /* escape slots: one atomic per warp, handed to each group's lanes */
             esc_lanes = __ballot_sync(0xffffffffu, live && m.escape && lane_g == 0);

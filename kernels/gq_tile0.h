@@ -37,18 +37,6 @@
 
 #define GQ_DIM0_SHARED_WORDS (6u * 1024u) /* 24 KiB of static shared memory per block */
 
-/* The element type of the tiles' shared arrays: 16-byte aligned, so that
- * 16-byte accesses at 16-byte offsets are aligned. */
-#if defined(__CUDACC__)
-struct __align__(16) gq_sh16 {
-    uint32_t w[4];
-};
-#else
-struct gq_sh16 {
-    _Alignas(16) uint32_t w[4];
-};
-#endif
-
 /* The tile of a GQ_DIM_0 launch. */
 struct gq_d0shape {
     uint32_t TC;  /* columns of a tile: a power of two >= 8 */
