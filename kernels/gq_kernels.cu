@@ -196,7 +196,10 @@ GQ_KERNEL_LINKAGE __global__ void gq_spill(struct gq_spill_params k)
     uint64_t i, n = gq_nthreads();
     if (gq_load32((const uint8_t *)k.block + GQ_HDR_ESCAPE_COUNT_OFF + 4) == 0)
         return;
-    if (((uintptr_t)k.src | (uintptr_t)k.dst | k.bytes) % 8 == 0) {
+    if (((uintptr_t)k.src | (uintptr_t)k.dst | k.bytes) % 16 == 0) {
+        for (i = gq_tid(); i < k.bytes / 16; i += n)
+            gq_store128((uint8_t *)k.dst + 16 * i, gq_load_ro128((const uint8_t *)k.src + 16 * i));
+    } else if (((uintptr_t)k.src | (uintptr_t)k.dst | k.bytes) % 8 == 0) {
         for (i = gq_tid(); i < k.bytes / 8; i += n)
             gq_store64((uint64_t *)k.dst + i, gq_load64((const uint64_t *)k.src + i));
     } else {

@@ -75,14 +75,19 @@ uint64_t gq_quant_items(const struct gq_quant_params *k)
     return l.n_groups;
 }
 
-/* One thread per group, as for gq_quantize. */
+/* A thread per group, as for gq_quantize, up to GQ_VERIFY_MAX_BLOCKS blocks:
+ * the kernel loops over the rest, and each block adds its sums into the
+ * result with four atomics, so the grid bounds the atomics (4096). */
+#define GQ_VERIFY_MAX_BLOCKS 1024u
+
 uint64_t gq_verify_items(const struct gq_verify_params *k)
 {
     struct gq_params p = {k->bits, k->group, k->dtype, k->axis, k->cols};
     struct gq_layout l;
     if (gq_layout_init(&l, &p, k->n_elems, k->escape_capacity) != GQ_OK)
         return 0;
-    return l.n_groups;
+    return l.n_groups < (uint64_t)GQ_VERIFY_MAX_BLOCKS * GQ_BLOCK ? l.n_groups
+                                                                 : (uint64_t)GQ_VERIFY_MAX_BLOCKS * GQ_BLOCK;
 }
 
 uint64_t gq_dequant_items(const struct gq_dequant_params *k)
