@@ -1,17 +1,21 @@
 /*
- * gq_tile.h — the tiled (cooperative) paths of gq_quantize and gq_dequantize
- * for GQ_DIM_LAST, included by gq_kernels.cu only. Shaped for the GPU's
- * memory system (judged by cudasim's memory-transaction model):
+ * gq_tile.h — the tiled (cooperative) paths of gq_quantize, gq_dequantize
+ * and gq_verify for GQ_DIM_LAST, included by gq_kernels.cu only. Shaped for
+ * the GPU's memory system (judged by cudasim's memory-transaction model):
  *
  *   - a group is split into chunks of W bytes (16 when the group's bytes and
  *     the tensor's alignment allow, else 8 or 4); chunk c of a group is
  *     handled by lane c % L of the L lanes (a power of two) given to the
  *     group, so a warp's source loads and code stores cover whole sectors
  *     (fp16, G=64: 8 lanes per group, one 512-byte load per warp);
- *   - min and max are reduced across the group's lanes with shuffles;
- *   - a warp works on its own (no barriers, no shared memory): metadata is
- *     gathered to (or handed out from) consecutive lanes by shuffles and
- *     stored (loaded) 4 bytes a lane, whole sectors;
+ *   - quantize loads each element once: a lane keeps its chunks in
+ *     registers (up to GQ_TILE_HOLD) from the first pass (min, max, the
+ *     dtype scan of gq_dtype.h) to the second (codes);
+ *   - min and max are reduced across the group's lanes with shuffles; the
+ *     lanes' dtype scans meet in shared memory (one __syncwarp a round);
+ *   - a warp works on its own (no block barriers): metadata is gathered to
+ *     (or handed out from) consecutive lanes by shuffles and stored (loaded)
+ *     4 bytes a lane, whole sectors;
  *   - escapes take their slots with one atomic per warp (ballot, popc) and
  *     write their raw elements as W-byte vectors.
  *
