@@ -90,11 +90,18 @@ uint64_t gq_verify_items(const struct gq_verify_params *k)
                                                                  : (uint64_t)GQ_VERIFY_MAX_BLOCKS * GQ_BLOCK;
 }
 
+/* GQ_DIM_LAST: one item of gq_dequant_unit() elements a thread. GQ_DIM_0:
+ * a thread per group of the row blocks the range touches, as for
+ * gq_quantize: a block's tile (kernels/gq_tile0.h) decodes up to GQ_BLOCK
+ * columns of a row block, so a thread an element would start blocks that
+ * find no tile. */
 uint64_t gq_dequant_items(const struct gq_dequant_params *k)
 {
     uint32_t K = gq_dequant_unit(k->axis, k->group);
     if (k->e0 >= k->e1)
         return 0;
+    if (k->axis == GQ_DIM_0 && k->cols != 0 && k->group != 0)
+        return ((k->e1 - 1) / k->cols / k->group - k->e0 / k->cols / k->group + 1) * k->cols;
     return (k->e1 + K - 1) / K - k->e0 / K;
 }
 
