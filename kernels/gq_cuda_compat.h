@@ -21,6 +21,8 @@
 #define __device__
 #define __host__
 #define __forceinline__ inline
+#define __noinline__
+#define __launch_bounds__(...)
 #define __restrict__ __restrict
 
 #define blockIdx gq_emu_blockIdx

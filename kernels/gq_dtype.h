@@ -11,11 +11,11 @@
  * make. One group can be ambiguous; a tensor is judged by how many of its
  * groups are foreign (gq_dtype_foreign_limit()).
  *
- * Written once as GQ_HD: the quantize kernel (kernels/gq_kernels.cu) runs it
- * per group after encoding it, in registers, on data its thread has just
- * read; the unit test (tests/unit/test_dtype.c) measures it on realistic
- * data of each dtype (false rejections) and on each foreign kind
- * (detection), and prints both.
+ * Written once as GQ_HD: the quantize kernel (kernels/gq_tile.h) scans each
+ * group on the values it loaded to encode them (the lanes holding parts of
+ * a group add their scans), so the source is read once; the unit test
+ * (tests/unit/test_dtype.c) measures it on realistic data of each dtype
+ * (false rejections) and on each foreign kind (detection), and prints both.
  *
  * What each rule's dtype treats as foreign (|v| read in the rule's dtype):
  *   f16, bf16   one word of every pair empty (zero or tiny, a sign
@@ -49,26 +49,56 @@
  * group (post-ReLU) carries too little evidence either way. */
 #define GQ_DTYPE_MIN_NZ 24u
 
-/* Counts kept while scanning a group; all small integers. */
+/* Counts kept while scanning a group, packed so that the lanes that each
+ * scanned part of a group add their scans with a few 64-bit shuffles
+ * (kernels/gq_tile.h): every count is at most the group's length (<= 1024)
+ * and sits in a 12-bit field, five to a word; adding two scans adds every
+ * field. The f16 exponent range is a bit mask (OR), the top-3 mantissa
+ * counters eight 8-bit fields of one word (added as a whole). Field i of a
+ * word is bits [12i, 12i + 12). */
 struct gq_dtype_scan {
-    uint32_t nz;          /* non-zero words (sign bit ignored) */
-    uint32_t pos, neg;    /* non-zero words by sign */
-    uint32_t big, tiny;   /* near the top / bottom of the dtype's exponent range */
-    uint32_t band;        /* f16: |v| in [0.5, 4) */
-    uint32_t emin, emax;  /* f16: the smallest and largest exponent field seen */
-    uint64_t top3;        /* f16: how often each top-3 mantissa pattern occurs,
-                             eight 8-bit counters */
-    uint32_t wee[2];      /* bf16: |v| < 2^-23, positive and negative */
-    uint32_t ints_own;    /* non-zero and an integer in the rule's dtype (16-bit) */
-    uint32_t ints_alt;    /* non-zero and an integer read as the other 16-bit type */
-    uint32_t own_huge;    /* bf16: |v| >= 2^16 */
-    uint32_t halfish;     /* f32: lower half looks like a half float */
-    uint32_t lo_nz;       /* f32: lower halves with a non-zero low 13 bits */
-    uint32_t denorm;      /* f32: denormal patterns */
-    uint32_t n[2];        /* 16-bit words by parity of their flat index */
-    uint32_t empty[2];    /* ... that are empty (see gq_dtype_scan_word16) */
-    uint32_t dense[2];    /* ... that are not */
+    uint64_t a;     /* nz (non-zero words, sign ignored), big, tiny (near the top /
+                       bottom of the dtype's exponent range), n0, n1 (16-bit
+                       words by parity of their flat index) */
+    uint64_t b;     /* 16-bit: empty0, empty1 (words of each parity that are
+                       empty, see gq_dtype_scan_word16), band (f16: |v| in
+                       [0.5, 4)), ints_own, ints_alt (non-zero and an integer
+                       in the rule's / the other 16-bit type);
+                       f32: lo_nz (lower halves with a non-zero low 13 bits),
+                       halfish (lower half looks like a half float), denorm */
+    uint64_t c;     /* bf16: wee0, wee1 (|v| < 2^-23, positive / negative),
+                       own_huge (|v| >= 2^16) */
+    uint64_t top3;  /* f16: how often each top-3 mantissa pattern occurs */
+    uint32_t emask; /* f16: bit e set when an exponent field e was seen */
 };
+
+#define GQ_DTYPE_NZ 0u
+#define GQ_DTYPE_BIG 12u
+#define GQ_DTYPE_TINY 24u
+#define GQ_DTYPE_N0 36u
+#define GQ_DTYPE_N1 48u
+#define GQ_DTYPE_EMPTY0 0u /* in b */
+#define GQ_DTYPE_EMPTY1 12u
+#define GQ_DTYPE_BAND 24u
+#define GQ_DTYPE_INTS_OWN 36u
+#define GQ_DTYPE_INTS_ALT 48u
+#define GQ_DTYPE_LO_NZ 0u /* in b, f32 */
+#define GQ_DTYPE_HALFISH 12u
+#define GQ_DTYPE_DENORM 24u
+#define GQ_DTYPE_WEE0 0u /* in c */
+#define GQ_DTYPE_WEE1 12u
+#define GQ_DTYPE_OWN_HUGE 24u
+
+GQ_HD uint32_t gq_dtype_field(uint64_t word, uint32_t shift)
+{
+    return (uint32_t)(word >> shift) & 0xfffu;
+}
+
+/* 1 (as a field increment) when cond holds. */
+GQ_HD uint64_t gq_dtype_inc(int cond, uint32_t shift)
+{
+    return (uint64_t)(cond != 0) << shift;
+}
 
 /* 1 when a 16-bit f16 word is a non-zero integer value. */
 GQ_HD int gq_dtype_f16_int(uint32_t a)
@@ -88,39 +118,35 @@ GQ_HD int gq_dtype_bf16_int(uint32_t a)
     return e >= 134 || (a & ((1u << (134u - e)) - 1u)) == 0;
 }
 
+/* One 16-bit word w whose flat index has parity `parity` (0 or 1). */
 GQ_HD void gq_dtype_scan_word16(struct gq_dtype_scan *s, uint32_t w, uint32_t parity, uint32_t dtype)
 {
     uint32_t a = w & 0x7fffu;
-    s->n[parity]++;
+    s->a += gq_dtype_inc(1, parity ? GQ_DTYPE_N1 : GQ_DTYPE_N0);
     /* Empty: the upper word of a small integer (or its sign extension), the
      * lower half of an f32 upcast from f16 or bf16. */
-    if ((w & 0x1fffu) == 0 || w < 0x20u || w >= 0xffe0u)
-        s->empty[parity]++;
-    else
-        s->dense[parity]++;
+    s->b += gq_dtype_inc((w & 0x1fffu) == 0 || w < 0x20u || w >= 0xffe0u,
+                         parity ? GQ_DTYPE_EMPTY1 : GQ_DTYPE_EMPTY0);
     if (a == 0)
         return;
-    s->nz++;
-    if (w & 0x8000u)
-        s->neg++;
-    else
-        s->pos++;
-    s->ints_own += (uint32_t)(dtype == GQ_F16 ? gq_dtype_f16_int(a) : gq_dtype_bf16_int(a));
-    s->ints_alt += (uint32_t)(dtype == GQ_F16 ? gq_dtype_bf16_int(a) : gq_dtype_f16_int(a));
+    s->a += gq_dtype_inc(1, GQ_DTYPE_NZ);
     if (dtype == GQ_F16) {
         uint32_t e = a >> 10;
-        s->big += (uint32_t)(e >= 24);          /* >= 512, NaN, Inf */
-        s->tiny += (uint32_t)(e <= 7);          /* < 2^-7 */
-        s->band += (uint32_t)(e >= 14 && e <= 16);
-        s->emin = e < s->emin ? e : s->emin;
-        s->emax = e > s->emax ? e : s->emax;
+        s->a += gq_dtype_inc(e >= 24, GQ_DTYPE_BIG) | /* >= 512, NaN, Inf */
+                gq_dtype_inc(e <= 7, GQ_DTYPE_TINY);  /* < 2^-7 */
+        s->b += gq_dtype_inc(e >= 14 && e <= 16, GQ_DTYPE_BAND) |
+                gq_dtype_inc(gq_dtype_f16_int(a), GQ_DTYPE_INTS_OWN) |
+                gq_dtype_inc(gq_dtype_bf16_int(a), GQ_DTYPE_INTS_ALT);
+        s->emask |= 1u << e;
         s->top3 += (uint64_t)1 << (((a >> 7) & 7u) * 8u);
     } else {
         uint32_t e = a >> 7;
-        s->big += (uint32_t)(e >= 160);         /* >= 2^33, NaN, Inf */
-        s->tiny += (uint32_t)(e <= 96);         /* < 2^-30 */
-        s->wee[w >> 15] += (uint32_t)(e <= 103); /* < 2^-23 */
-        s->own_huge += (uint32_t)(e >= 143);    /* >= 2^16 */
+        s->a += gq_dtype_inc(e >= 160, GQ_DTYPE_BIG) | /* >= 2^33, NaN, Inf */
+                gq_dtype_inc(e <= 96, GQ_DTYPE_TINY);  /* < 2^-30 */
+        s->b += gq_dtype_inc(gq_dtype_bf16_int(a), GQ_DTYPE_INTS_OWN) |
+                gq_dtype_inc(gq_dtype_f16_int(a), GQ_DTYPE_INTS_ALT);
+        s->c += gq_dtype_inc(e <= 103, w >> 15 ? GQ_DTYPE_WEE1 : GQ_DTYPE_WEE0) | /* < 2^-23 */
+                gq_dtype_inc(e >= 143, GQ_DTYPE_OWN_HUGE);                       /* >= 2^16 */
     }
 }
 
@@ -131,40 +157,53 @@ GQ_HD void gq_dtype_scan_word32(struct gq_dtype_scan *s, uint32_t u)
      * (only 3 mantissa bits there): not counted either way. */
     if ((lo & 0x1fffu) != 0) {
         uint32_t le = (lo >> 10) & 31u;
-        s->lo_nz++;
-        s->halfish += (uint32_t)(le >= 4 && le <= 19);
+        s->b += gq_dtype_inc(1, GQ_DTYPE_LO_NZ) | gq_dtype_inc(le >= 4 && le <= 19, GQ_DTYPE_HALFISH);
     }
     if (a == 0)
         return;
-    s->nz++;
-    if (u & 0x80000000u)
-        s->neg++;
-    else
-        s->pos++;
-    s->big += (uint32_t)(e >= 167);  /* >= 2^40, NaN, Inf */
-    s->tiny += (uint32_t)(e != 0 && e <= 87); /* normal and < 2^-40 */
-    s->denorm += (uint32_t)(e == 0);
+    s->a += gq_dtype_inc(1, GQ_DTYPE_NZ) | gq_dtype_inc(e >= 167, GQ_DTYPE_BIG) | /* >= 2^40, NaN, Inf */
+            gq_dtype_inc(e != 0 && e <= 87, GQ_DTYPE_TINY);                          /* normal and < 2^-40 */
+    s->b += gq_dtype_inc(e == 0, GQ_DTYPE_DENORM);
+}
+
+/* Adds scan t (of other elements of the same group) into s. */
+GQ_HD void gq_dtype_scan_add(struct gq_dtype_scan *s, const struct gq_dtype_scan *t)
+{
+    s->a += t->a;
+    s->b += t->b;
+    s->c += t->c;
+    s->top3 += t->top3;
+    s->emask |= t->emask;
 }
 
 /* The verdict on a scanned group. */
 GQ_HD int gq_dtype_scan_foreign(const struct gq_dtype_scan *s, uint32_t dtype)
 {
-    uint32_t p;
-    /* One word of each pair empty, the other populated (both parities
-     * present: a flat group, or a dim=0 group over an odd column count). */
-    for (p = 0; p < 2 && dtype != GQ_F32; p++)
-        if (s->n[p] >= 8 && s->empty[p] == s->n[p] && s->dense[p ^ 1u] >= 12)
-            return 1;
+    uint32_t nz = gq_dtype_field(s->a, GQ_DTYPE_NZ);
+    uint32_t big = gq_dtype_field(s->a, GQ_DTYPE_BIG), tiny = gq_dtype_field(s->a, GQ_DTYPE_TINY);
+    if (dtype != GQ_F32) {
+        /* One word of each pair empty, the other populated (both parities
+         * present: a flat group, or a dim=0 group over an odd column count). */
+        uint32_t n[2], empty[2], p;
+        n[0] = gq_dtype_field(s->a, GQ_DTYPE_N0);
+        n[1] = gq_dtype_field(s->a, GQ_DTYPE_N1);
+        empty[0] = gq_dtype_field(s->b, GQ_DTYPE_EMPTY0);
+        empty[1] = gq_dtype_field(s->b, GQ_DTYPE_EMPTY1);
+        for (p = 0; p < 2; p++)
+            if (n[p] >= 8 && empty[p] == n[p] && n[p ^ 1u] - empty[p ^ 1u] >= 12)
+                return 1;
+    }
     /* Both ends of the exponent range populated: random bits. */
-    if (s->big >= 4 && s->tiny >= 4)
+    if (big >= 4 && tiny >= 4)
         return 1;
-    if (s->nz < GQ_DTYPE_MIN_NZ)
+    if (nz < GQ_DTYPE_MIN_NZ)
         return 0;
     if (dtype == GQ_F16) {
         uint32_t mode = 0, i;
-        if (s->band != s->nz || s->ints_own == s->nz)
+        if (gq_dtype_field(s->b, GQ_DTYPE_BAND) != nz || gq_dtype_field(s->b, GQ_DTYPE_INTS_OWN) == nz)
             return 0;
-        if (s->emin != s->emax)
+        /* Exponents of more than one binade. */
+        if ((s->emask & (s->emask - 1u)) != 0)
             return 1;
         /* One f16 binade: bf16 read so has the top three mantissa bits of
          * f16 = the low bits of its own exponent, which real data
@@ -175,28 +214,34 @@ GQ_HD int gq_dtype_scan_foreign(const struct gq_dtype_scan *s, uint32_t dtype)
             uint32_t c = (uint32_t)(s->top3 >> (i * 8u)) & 0xffu;
             mode = c > mode ? c : mode;
         }
-        return mode * 3u >= s->nz;
+        return mode * 3u >= nz;
     }
     if (dtype == GQ_BF16) {
+        uint32_t ints_own = gq_dtype_field(s->b, GQ_DTYPE_INTS_OWN);
         /* Tiny values of both signs: f16 data below 0.125 (post-GELU bf16
          * has tiny values too, all negative). */
-        if (s->wee[0] >= 1 && s->wee[1] >= 1)
+        if (gq_dtype_field(s->c, GQ_DTYPE_WEE0) >= 1 && gq_dtype_field(s->c, GQ_DTYPE_WEE1) >= 1)
             return 1;
         /* Integers as f16 that are not integers, or are huge, as bf16. */
-        return s->ints_alt == s->nz && (s->ints_own < s->nz || s->own_huge > 0);
+        return gq_dtype_field(s->b, GQ_DTYPE_INTS_ALT) == nz &&
+               (ints_own < nz || gq_dtype_field(s->c, GQ_DTYPE_OWN_HUGE) > 0);
     }
-    if (s->lo_nz >= GQ_DTYPE_MIN_NZ && s->halfish * 10u >= s->lo_nz * 9u)
-        return 1;
-    return s->denorm * 2u >= s->nz;
+    {
+        uint32_t lo_nz = gq_dtype_field(s->b, GQ_DTYPE_LO_NZ);
+        if (lo_nz >= GQ_DTYPE_MIN_NZ && gq_dtype_field(s->b, GQ_DTYPE_HALFISH) * 10u >= lo_nz * 9u)
+            return 1;
+        return gq_dtype_field(s->b, GQ_DTYPE_DENORM) * 2u >= nz;
+    }
 }
 
 /* 1 when group g (under layout l, elements of `dtype` at src) does not look
- * like floats of `dtype`. Reads the group's elements once more (just read
- * by the encoder: from cache). */
+ * like floats of `dtype`: the group scanned element by element (the CPU's
+ * check, tests/unit/test_dtype.c; the quantize kernel scans the values it
+ * has loaded for encoding and adds the lanes' scans, kernels/gq_tile.h). */
 GQ_HD int gq_dtype_group_foreign(const struct gq_layout *l, uint32_t group, uint32_t dtype,
                                  const void *src, uint64_t g)
 {
-    struct gq_dtype_scan s = {0, 0, 0, 0, 0, 0, 31, 0, 0, {0, 0}, 0, 0, 0, 0, 0, 0, {0, 0}, {0, 0}, {0, 0}};
+    struct gq_dtype_scan s = {0, 0, 0, 0, 0};
     uint64_t first = gq_group_first(l, group, g), stride = l->cols;
     uint32_t len = gq_group_len(l, group, g), i;
     for (i = 0; i < len; i++) {
@@ -221,13 +266,28 @@ GQ_HD uint64_t gq_dtype_foreign_limit(uint64_t n_groups)
     return n_groups / 32u;
 }
 
+#if defined(__CUDA_ARCH__) || defined(GQ_EMU)
+/* The calling thread's index in its block, and whether all 32 lanes of its
+ * warp exist (a block that is not whole warps has a partial last warp,
+ * whose missing lanes a full-mask shuffle must not name). */
+static __device__ __forceinline__ uint32_t gq_thread_linear(void)
+{
+    return threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
+}
+
+static __device__ __forceinline__ int gq_warp_whole(void)
+{
+    return (gq_thread_linear() | 31u) < blockDim.x * blockDim.y * blockDim.z;
+}
+#endif
+
 /* After a thread's last group, every thread of the launch: adds its count
  * of foreign groups into the header's `foreign` word and, when the total
  * passes the limit, sets `overflow` — what the shim's fallbacks already act
  * on (the spill kernel copies the source raw, the entry is not used). On the
- * GPU a warp sums its counts first: one atomic per warp, none when the warp
- * saw nothing foreign (the usual case). Every lane of every warp must call
- * it (full-mask shuffles). */
+ * GPU a whole warp sums its counts first: one atomic per warp, none when the
+ * warp saw nothing foreign (the usual case); every lane of such a warp must
+ * call it (full-mask shuffles). The lanes of a partial warp add their own. */
 #if defined(__CUDACC__)
 static __device__ __forceinline__ void gq_dtype_fold(struct gq_header *h, uint32_t foreign,
                                                      uint64_t n_groups)
@@ -238,9 +298,10 @@ GQ_HD void gq_dtype_fold(struct gq_header *h, uint32_t foreign, uint64_t n_group
     uint32_t old;
 #if defined(__CUDA_ARCH__) || defined(GQ_EMU)
     unsigned o;
-    for (o = 16; o > 0; o >>= 1)
+    int whole = gq_warp_whole();
+    for (o = 16; whole && o > 0; o >>= 1)
         foreign += __shfl_xor_sync(0xffffffffu, foreign, o);
-    if ((threadIdx.x & 31u) != 0 || foreign == 0)
+    if ((whole && (gq_thread_linear() & 31u) != 0) || foreign == 0)
         return;
     old = atomicAdd(&h->foreign, foreign);
     if ((uint64_t)old + foreign > gq_dtype_foreign_limit(n_groups))

@@ -47,6 +47,28 @@ GQ_HD float gq_bits_f32(uint32_t u)
 #endif
 }
 
+GQ_HD uint64_t gq_f64_bits(double f)
+{
+#if defined(__CUDA_ARCH__)
+    return (uint64_t)__double_as_longlong(f);
+#else
+    uint64_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+#endif
+}
+
+GQ_HD double gq_bits_f64(uint64_t u)
+{
+#if defined(__CUDA_ARCH__)
+    return __longlong_as_double((long long)u);
+#else
+    double f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+#endif
+}
+
 /* Unaligned-safe little-endian loads and stores of the buffer's fields. */
 GQ_HD uint16_t gq_ld16(const void *p)
 {

@@ -16,6 +16,7 @@
 #include "gq_group.h"
 #include "gq_kernels.h"
 #include "gq_tile.h"
+#include "gq_tile0.h"
 
 /* Global thread index and grid size, as 64-bit. */
 static __device__ __forceinline__ uint64_t gq_tid(void)
@@ -28,17 +29,20 @@ static __device__ __forceinline__ uint64_t gq_nthreads(void)
     return (uint64_t)gridDim.x * blockDim.x;
 }
 
-/* GQ_DIM_LAST: the tiles of gq_tile.h when the shape allows (the usual
- * case). Otherwise one thread per group: the group is read twice (min/max,
- * then codes); the second pass hits the cache. GQ_DIM_0 puts adjacent
- * columns on adjacent threads, so each row of a group is one coalesced
- * access across a warp. */
+/* The tiles (GQ_DIM_LAST: gq_tile.h, warp tiles; GQ_DIM_0: gq_tile0.h,
+ * block tiles through shared memory) when the block is whole warps and the
+ * shape allows (the usual case). Otherwise one thread per group: the group
+ * is read twice (min/max, then codes), and once more by the dtype check. */
 static __device__ __forceinline__ int gq_tiles_fit(void)
 {
     return blockDim.x % 32u == 0 && blockDim.x <= GQ_BLOCK && blockDim.y == 1 && blockDim.z == 1;
 }
 
-GQ_KERNEL_LINKAGE __global__ void gq_quantize(struct gq_quant_params k)
+/* The paths are separate functions (__noinline__): inlined into one body,
+ * nvcc allocates registers for all of them at once (140 a thread, one
+ * block an SM); apart, and bounded to 3 blocks of GQ_BLOCK threads an SM,
+ * 80 registers and 24 bytes of spills (ptxas -v, sm_90). */
+GQ_KERNEL_LINKAGE __global__ void __launch_bounds__(GQ_BLOCK, 3) gq_quantize(struct gq_quant_params k)
 {
     struct gq_params p;
     struct gq_enc_ctx c;
@@ -75,56 +79,52 @@ GQ_KERNEL_LINKAGE __global__ void gq_quantize(struct gq_quant_params k)
         for (i = 0; i < sizeof h->reserved; i++)
             gq_store8(&h->reserved[i], 0);
     }
-    int tiled = 0;
+    /* The dtype check (kernels/gq_dtype.h) runs on the values each path
+     * has loaded to encode them; gq_dtype_fold adds the lanes' counts of
+     * foreign groups, and past the limit marks the block overflowed. */
+    uint32_t foreign = 0;
     {
         struct gq_tshape s;
+        struct gq_d0shape s0;
         if (k.axis == GQ_DIM_LAST && gq_tiles_fit() && ((uintptr_t)k.dst & 15u) == 0 &&
             gq_tshape_init(&s, k.group, c.l.esize, k.bits, (uintptr_t)k.src)) {
-            gq_quantize_tiled(&c, &s);
-            tiled = 1;
+            foreign = gq_quantize_tiled(&c, &s);
         } else if (k.axis == GQ_DIM_0 && gq_tiles_fit() && ((uintptr_t)k.dst & 15u) == 0 &&
-                   gq_dim0_stride_words(c.l.code_stride, blockDim.x)) {
-            gq_quantize_dim0(&c, gq_dim0_stride_words(c.l.code_stride, blockDim.x));
-            tiled = 1;
+                   gq_d0_quant_shape(&s0, &c.l, k.group, blockDim.x, (uintptr_t)k.src)) {
+            foreign = gq_quantize_dim0(&c, &s0);
+        } else {
+            /* one thread per group: the group is read again for the check */
+            for (g = gq_tid(); g < c.l.n_groups; g += n) {
+                gq_group_encode(&c, g);
+                foreign += (uint32_t)gq_dtype_group_foreign(&c.l, c.group, c.dtype, c.src, g);
+            }
         }
     }
-    /* ---- dtype check (kernels/gq_dtype.h): count the groups that do not
-     * look like the dtype; past the limit the block is marked overflowed.
-     * After the tiles this is a second, per-thread pass over the source (one
-     * thread per group): correct, but it reads the tensor again, uncoalesced.
-     * Folding the scan into the tiles' registers is open work. */
-    uint32_t foreign = 0;
-    for (g = gq_tid(); g < c.l.n_groups; g += n) {
-        if (!tiled)
-            gq_group_encode(&c, g);
-        foreign += (uint32_t)gq_dtype_group_foreign(&c.l, c.group, c.dtype, c.src, g);
-    }
     gq_dtype_fold(h, foreign, c.l.n_groups);
-    /* ---- end of the dtype check */
 }
 
 /* Writes the values of one work item: vector stores when the item is whole
  * and 16-aligned, else one element at a time. */
 static __device__ __forceinline__ void gq_store_item(void *dst, uint64_t idx, uint32_t dtype,
-                                                     const uint32_t *v, uint32_t cnt, int whole)
+                                                     struct gq_u32x4 v, struct gq_u32x4 v2, uint32_t cnt,
+                                                     int whole)
 {
-    uint32_t j;
+    uint32_t j, es = gq_dtype_size(dtype), per = 16u / es; /* elements of a vector */
     if (whole && cnt == 8) {
         if (dtype == GQ_F32 && ((uintptr_t)((uint32_t *)dst + idx) & 15u) == 0) {
-            struct gq_u32x4 a = {v[0], v[1], v[2], v[3]}, b = {v[4], v[5], v[6], v[7]};
-            gq_store128((uint32_t *)dst + idx, a);
-            gq_store128((uint32_t *)dst + idx + 4, b);
+            gq_store128((uint32_t *)dst + idx, v);
+            gq_store128((uint32_t *)dst + idx + 4, v2);
             return;
         }
         if (dtype != GQ_F32 && ((uintptr_t)((uint16_t *)dst + idx) & 15u) == 0) {
-            struct gq_u32x4 a = {v[0] | (v[1] << 16), v[2] | (v[3] << 16), v[4] | (v[5] << 16),
-                                 v[6] | (v[7] << 16)};
-            gq_store128((uint16_t *)dst + idx, a);
+            gq_store128((uint16_t *)dst + idx, v);
             return;
         }
     }
-    for (j = 0; j < cnt; j++)
-        gq_elem_put(dst, idx + j, dtype, v[j]);
+    GQ_UNROLL
+    for (j = 0; j < 8; j++) /* a constant trip count: v and v2 stay in registers */
+        if (j < cnt)
+            gq_elem_put(dst, idx + j, dtype, j < per ? gq_chunk_elem(&v, j, es) : gq_chunk_elem(&v2, j - per, es));
 }
 
 /* One thread per work item of gq_dequant_unit() elements: GQ_DIM_LAST, 8
@@ -157,12 +157,13 @@ GQ_KERNEL_LINKAGE __global__ void gq_dequantize(struct gq_dequant_params k)
         if (k.axis == GQ_DIM_LAST && gq_tiles_fit() &&
             gq_tshape_init(&s, k.group, c.l.esize, k.bits, (uintptr_t)k.esc) &&
             ((uintptr_t)k.meta & 3u) == 0 && ((uintptr_t)k.codes & (s.CB - 1u)) == 0) {
-            gq_dequantize_tiled(&k, &c, &s);
+            gq_dequantize_tiled(&k, &c, &s, NULL, NULL);
             return;
         }
-        if (k.axis == GQ_DIM_0 && gq_tiles_fit() && ((uintptr_t)k.codes & 3u) == 0 &&
-            gq_dim0_stride_words(c.l.code_stride, blockDim.x)) {
-            gq_dequantize_dim0(&k, &c, gq_dim0_stride_words(c.l.code_stride, blockDim.x));
+        struct gq_d0shape s0;
+        if (k.axis == GQ_DIM_0 && gq_tiles_fit() && (((uintptr_t)k.codes | (uintptr_t)k.meta) & 3u) == 0 &&
+            gq_d0_dec_shape(&s0, &c.l, blockDim.x)) {
+            gq_dequantize_dim0(&k, &c, &s0, NULL, NULL);
             return;
         }
     }
@@ -170,13 +171,18 @@ GQ_KERNEL_LINKAGE __global__ void gq_dequantize(struct gq_dequant_params k)
     u1 = (k.e1 + K - 1) / K;
     for (u = u0 + gq_tid(); u < u1; u += n) {
         uint64_t e = u * K, lo = e < k.e0 ? k.e0 : e, hi = e + K > k.e1 ? k.e1 : e + K;
-        uint32_t idx, j, v[8];
+        uint32_t idx, j, es = c.l.esize;
         uint64_t g = gq_elem_group(&c.l, k.group, lo, &idx);
         struct gq_gdec d;
+        struct gq_u32x4 v = {0, 0, 0, 0}, v2 = {0, 0, 0, 0}; /* registers, not a local array */
         gq_group_resolve(&c, g, &d);
-        for (j = 0; j < hi - lo; j++)
-            v[j] = gq_group_elem(&c, &d, idx + j);
-        gq_store_item(k.dst, lo - k.e0, k.dtype, v, (uint32_t)(hi - lo), hi - lo == K);
+        GQ_UNROLL
+        for (j = 0; j < 8; j++)
+            if (j < hi - lo && j < 16u / es)
+                gq_chunk_set(&v, j, es, gq_group_elem(&c, &d, idx + j));
+            else if (j < hi - lo)
+                gq_chunk_set(&v2, j - 16u / es, es, gq_group_elem(&c, &d, idx + j));
+        gq_store_item(k.dst, lo - k.e0, k.dtype, v, v2, (uint32_t)(hi - lo), hi - lo == K);
     }
 }
 
@@ -190,7 +196,10 @@ GQ_KERNEL_LINKAGE __global__ void gq_spill(struct gq_spill_params k)
     uint64_t i, n = gq_nthreads();
     if (gq_load32((const uint8_t *)k.block + GQ_HDR_ESCAPE_COUNT_OFF + 4) == 0)
         return;
-    if (((uintptr_t)k.src | (uintptr_t)k.dst | k.bytes) % 8 == 0) {
+    if (((uintptr_t)k.src | (uintptr_t)k.dst | k.bytes) % 16 == 0) {
+        for (i = gq_tid(); i < k.bytes / 16; i += n)
+            gq_store128((uint8_t *)k.dst + 16 * i, gq_load_ro128((const uint8_t *)k.src + 16 * i));
+    } else if (((uintptr_t)k.src | (uintptr_t)k.dst | k.bytes) % 8 == 0) {
         for (i = gq_tid(); i < k.bytes / 8; i += n)
             gq_store64((uint64_t *)k.dst + i, gq_load64((const uint64_t *)k.src + i));
     } else {
@@ -199,13 +208,27 @@ GQ_KERNEL_LINKAGE __global__ void gq_spill(struct gq_spill_params k)
     }
 }
 
-static __device__ __forceinline__ void gq_verify_fold(struct gq_verify_result *out, double sse,
-                                                      double ss, uint64_t n, uint32_t max_bits)
+/* Adds a thread's partial error into *out: a block sums its threads'
+ * partials (shuffles within each warp, then shared memory), and one thread
+ * adds the block's with four atomics. Every thread of the block calls it. A
+ * block that is not whole warps has each thread add its own. */
+static __device__ __forceinline__ void gq_verify_fold(struct gq_verify_result *out, const struct gq_vacc *a)
 {
-    /* A warp adds its partials first: 32x fewer atomics on four addresses.
-     * Every thread of the block gets here (the loop above has no early exit). */
-    unsigned long long cnt = n;
+    GQ_SHARED(unsigned long long, parts, 4u * 32u); /* per warp: sse, ss, count, max bits */
+    const uint32_t nthreads = blockDim.x * blockDim.y * blockDim.z, t = gq_thread_linear();
+    double sse = a->sse, ss = a->ss;
+    unsigned long long cnt = a->n;
+    uint32_t max_bits = gq_f32_bits(a->mx), w;
     unsigned o;
+    if (nthreads % 32u != 0) {
+        if (cnt == 0)
+            return;
+        atomicAdd(&out->sum_sq_err, sse);
+        atomicAdd(&out->sum_sq, ss);
+        atomicAdd((unsigned long long *)&out->n_counted, cnt);
+        atomicMax(&out->max_abs_bits, max_bits);
+        return;
+    }
     for (o = 16; o > 0; o >>= 1) {
         uint32_t m;
         sse += __shfl_down_sync(0xffffffffu, sse, o);
@@ -214,7 +237,23 @@ static __device__ __forceinline__ void gq_verify_fold(struct gq_verify_result *o
         m = __shfl_down_sync(0xffffffffu, max_bits, o);
         max_bits = m > max_bits ? m : max_bits;
     }
-    if ((threadIdx.x & 31u) != 0 || cnt == 0)
+    if ((t & 31u) == 0) {
+        gq_store64(parts + t / 8u, gq_f64_bits(sse));
+        gq_store64(parts + t / 8u + 1u, gq_f64_bits(ss));
+        gq_store64(parts + t / 8u + 2u, cnt);
+        gq_store64(parts + t / 8u + 3u, max_bits);
+    }
+    __syncthreads();
+    if (t != 0)
+        return;
+    for (w = 1; w < nthreads / 32u; w++) {
+        uint32_t m = (uint32_t)gq_load64(parts + 4u * w + 3u);
+        sse += gq_bits_f64(gq_load64(parts + 4u * w));
+        ss += gq_bits_f64(gq_load64(parts + 4u * w + 1u));
+        cnt += gq_load64(parts + 4u * w + 2u);
+        max_bits = m > max_bits ? m : max_bits;
+    }
+    if (cnt == 0)
         return;
     atomicAdd(&out->sum_sq_err, sse);
     atomicAdd(&out->sum_sq, ss);
@@ -222,25 +261,26 @@ static __device__ __forceinline__ void gq_verify_fold(struct gq_verify_result *o
     atomicMax(&out->max_abs_bits, max_bits);
 }
 
-/* One thread per group, as gq_quantize: decode the group from the buffer
- * (gq_group.h, the same code a restore runs) and compare it with the source.
- * Partials stay in registers; each thread (each warp on the GPU) adds them
- * into the result once. */
+/* Decodes the buffer as gq_dequantize would (its tiles, the whole tensor)
+ * and compares each element with the source instead of storing it. */
 GQ_KERNEL_LINKAGE __global__ void gq_verify(struct gq_verify_params k)
 {
     struct gq_params p;
     struct gq_dec_ctx c;
+    struct gq_dequant_params d;
+    struct gq_tshape s;
+    struct gq_d0shape s0;
+    struct gq_vacc a = {0.0, 0.0, 0, 0.0f};
     const struct gq_header *h = (const struct gq_header *)k.buf;
-    uint64_t g, n = gq_nthreads(), cnt = 0;
-    double sse = 0.0, ss = 0.0;
-    float mx = 0.0f;
+    uint64_t g, n = gq_nthreads();
 
     p.bits = k.bits;
     p.group = k.group;
     p.dtype = k.dtype;
     p.axis = k.axis;
     p.cols = k.cols;
-    if (k.magic != GQ_VERIFY_MAGIC || gq_layout_init(&c.l, &p, k.n_elems, k.escape_capacity) != GQ_OK)
+    if (k.magic != GQ_VERIFY_MAGIC || gq_layout_init(&c.l, &p, k.n_elems, k.escape_capacity) != GQ_OK ||
+        k.n_elems == 0)
         return;
     if (gq_load32(&h->overflow)) {
         if (gq_tid() == 0)
@@ -254,27 +294,39 @@ GQ_KERNEL_LINKAGE __global__ void gq_verify(struct gq_verify_params k)
     c.codes = (const uint8_t *)k.buf + c.l.code_off;
     c.esc = (const uint8_t *)k.buf + c.l.esc_off;
     c.g_base = 0;
-    for (g = gq_tid(); g < c.l.n_groups; g += n) {
-        uint64_t first = gq_group_first(&c.l, k.group, g), stride = c.l.cols;
-        uint32_t len = gq_group_len(&c.l, k.group, g), i;
-        struct gq_gdec d;
-        gq_group_resolve(&c, g, &d);
-        for (i = 0; i < len; i++) {
-            uint32_t raw = gq_elem_raw(k.src, first + i * stride, k.dtype);
-            double x, e;
-            float a;
-            if (gq_raw_nonfinite(raw, k.dtype))
-                continue;
-            x = (double)gq_raw_to_f32(raw, k.dtype);
-            e = (double)gq_raw_to_f32(gq_group_elem(&c, &d, i), k.dtype) - x;
-            a = (float)(e < 0 ? -e : e);
-            mx = a > mx ? a : mx;
-            sse += e * e;
-            ss += x * x;
-            cnt++;
+    d.magic = GQ_DEQUANT_MAGIC;
+    d.bits = k.bits;
+    d.group = k.group;
+    d.dtype = k.dtype;
+    d.axis = k.axis;
+    d.escape_capacity = k.escape_capacity;
+    d.cols = k.cols;
+    d.n_elems = k.n_elems;
+    d.e0 = 0;
+    d.e1 = k.n_elems;
+    d.g_base = 0;
+    d.meta = c.meta;
+    d.codes = c.codes;
+    d.esc = c.esc;
+    d.dst = NULL;
+    if (k.axis == GQ_DIM_LAST && gq_tiles_fit() && ((uintptr_t)k.buf & 15u) == 0 &&
+        gq_tshape_init(&s, k.group, c.l.esize, k.bits, (uintptr_t)c.esc)) {
+        gq_dequantize_tiled(&d, &c, &s, k.src, &a);
+    } else if (k.axis == GQ_DIM_0 && gq_tiles_fit() && ((uintptr_t)k.buf & 15u) == 0 &&
+               gq_d0_dec_shape(&s0, &c.l, blockDim.x)) {
+        gq_dequantize_dim0(&d, &c, &s0, k.src, &a);
+    } else {
+        for (g = gq_tid(); g < c.l.n_groups; g += n) {
+            uint64_t first = gq_group_first(&c.l, k.group, g), stride = c.l.cols;
+            uint32_t len = gq_group_len(&c.l, k.group, g), i;
+            struct gq_gdec gd;
+            gq_group_resolve(&c, g, &gd);
+            for (i = 0; i < len; i++)
+                gq_vacc_add(&a, gq_elem_raw(k.src, first + i * stride, k.dtype), gq_group_elem(&c, &gd, i),
+                            k.dtype);
         }
     }
-    gq_verify_fold(k.out, sse, ss, cnt, gq_f32_bits(mx));
+    gq_verify_fold(k.out, &a);
 }
 
 #ifdef GQ_EMU

@@ -10,15 +10,17 @@
  *   "gq_spill"       one parameter: struct gq_spill_params, by value
  * Each is one launch per copy, grid-stride (any grid is correct), no host
  * synchronisation; pointers may be device memory or mapped pinned host
- * memory (device addresses from cuMemHostGetDevicePointer). gq_quantize and
- * gq_dequantize work in warp tiles (dim=last) or block tiles with 24 KiB of
- * static shared memory (dim=0) when the block is whole warps and at most
- * GQ_BLOCK threads (kernels/gq_tile.h); otherwise one thread per group or
- * work item.
+ * memory (device addresses from cuMemHostGetDevicePointer). gq_quantize,
+ * gq_dequantize and gq_verify work in warp tiles (dim=last, kernels/gq_tile.h)
+ * or block tiles with 24 KiB of static shared memory (dim=0,
+ * kernels/gq_tile0.h) when the block is whole warps and at most GQ_BLOCK
+ * threads; otherwise one thread per group or work item.
  *
  * Launch configuration: block (GQ_BLOCK, 1, 1); grid (gq_launch_grid(items),
  * 1, 1), items from gq_quant_items() / gq_dequant_items(). Any grid is
  * correct (grid-stride loops); this one is what the kernels are tuned for.
+ * gq_quantize is compiled for blocks of at most GQ_BLOCK threads
+ * (__launch_bounds__: a larger block fails to launch on the GPU).
  * Dynamic shared memory 0. Pass the struct in kernelParams ({&params}) or in `extra`
  * with CU_LAUNCH_PARAM_BUFFER_SIZE == sizeof the struct.
  *
@@ -95,8 +97,10 @@ struct gq_spill_params {
 
 /* gq_verify (GQSHIM_VERIFY=1): after gq_quantize in stream order, compare
  * each element of the tensor with what the compressed buffer decodes it to
- * and add the error into *out. One thread per group, grid and block as for
- * gq_quantize (items from gq_verify_items()). Elements that are NaN or +-Inf
+ * and add the error into *out. It decodes through gq_dequantize's tiles;
+ * each block adds its sums into *out once (four atomics: put *out in device
+ * memory and copy the 32 bytes back). Grid and block as for gq_quantize
+ * (items from gq_verify_items()). Elements that are NaN or +-Inf
  * in the source are not counted (their groups are kept raw, exactly). When
  * the buffer's header says overflow, only out->overflow is set (to 1).
  * *out must be zero before the launch; several launches may add into the

@@ -75,21 +75,33 @@ uint64_t gq_quant_items(const struct gq_quant_params *k)
     return l.n_groups;
 }
 
-/* One thread per group, as for gq_quantize. */
+/* A thread per group, as for gq_quantize, up to GQ_VERIFY_MAX_BLOCKS blocks:
+ * the kernel loops over the rest, and each block adds its sums into the
+ * result with four atomics, so the grid bounds the atomics (4096). */
+#define GQ_VERIFY_MAX_BLOCKS 1024u
+
 uint64_t gq_verify_items(const struct gq_verify_params *k)
 {
     struct gq_params p = {k->bits, k->group, k->dtype, k->axis, k->cols};
     struct gq_layout l;
     if (gq_layout_init(&l, &p, k->n_elems, k->escape_capacity) != GQ_OK)
         return 0;
-    return l.n_groups;
+    return l.n_groups < (uint64_t)GQ_VERIFY_MAX_BLOCKS * GQ_BLOCK ? l.n_groups
+                                                                 : (uint64_t)GQ_VERIFY_MAX_BLOCKS * GQ_BLOCK;
 }
 
+/* GQ_DIM_LAST: one item of gq_dequant_unit() elements a thread. GQ_DIM_0:
+ * a thread per group of the row blocks the range touches, as for
+ * gq_quantize: a block's tile (kernels/gq_tile0.h) decodes up to GQ_BLOCK
+ * columns of a row block, so a thread an element would start blocks that
+ * find no tile. */
 uint64_t gq_dequant_items(const struct gq_dequant_params *k)
 {
     uint32_t K = gq_dequant_unit(k->axis, k->group);
     if (k->e0 >= k->e1)
         return 0;
+    if (k->axis == GQ_DIM_0 && k->cols != 0 && k->group != 0)
+        return ((k->e1 - 1) / k->cols / k->group - k->e0 / k->cols / k->group + 1) * k->cols;
     return (k->e1 + K - 1) / K - k->e0 / K;
 }
 

@@ -1,17 +1,21 @@
 /*
- * gq_tile.h — the tiled (cooperative) paths of gq_quantize and gq_dequantize
- * for GQ_DIM_LAST, included by gq_kernels.cu only. Shaped for the GPU's
- * memory system (judged by cudasim's memory-transaction model):
+ * gq_tile.h — the tiled (cooperative) paths of gq_quantize, gq_dequantize
+ * and gq_verify for GQ_DIM_LAST, included by gq_kernels.cu only. Shaped for
+ * the GPU's memory system (judged by cudasim's memory-transaction model):
  *
  *   - a group is split into chunks of W bytes (16 when the group's bytes and
  *     the tensor's alignment allow, else 8 or 4); chunk c of a group is
  *     handled by lane c % L of the L lanes (a power of two) given to the
  *     group, so a warp's source loads and code stores cover whole sectors
  *     (fp16, G=64: 8 lanes per group, one 512-byte load per warp);
- *   - min and max are reduced across the group's lanes with shuffles;
- *   - a warp works on its own (no barriers, no shared memory): metadata is
- *     gathered to (or handed out from) consecutive lanes by shuffles and
- *     stored (loaded) 4 bytes a lane, whole sectors;
+ *   - quantize loads each element once: a lane keeps its chunks in
+ *     registers (up to GQ_TILE_HOLD) from the first pass (min, max, the
+ *     dtype scan of gq_dtype.h) to the second (codes);
+ *   - min and max are reduced across the group's lanes with shuffles; the
+ *     lanes' dtype scans meet in shared memory (one __syncwarp a round);
+ *   - a warp works on its own (no block barriers): metadata is gathered to
+ *     (or handed out from) consecutive lanes by shuffles and stored (loaded)
+ *     4 bytes a lane, whole sectors;
  *   - escapes take their slots with one atomic per warp (ballot, popc) and
  *     write their raw elements as W-byte vectors.
  *
@@ -24,6 +28,7 @@
 #ifndef GQ_TILE_H
 #define GQ_TILE_H
 
+#include "gq_dtype.h"
 #include "gq_group.h"
 #include "gq_kernels.h"
 
@@ -149,17 +154,164 @@ static __device__ __forceinline__ uint64_t gq_n_warps(void)
     return (uint64_t)gridDim.x * blockDim.x / 32u;
 }
 
+/* Chunks a lane keeps in registers from the first pass over its groups to
+ * the second (min/max, then codes): with 16-byte chunks every f16/bf16
+ * group up to 512 elements and every f32 group up to 256. A lane with more
+ * chunks loads the others again (from cache on the GPU). A fixed count,
+ * each index a constant after unrolling: the array stays in registers.
+ * (4 would cover every group, at 5 more registers a thread: gq_quantize
+ * would no longer fit 3 blocks of GQ_BLOCK threads on an SM.) */
+#define GQ_TILE_HOLD 2
+
+/* nvcc unrolls the loop that follows completely (its trip count is a
+ * constant); gcc needs no hint. */
+#if defined(__CUDACC__)
+#define GQ_UNROLL _Pragma("unroll")
+#else
+#define GQ_UNROLL
+#endif
+
+/* Length of group g of a GQ_DIM_LAST tensor, without the division by
+ * cols that gq_group_len() makes. */
+GQ_HD uint32_t gq_last_len(const struct gq_layout *l, uint32_t G, uint64_t g)
+{
+    uint64_t left = l->n_elems - g * G;
+    return left < G ? (uint32_t)left : G;
+}
+
+/* What the first pass keeps of a group's elements. */
+struct gq_gscan {
+    float mn, mx;
+    int nonfinite;
+    struct gq_dtype_scan ds; /* kernels/gq_dtype.h */
+};
+
+/* Scans the first ne elements of chunk v (which starts at an even flat
+ * index: parity is e & 1). */
+GQ_HD void gq_chunk_scan(struct gq_gscan *sc, const struct gq_u32x4 *v, uint32_t ne, uint32_t dtype)
+{
+    uint32_t es = gq_dtype_size(dtype), e;
+    for (e = 0; e < ne; e++) {
+        uint32_t raw = gq_chunk_elem(v, e, es);
+        float x = gq_raw_to_f32(raw, dtype);
+        sc->nonfinite |= gq_raw_nonfinite(raw, dtype);
+        sc->mn = fminf(sc->mn, x);
+        sc->mx = fmaxf(sc->mx, x);
+        if (es == 4)
+            gq_dtype_scan_word32(&sc->ds, raw);
+        else
+            gq_dtype_scan_word16(&sc->ds, raw, e & 1u, dtype);
+    }
+}
+
+/* The element type of the tiles' shared arrays: 16-byte aligned, so that
+ * 16-byte accesses at 16-byte offsets are aligned. */
+#if defined(__CUDACC__)
+struct __align__(16) gq_sh16 {
+    uint32_t w[4];
+};
+#else
+struct gq_sh16 {
+    _Alignas(16) uint32_t w[4];
+};
+#endif
+
+/* Shared memory of the dim=last quantize: per warp of the block, two
+ * rounds' dtype scans (256 words each). */
+#define GQ_SCAN_SH16 (2u * (GQ_BLOCK / 32u) * 64u) /* 16 KiB */
+
+/* The dtype scans of a round's groups meet in shared memory: each lane
+ * stores its scan (32 bytes: words a, b in one half of buf, c (f16: the
+ * exponent mask) and top3 in the other), and after __syncwarp the first
+ * lane of each group (lead) adds its group's L scans. One collective a
+ * round where a butterfly of shuffles takes log2(L) steps of up to four
+ * 64-bit shuffles. Every lane of the warp calls it, with its warp's buffer
+ * for this round (256 words; rounds alternate two buffers, so a round's
+ * stores never meet the last round's loads). Returns the verdict for lead,
+ * else 0. */
+static __device__ __forceinline__ int gq_dtype_scan_meet(uint32_t *buf, const struct gq_dtype_scan *ds,
+                                                         uint32_t L, uint32_t dtype, int lead)
+{
+    const uint32_t lane = threadIdx.x & 31u;
+    const uint64_t c = dtype == GQ_F16 ? ds->emask : ds->c;
+    struct gq_u32x4 v0, v1;
+    struct gq_dtype_scan sum = {0, 0, 0, 0, 0};
+    uint32_t j;
+    v0.x = (uint32_t)ds->a;
+    v0.y = (uint32_t)(ds->a >> 32);
+    v0.z = (uint32_t)ds->b;
+    v0.w = (uint32_t)(ds->b >> 32);
+    v1.x = (uint32_t)c;
+    v1.y = (uint32_t)(c >> 32);
+    v1.z = (uint32_t)ds->top3;
+    v1.w = (uint32_t)(ds->top3 >> 32);
+    gq_store128(buf + 4u * lane, v0);
+    gq_store128(buf + 128u + 4u * lane, v1);
+    __syncwarp(0xffffffffu);
+    if (!lead)
+        return 0;
+    for (j = 0; j < L; j++) {
+        struct gq_dtype_scan t;
+        uint64_t cj;
+        v0 = gq_load128(buf + 4u * (lane + j));
+        v1 = gq_load128(buf + 128u + 4u * (lane + j));
+        t.a = v0.x | ((uint64_t)v0.y << 32);
+        t.b = v0.z | ((uint64_t)v0.w << 32);
+        cj = v1.x | ((uint64_t)v1.y << 32);
+        t.top3 = v1.z | ((uint64_t)v1.w << 32);
+        t.c = dtype == GQ_F16 ? 0u : cj;
+        t.emask = dtype == GQ_F16 ? (uint32_t)cj : 0u;
+        gq_dtype_scan_add(&sum, &t);
+    }
+    return gq_dtype_scan_foreign(&sum, dtype);
+}
+
+/* Elements of chunk ch of a group of len elements (0 past the end). */
+GQ_HD uint32_t gq_chunk_count(const struct gq_tshape *s, uint32_t ch, uint32_t len)
+{
+    uint32_t first = ch * s->E;
+    return len <= first ? 0u : len - first < s->E ? len - first : s->E;
+}
+
+/* The codes of chunk ch (or, escaped, what its code bytes hold and its raw
+ * elements into the slot). */
+GQ_HD void gq_chunk_encode(const struct gq_enc_ctx *c, const struct gq_tshape *s, const struct gq_gmeta *m,
+                           uint64_t g, uint32_t ch, uint32_t len, struct gq_u32x4 v, uint32_t slot)
+{
+    uint32_t es = c->l.esize, e, ne = gq_chunk_count(s, ch, len);
+    uint64_t word = 0;
+    if (!m->escape) {
+        for (e = 0; e < ne; e++)
+            word |= (uint64_t)gq_quant_one(gq_raw_to_f32(gq_chunk_elem(&v, e, es), c->dtype), m)
+                    << (e * c->bits);
+    } else {
+        /* f16/bf16: slot bits 16..31 in the group's first two code bytes */
+        uint32_t off = ch * s->CB;
+        if (es == 2 && off < 2)
+            word = (slot >> 16) >> (8 * off);
+        if (slot < c->l.escape_capacity) /* past the capacity nothing is written */
+            gq_chunk_store(c->esc + (uint64_t)slot * c->group * es + ch * s->W, v, s->W);
+    }
+    gq_codes_store(c->codes + g * c->l.code_stride + ch * s->CB, word, s->CB);
+}
+
 /* gq_quantize for GQ_DIM_LAST. A round gives each group L lanes (32 / L
  * groups); a tile is R rounds, enough for its metadata to fill 128 bytes
  * (one line; one PCIe write when the buffer is mapped host memory), which
  * lane j (word j) then stores. With L = 1 every lane holds a
- * whole group and stores its own metadata. */
-static __device__ void gq_quantize_tiled(const struct gq_enc_ctx *c, const struct gq_tshape *s)
+ * whole group and stores its own metadata. Each element is loaded once:
+ * the first pass (min, max, finiteness, the dtype scan of gq_dtype.h) keeps
+ * the chunks in registers for the second (codes, escapes). Returns the
+ * lane's count of foreign groups (for gq_dtype_fold). */
+static __device__ __noinline__ uint32_t gq_quantize_tiled(const struct gq_enc_ctx *c, const struct gq_tshape *s)
 {
     const uint32_t G = c->group, dtype = c->dtype, es = c->l.esize, mw = es == 4 ? 2u : 1u;
+    GQ_SHARED(struct gq_sh16, scan_sh16, GQ_SCAN_SH16);
+    uint32_t *const scan_sh = (uint32_t *)scan_sh16;
     const uint32_t lane = threadIdx.x & 31u, L = s->L, lane_g = lane % L, gpr = 32u / L;
+    const uint32_t warp_b = threadIdx.x / 32u; /* the warp in its block */
     const int direct = L == 1;
-    uint32_t R = 1;
+    uint32_t R = 1, foreign = 0;
     while (!direct && R * gpr * mw < 32) /* 128 bytes: one PCIe write into mapped memory */
         R *= 2;
     const uint32_t gpw = R * gpr;
@@ -171,40 +323,39 @@ static __device__ void gq_quantize_tiled(const struct gq_enc_ctx *c, const struc
         for (r = 0; r < R; r++) {
             uint64_t g = g0 + r * gpr + lane / L;
             int live = g < n_groups;
-            uint32_t len = live ? gq_group_len(&c->l, G, g) : 0, ch, o, esc_lanes, slot = 0, w0, w1;
+            uint32_t len = live ? gq_last_len(&c->l, G, g) : 0, ch, k, esc_lanes, slot = 0, w0, w1;
             const uint8_t *gsrc = (const uint8_t *)c->src + g * G * es;
-            float mn = GQ_F32_MAX, mx = -GQ_F32_MAX;
-            int nonfinite = 0;
-            struct gq_u32x4 first = {0, 0, 0, 0};
+            struct gq_gscan sc = {GQ_F32_MAX, -GQ_F32_MAX, 0, {0, 0, 0, 0, 0}};
+            struct gq_u32x4 held[GQ_TILE_HOLD];
             struct gq_gmeta m;
+            float mn, mx;
 
-            /* min, max and finiteness over the group's lanes */
-            for (ch = lane_g; live && ch < s->C; ch += L) {
-                struct gq_u32x4 v = gq_chunk_get(gsrc, ch, len, s, dtype);
-                uint32_t e, ne = len > ch * s->E ? len - ch * s->E : 0;
-                ne = ne < s->E ? ne : s->E;
-                for (e = 0; e < ne; e++) {
-                    uint32_t raw = gq_chunk_elem(&v, e, es);
-                    float x = gq_raw_to_f32(raw, dtype);
-                    nonfinite |= gq_raw_nonfinite(raw, dtype);
-                    mn = fminf(mn, x);
-                    mx = fmaxf(mx, x);
+            /* first pass: min, max, finiteness, dtype scan */
+            GQ_UNROLL
+            for (k = 0; k < GQ_TILE_HOLD; k++) {
+                ch = lane_g + k * L;
+                if (live && ch < s->C) {
+                    held[k] = gq_chunk_get(gsrc, ch, len, s, dtype);
+                    gq_chunk_scan(&sc, &held[k], gq_chunk_count(s, ch, len), dtype);
                 }
-                if (ch == lane_g)
-                    first = v;
+            }
+            for (ch = lane_g + GQ_TILE_HOLD * L; live && ch < s->C; ch += L) {
+                struct gq_u32x4 v = gq_chunk_get(gsrc, ch, len, s, dtype);
+                gq_chunk_scan(&sc, &v, gq_chunk_count(s, ch, len), dtype);
             }
             /* One 64-bit shuffle per step carries (min, max); a lane that saw a
              * NaN or an infinity offers max = +Inf, which no finite group has. */
-            if (nonfinite)
-                mx = gq_bits_f32(0x7f800000u);
-            for (o = L / 2; o > 0; o /= 2) {
+            mn = sc.mn;
+            mx = sc.nonfinite ? gq_bits_f32(0x7f800000u) : sc.mx;
+            for (k = L / 2; k > 0; k /= 2) {
                 unsigned long long pk = ((unsigned long long)gq_f32_bits(mx) << 32) | gq_f32_bits(mn);
-                pk = __shfl_xor_sync(0xffffffffu, pk, o, (int)L);
+                pk = __shfl_xor_sync(0xffffffffu, pk, k, (int)L);
                 mn = fminf(mn, gq_bits_f32((uint32_t)pk));
                 mx = fmaxf(mx, gq_bits_f32((uint32_t)(pk >> 32)));
             }
-            nonfinite = gq_f32_bits(mx) == 0x7f800000u;
-            gq_meta_from_minmax(mn, mx, nonfinite, dtype, c->bits, &m);
+            gq_meta_from_minmax(mn, mx, gq_f32_bits(mx) == 0x7f800000u, dtype, c->bits, &m);
+            foreign += (uint32_t)gq_dtype_scan_meet(scan_sh + ((r & 1u) * (GQ_BLOCK / 32u) + warp_b) * 256u,
+                                                    &sc.ds, L, dtype, live && lane_g == 0);
 
             /* escape slots: one atomic per warp, handed to each group's lanes */
             esc_lanes = __ballot_sync(0xffffffffu, live && m.escape && lane_g == 0);
@@ -226,26 +377,15 @@ static __device__ void gq_quantize_tiled(const struct gq_enc_ctx *c, const struc
                 w1 = m.min_bits;
             }
 
-            /* codes; an escaped group's raw elements */
-            for (ch = lane_g; live && ch < s->C; ch += L) {
-                struct gq_u32x4 v = ch == lane_g ? first : gq_chunk_get(gsrc, ch, len, s, dtype);
-                uint32_t e, ne = len > ch * s->E ? len - ch * s->E : 0;
-                uint64_t word = 0;
-                ne = ne < s->E ? ne : s->E;
-                if (!m.escape) {
-                    for (e = 0; e < ne; e++)
-                        word |= (uint64_t)gq_quant_one(gq_raw_to_f32(gq_chunk_elem(&v, e, es), dtype), &m)
-                                << (e * c->bits);
-                } else {
-                    /* f16/bf16: slot bits 16..31 in the group's first two code bytes */
-                    uint32_t off = ch * s->CB;
-                    if (es == 2 && off < 2)
-                        word = (slot >> 16) >> (8 * off);
-                    if (slot < c->l.escape_capacity)
-                        gq_chunk_store(c->esc + (uint64_t)slot * G * es + ch * s->W, v, s->W);
-                }
-                gq_codes_store(c->codes + g * c->l.code_stride + ch * s->CB, word, s->CB);
+            /* second pass: codes; an escaped group's raw elements */
+            GQ_UNROLL
+            for (k = 0; k < GQ_TILE_HOLD; k++) {
+                ch = lane_g + k * L;
+                if (live && ch < s->C)
+                    gq_chunk_encode(c, s, &m, g, ch, len, held[k], slot);
             }
+            for (ch = lane_g + GQ_TILE_HOLD * L; live && ch < s->C; ch += L)
+                gq_chunk_encode(c, s, &m, g, ch, len, gq_chunk_get(gsrc, ch, len, s, dtype), slot);
 
             /* metadata: lane j collects word j of the tile */
             if (direct) {
@@ -267,6 +407,30 @@ static __device__ void gq_quantize_tiled(const struct gq_enc_ctx *c, const struc
                 gq_store32((uint32_t *)c->meta + g0 * mw + lane, mine);
         }
     }
+    return foreign;
+}
+
+/* What a verify launch adds up (gq_kernels.h, struct gq_verify_result). */
+struct gq_vacc {
+    double sse, ss;
+    uint64_t n;
+    float mx;
+};
+
+/* One element: its raw source bits and what the buffer decodes it to. */
+GQ_HD void gq_vacc_add(struct gq_vacc *a, uint32_t raw, uint32_t dec, uint32_t dtype)
+{
+    double x, e;
+    float f;
+    if (gq_raw_nonfinite(raw, dtype))
+        return;
+    x = (double)gq_raw_to_f32(raw, dtype);
+    e = (double)gq_raw_to_f32(dec, dtype) - x;
+    f = (float)(e < 0 ? -e : e);
+    a->mx = f > a->mx ? f : a->mx;
+    a->sse += e * e;
+    a->ss += x * x;
+    a->n++;
 }
 
 /* gq_dequantize for GQ_DIM_LAST: a warp decodes tiles of 32 x R chunks, lane
@@ -276,7 +440,8 @@ static __device__ void gq_quantize_tiled(const struct gq_enc_ctx *c, const struc
  * per group), each lane loads its group's words itself, which then cover
  * whole sectors anyway. */
 static __device__ void gq_dequantize_tiled(const struct gq_dequant_params *k,
-                                           const struct gq_dec_ctx *c, const struct gq_tshape *s)
+                                           const struct gq_dec_ctx *c, const struct gq_tshape *s,
+                                           const void *src, struct gq_vacc *acc)
 {
     const uint32_t G = c->group, dtype = c->dtype, es = c->l.esize, mw = es == 4 ? 2u : 1u;
     const uint32_t E = s->E, lane = threadIdx.x & 31u, qmask = (1u << c->bits) - 1u;
@@ -287,6 +452,7 @@ static __device__ void gq_dequantize_tiled(const struct gq_dequant_params *k,
     const uint64_t u0 = k->e0 / E, u1 = (k->e1 + E - 1) / E, per = 32u * R;
     const uint64_t ntiles = (u1 - u0 + per - 1) / per;
     const int vec_out = (((uintptr_t)k->dst - k->e0 * es) & (s->W - 1u)) == 0;
+    const int vec_in = ((uintptr_t)src & (s->W - 1u)) == 0;
     uint64_t tile;
     for (tile = gq_warp_id(); tile < ntiles; tile += gq_n_warps()) {
         uint64_t ua = u0 + tile * per, ub = ua + per < u1 ? ua + per : u1;
@@ -333,85 +499,22 @@ static __device__ void gq_dequantize_tiled(const struct gq_dequant_params *k,
                                      gq_dequant_one((uint32_t)(word >> (j * c->bits)) & qmask, step_s,
                                                     min_s, dtype));
                 }
-                if (lo == e && hi == e + E && vec_out)
+                if (acc) { /* gq_verify: compare with the source (e0 = 0) */
+                    struct gq_u32x4 x = {0, 0, 0, 0};
+                    if (lo == e && hi == e + E && vec_in)
+                        x = gq_chunk_load((const uint8_t *)src + e * es, s->W);
+                    else
+                        for (j = (uint32_t)(lo - e); j < (uint32_t)(hi - e); j++)
+                            gq_chunk_set(&x, j, es, gq_elem_raw(src, e + j, dtype));
+                    for (j = (uint32_t)(lo - e); j < (uint32_t)(hi - e); j++)
+                        gq_vacc_add(acc, gq_chunk_elem(&x, j, es), gq_chunk_elem(&out, j, es), dtype);
+                } else if (lo == e && hi == e + E && vec_out)
                     gq_chunk_store((uint8_t *)k->dst + (e - k->e0) * es, out, s->W);
                 else
                     for (j = (uint32_t)(lo - e); j < (uint32_t)(hi - e); j++)
                         gq_elem_put(k->dst, e + j - k->e0, dtype, gq_chunk_elem(&out, j, es));
             }
         }
-    }
-}
-
-/* ---- GQ_DIM_0 -------------------------------------------------------------
- * Thread t of a tile takes group g0 + t (adjacent columns of a row block), so
- * every row of the groups is one coalesced access across a warp. The groups'
- * codes, contiguous in the buffer, go through shared memory (each group's
- * bytes padded by 4 so that threads at the same offset hit different banks)
- * and cross global memory as consecutive 4-byte words. */
-
-#define GQ_DIM0_SHARED_WORDS (6u * 1024u) /* 24 KiB */
-
-/* The padded stride in words of a group's codes in shared memory, or 0 when
- * a tile of `block` groups does not fit. */
-GQ_HD uint32_t gq_dim0_stride_words(uint32_t code_stride, uint32_t block)
-{
-    uint32_t sw = code_stride / 4u + 1u;
-    return code_stride % 4u == 0 && sw * block <= GQ_DIM0_SHARED_WORDS ? sw : 0u;
-}
-
-static __device__ void gq_quantize_dim0(const struct gq_enc_ctx *c, uint32_t sw)
-{
-    GQ_SHARED(uint32_t, codes_sh, GQ_DIM0_SHARED_WORDS);
-    const uint32_t t = threadIdx.x, B = blockDim.x, cw = c->l.code_stride / 4u;
-    const uint64_t n_groups = c->l.n_groups, ntiles = (n_groups + B - 1) / B;
-    uint64_t tile;
-    for (tile = blockIdx.x; tile < ntiles; tile += gridDim.x) {
-        uint64_t g0 = tile * B;
-        uint32_t ng = n_groups - g0 < B ? (uint32_t)(n_groups - g0) : B, i;
-        if (t < ng)
-            gq_group_encode_to(c, g0 + t, (uint8_t *)(codes_sh + t * sw));
-        __syncthreads();
-        for (i = t; i < ng * cw; i += B)
-            gq_store32((uint32_t *)(c->codes + g0 * c->l.code_stride) + i,
-                       gq_load32(codes_sh + i / cw * sw + i % cw));
-        if (tile + gridDim.x < ntiles) /* codes_sh is written again */
-            __syncthreads();
-    }
-}
-
-/* A tile is (row block, B adjacent columns): its codes are loaded into shared
- * memory by consecutive words, then each thread decodes its column's rows
- * and stores them, adjacent threads writing adjacent elements. */
-static __device__ void gq_dequantize_dim0(const struct gq_dequant_params *k,
-                                          const struct gq_dec_ctx *c, uint32_t sw)
-{
-    GQ_SHARED(uint32_t, codes_sh, GQ_DIM0_SHARED_WORDS);
-    const uint32_t t = threadIdx.x, B = blockDim.x, G = c->group, cw = c->l.code_stride / 4u;
-    const uint64_t C = c->l.cols, rb0 = k->e0 / C / G, rb1 = (k->e1 - 1) / C / G + 1;
-    const uint64_t col_tiles = (C + B - 1) / B, ntiles = (rb1 - rb0) * col_tiles;
-    uint64_t tile;
-    for (tile = blockIdx.x; tile < ntiles; tile += gridDim.x) {
-        uint64_t rb = rb0 + tile / col_tiles, c0 = tile % col_tiles * B;
-        uint64_t g0 = rb * C + c0;
-        uint32_t ng = C - c0 < B ? (uint32_t)(C - c0) : B, i;
-        const uint32_t *src = (const uint32_t *)(c->codes + (g0 - c->g_base) * c->l.code_stride);
-        for (i = t; i < ng * cw; i += B)
-            gq_store32(codes_sh + i / cw * sw + i % cw, gq_load_ro32(src + i));
-        __syncthreads();
-        if (t < ng) {
-            uint64_t g = g0 + t, first = rb * G * C + c0 + t, e;
-            uint32_t len = gq_group_len(&c->l, G, g), r;
-            struct gq_gdec d;
-            gq_group_resolve(c, g, &d);
-            if (!d.escaped)
-                d.codes = (const uint8_t *)(codes_sh + t * sw);
-            for (r = 0, e = first; r < len; r++, e += C)
-                if (e >= k->e0 && e < k->e1)
-                    gq_elem_put(k->dst, e - k->e0, c->dtype, gq_group_elem(c, &d, r));
-        }
-        if (tile + gridDim.x < ntiles) /* codes_sh is written again */
-            __syncthreads();
     }
 }
 

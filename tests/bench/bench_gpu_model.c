@@ -10,6 +10,8 @@
  * LD_PRELOAD=libgqshim.so with an on=dev rule (4 bits, G=64; dim=0 with
  * cols=4096). Prints one line per figure:
  *   kernel=NAME axis=A load_sector_efficiency=.. store_sector_efficiency=..
+ *   NAME.axis_A.load_sector_efficiency=..     the same figures, one a line
+ *   NAME.axis_A.store_sector_efficiency=..
  *   axis=A pcie_bytes_ratio=..            the shim's offload PCIe bytes / the copy's
  *   axis=A restore_pcie_bytes_ratio=..
  *   axis=A modelled_offload_speedup=..    plain modelled time / shim modelled time
@@ -136,6 +138,17 @@ static double ratio(double a, double b)
     return b > 0 ? a / b : 0.0;
 }
 
+/* A kernel's sector efficiencies: the line of issue 13 (every figure of the
+ * kernel and axis), then each figure alone as name=value. */
+static void print_efficiency(const char *kernel, const char *axis, const char *k)
+{
+    double ld = num(k, "load_sector_efficiency"), st = num(k, "store_sector_efficiency");
+    printf("kernel=%s axis=%s load_sector_efficiency=%.4f store_sector_efficiency=%.4f\n", kernel, axis,
+           ld, st);
+    printf("%s.axis_%s.load_sector_efficiency=%.4f\n", kernel, axis, ld);
+    printf("%s.axis_%s.store_sector_efficiency=%.4f\n", kernel, axis, st);
+}
+
 static int bench_axis(unsigned mib, const char *axis, const char *rules)
 {
     char plain_json[] = "/tmp/gq_model_plain_XXXXXX", shim_json[] = "/tmp/gq_model_shim_XXXXXX";
@@ -163,11 +176,9 @@ static int bench_axis(unsigned mib, const char *axis, const char *rules)
         fprintf(stderr, "bench_gpu_model: axis=%s: the shim did not %s on the GPU\n", axis,
                 !q ? "quantize" : "dequantize");
     if (q)
-        printf("kernel=gq_quantize axis=%s load_sector_efficiency=%.4f store_sector_efficiency=%.4f\n",
-               axis, num(q, "load_sector_efficiency"), num(q, "store_sector_efficiency"));
+        print_efficiency("gq_quantize", axis, q);
     if (d)
-        printf("kernel=gq_dequantize axis=%s load_sector_efficiency=%.4f store_sector_efficiency=%.4f\n",
-               axis, num(d, "load_sector_efficiency"), num(d, "store_sector_efficiency"));
+        print_efficiency("gq_dequantize", axis, d);
     printf("axis=%s offload_pcie_bytes=%.0f plain_offload_pcie_bytes=%.0f\n", axis, pcie_bytes(s_off),
            pcie_bytes(p_off));
     printf("axis=%s pcie_bytes_ratio=%.4f\n", axis, ratio(pcie_bytes(s_off), pcie_bytes(p_off)));

@@ -30,14 +30,16 @@
         }                                                                            \
     } while (0)
 
-/* A smooth signal plus noise: groups of 64 have a range quantization can serve. */
+/* A smooth signal plus noise: groups of 64 have a range quantization can serve.
+ * Zero-mean, within +-0.625: no group lies wholly in [0.5, 4), which the
+ * dtype check (kernels/gq_dtype.h) reads as bf16 data and refuses. */
 static uint16_t sample(uint64_t i, uint64_t *rng)
 {
     *rng ^= *rng << 13;
     *rng ^= *rng >> 7;
     *rng ^= *rng << 17;
     float noise = (float)(*rng >> 40) / (float)(1 << 24) - 0.5f;
-    return gq_f32_to_f16_rn(sinf((float)(i % 4096) * 0.01f) + 0.25f * noise);
+    return gq_f32_to_f16_rn(0.5f * sinf((float)(i % 4096) * 0.01f) + 0.25f * noise);
 }
 
 static float timed_copy(void *dst, const void *src, size_t n, enum cudaMemcpyKind kind)

@@ -110,6 +110,35 @@ static void test_emulated_kernels_match_cpu_codec_dim0(void **state)
         }
 }
 
+/* dim=0 tiles whose rows cross memory in 16-byte vectors: columns a
+ * multiple of 8, several column tiles (the last one partial), a partial
+ * row block, every bits and dtype; the grid the shim launches and a small
+ * one that loops over the tiles. */
+static void test_emulated_kernels_match_cpu_codec_dim0_vector_tiles(void **state)
+{
+    (void)state;
+    for (uint32_t dt = GQ_F16; dt <= GQ_F32; dt++)
+        for (uint32_t b = 2; b <= 8; b *= 2) {
+            struct gq_params p = {b, 64, dt, GQ_DIM_0, 264};
+            check_config(&p, 264 * 150, 0, 0, GQ_BLOCK);
+            check_config(&p, 264 * 64, 1, 2, GQ_BLOCK);
+        }
+    struct gq_params wide = {4, 32, GQ_F16, GQ_DIM_0, 4096}; /* the shape bench_gpu_model measures */
+    check_config(&wide, 4096 * 40, 1, 0, GQ_BLOCK);
+}
+
+/* dim=last over groups of more chunks than a lane keeps in registers (f32,
+ * G = 1024: 8 chunks a lane), with a partial last group. */
+static void test_emulated_kernels_match_cpu_codec_long_groups(void **state)
+{
+    (void)state;
+    for (uint32_t dt = GQ_F16; dt <= GQ_F32; dt++) {
+        struct gq_params p = {4, 1024, dt, GQ_DIM_LAST, 0};
+        check_config(&p, 1024 * 9 + 300, 0, 0, GQ_BLOCK);
+        check_config(&p, 1024 * 4, 1, 1, 64);
+    }
+}
+
 static void test_emulated_kernels_reject_a_wrong_magic(void **state)
 {
     const struct gq_emu_kernel *kd = gq_emu_kernel_find("gq_dequantize");
@@ -189,6 +218,9 @@ static void test_emulated_kernels_many_escapes_and_overflow(void **state)
         check_escapes(&last, 64 * 300 + 10, 8, 20);
         check_escapes(&dim0, 40 * 70, 32, 20);
         check_escapes(&dim0, 40 * 70, 8, 20);
+        struct gq_params wide = {4, 64, dt, GQ_DIM_0, 264}; /* vector tiles, the warp writes the slots */
+        check_escapes(&wide, 264 * 70, 32, 20);
+        check_escapes(&wide, 264 * 70, 8, 20);
     }
 }
 
@@ -198,6 +230,8 @@ int main(void)
         cmocka_unit_test(test_kernel_table_matches_the_param_structs),
         cmocka_unit_test(test_emulated_kernels_match_cpu_codec_dim_last),
         cmocka_unit_test(test_emulated_kernels_match_cpu_codec_dim0),
+        cmocka_unit_test(test_emulated_kernels_match_cpu_codec_dim0_vector_tiles),
+        cmocka_unit_test(test_emulated_kernels_match_cpu_codec_long_groups),
         cmocka_unit_test(test_emulated_kernels_reject_a_wrong_magic),
         cmocka_unit_test(test_emulated_kernels_many_escapes_and_overflow),
     };

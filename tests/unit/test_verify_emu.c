@@ -116,6 +116,20 @@ static void test_verify_matches_cpu_reference_dim0(void **state)
     }
 }
 
+/* The tiles' vector paths: dim=0 rows of 16-byte vectors over several
+ * column tiles and a partial row block; dim=last groups of more chunks than
+ * a lane keeps. */
+static void test_verify_matches_cpu_reference_vector_tiles(void **state)
+{
+    (void)state;
+    for (uint32_t dt = GQ_F16; dt <= GQ_F32; dt++) {
+        struct gq_params dim0 = {4, 64, dt, GQ_DIM_0, 264}, last = {4, 1024, dt, GQ_DIM_LAST, 0};
+        check_config(&dim0, 264 * 150, 0, 0);
+        check_config(&dim0, 264 * 64, 1, 3);
+        check_config(&last, 1024 * 9 + 300, 1, 0);
+    }
+}
+
 static void test_verify_of_an_exact_buffer_reports_zero_error(void **state)
 {
     /* Constant groups decode exactly: every error is 0, every element counted. */
@@ -179,6 +193,31 @@ static void test_verify_launches_add_into_one_result(void **state)
     free(buf);
 }
 
+/* Blocks that are not whole warps take the thread-per-group path and add
+ * per thread: the same result as whole warps. */
+static void test_verify_of_partial_warps_matches_whole_warps(void **state)
+{
+    const struct gq_emu_kernel *kv = gq_emu_kernel_find("gq_verify");
+    struct gq_params p = {4, 64, GQ_F16, GQ_DIM_LAST, 0};
+    uint16_t src[64 * 30];
+    size_t size;
+    struct gq_verify_params vp;
+    struct gq_verify_result whole, part;
+    (void)state;
+    for (int i = 0; i < 64 * 30; i++)
+        tc_put(src, (size_t)i, GQ_F16, tc_gauss());
+    void *buf = tc_encode(&p, src, 64 * 30, 0, &size);
+    memset(&whole, 0, sizeof whole);
+    memset(&part, 0, sizeof part);
+    run_verify(&p, src, 64 * 30, buf, 0, 0, &whole);
+    assert_int_equal(gq_verify_params_init(&vp, &p, 64 * 30, 0, src, buf, &part), GQ_OK);
+    run_grid(kv, &vp, 1, 48);
+    assert_int_equal(part.n_counted, whole.n_counted);
+    assert_int_equal(part.max_abs_bits, whole.max_abs_bits);
+    assert_true(fabs(part.sum_sq_err - whole.sum_sq_err) <= 1e-12 * whole.sum_sq_err);
+    free(buf);
+}
+
 static void test_verify_rejects_a_wrong_magic(void **state)
 {
     const struct gq_emu_kernel *kv = gq_emu_kernel_find("gq_verify");
@@ -205,9 +244,11 @@ int main(void)
         cmocka_unit_test(test_verify_kernel_is_in_the_emulated_table),
         cmocka_unit_test(test_verify_matches_cpu_reference_dim_last),
         cmocka_unit_test(test_verify_matches_cpu_reference_dim0),
+        cmocka_unit_test(test_verify_matches_cpu_reference_vector_tiles),
         cmocka_unit_test(test_verify_of_an_exact_buffer_reports_zero_error),
         cmocka_unit_test(test_verify_reports_overflow_and_counts_nothing),
         cmocka_unit_test(test_verify_launches_add_into_one_result),
+        cmocka_unit_test(test_verify_of_partial_warps_matches_whole_warps),
         cmocka_unit_test(test_verify_rejects_a_wrong_magic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
