@@ -44,7 +44,22 @@ int gq_segs_init(struct gq_segs *s, const struct gq_params *p, uint64_t n_elems,
     memset(s, 0, sizeof *s);
     if (n_elems == 0 || gq_params_check(p, n_elems) != GQ_OK)
         return GQ_ERR_PARAM;
-    uint64_t unit = p->axis == GQ_DIM_0 ? (uint64_t)p->group * p->cols : p->group;
+    /* A unit is 32 groups (dim=0: whole row-blocks, as many as make a
+     * multiple of 32 groups): every segment but the last then has its
+     * metadata in whole 128-byte lines and its codes 32-byte aligned, so the
+     * kernels' 128-byte warp stores and loads cover whole sectors. */
+    uint64_t unit;
+    if (p->axis == GQ_DIM_0) {
+        uint32_t c = p->cols, a = 32, t;
+        while (c) { /* a = gcd(cols, 32) */
+            t = a % c;
+            a = c;
+            c = t;
+        }
+        unit = (uint64_t)p->group * p->cols * (32u / a);
+    } else {
+        unit = (uint64_t)p->group * 32u;
+    }
     uint64_t units = (n_elems + unit - 1) / unit;
     /* The most units whose buffer fits max_bytes (at least one): sizes grow
      * with the element count, so a binary search finds it. */

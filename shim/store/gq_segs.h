@@ -12,8 +12,10 @@
  *               at block offset i * stride; every segment but the last has
  *               the same layout
  *
- * seg_elems is a multiple of the group (dim=last) or of group x cols
- * (dim=0: whole row-blocks), so no group straddles two segments. A tensor
+ * seg_elems is a multiple of 32 groups (dim=last) or of whole row-blocks
+ * making a multiple of 32 groups (dim=0), so no group straddles two
+ * segments, and each segment's metadata fills whole 128-byte lines and its
+ * codes start on a 32-byte sector (the kernels' warp accesses stay whole). A tensor
  * that fits one segment has exactly the format's single-buffer layout.
  * Escape capacity is per segment (a chunk with many NaN/Inf groups can
  * overflow while the tensor as a whole would not): gq_segs_init says how
@@ -27,8 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A segment's compressed size is kept at or below this unless one unit (a
- * group, or a row-block with dim=0) alone is bigger: large enough that a
+/* A segment's compressed size is kept at or below this unless one unit (32
+ * groups, or the row-blocks making them with dim=0) is bigger: large enough that a
  * launch and a DMA per segment cost little, small enough that the DMA of
  * one overlaps the kernel of the next (about 14 MiB of fp16 at 4 bits). */
 #define GQ_SEG_TARGET ((size_t)4 << 20)
@@ -55,7 +57,8 @@ struct gq_seg {
 };
 
 /* Cut a tensor of n_elems elements into segments of at most `max_bytes`
- * compressed bytes each (or one unit, when a unit alone is bigger).
+ * compressed bytes each (or one unit of 32 groups, or of the row-blocks
+ * making 32 groups, when a unit alone is bigger).
  * GQ_OK or GQ_ERR_PARAM. */
 int gq_segs_init(struct gq_segs *s, const struct gq_params *p, uint64_t n_elems, size_t max_bytes,
                  int few_escapes);

@@ -147,11 +147,14 @@ static struct gq_verdict offload(void *dst, const void *src, size_t count, CUstr
     if (!d || !gq_ctx_bind() || !gq_ptr_device_range(src, count) || gq_ptr_is_device(dst))
         return gq_verdict_pass(GQ_PASS_DRIVER);
     struct gq_segs g;
-    /* An owned offload completes before returning and falls back to the
-     * source on an escape overflow, so it reserves few escape slots; an
-     * asynchronous one keeps the format's default. */
+    /* Few escape slots (1/1024 of the groups, plus 8): the escape area
+     * crosses PCIe whether used or not (a DMA's size is fixed when it is
+     * queued). Every offload has an exact way out of an overflow: one that
+     * completes before returning quantizes again with room for all, and an
+     * asynchronous one into mapped pinned memory is copied raw by the spill
+     * kernel. */
     enum gq_pass_reason why;
-    if (!gq_plan(reg.rule, src, dst, count, owned, &g, &why))
+    if (!gq_plan(reg.rule, src, dst, count, 1, &g, &why))
         return gq_verdict_pass(why);
 
     if (gq_stream_capturing(s))

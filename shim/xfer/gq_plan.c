@@ -42,7 +42,7 @@ void gq_plan_reserve(const struct gq_rule *rule, size_t bytes)
      * of it in two more pieces adds (each piece has its own segments, each
      * with a header, alignment and 8 spare escape slots). */
     uint64_t piece = GQ_HEADER_SIZE + 2 * GQ_SEG_ALIGN + 8ull * p.group * gq_dtype_size(p.dtype);
-    if (n && gq_segs_init(&g, &p, n, gq_stage_segment_max(), 0) == GQ_OK)
+    if (n && gq_segs_init(&g, &p, n, gq_stage_segment_max(), 1) == GQ_OK)
         gq_store_reserve((size_t)(g.total + 2 * piece));
 }
 

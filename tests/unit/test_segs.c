@@ -67,15 +67,37 @@ static void dim0_segments_are_whole_row_blocks(void **state)
     assert_int_equal(gq_segs_init(&g, &p, 256 * 64 * 10, 20 * 1024, 0), GQ_OK);
     assert_true(g.n_segs > 1);
     assert_int_equal(g.seg_elems % (256 * 64), 0);
+    /* 24 columns: row-blocks in fours make whole 32-group units. */
+    struct gq_params q = {4, 64, GQ_F16, GQ_DIM_0, 24};
+    assert_int_equal(gq_segs_init(&g, &q, 24 * 64 * 40, 4 * 1024, 0), GQ_OK);
+    assert_true(g.n_segs > 1);
+    assert_int_equal(g.seg_elems % (24 * 64 * 4), 0);
+}
+
+/* Every segment but the last starts its metadata and codes on 32-byte
+ * sectors, so whole-warp 128-byte accesses cover whole sectors. */
+static void segments_keep_metadata_and_codes_sector_aligned(void **state)
+{
+    (void)state;
+    struct gq_segs g;
+    assert_int_equal(gq_segs_init(&g, &f16_4, 64 * 1000 + 10, 16 * 1024, 0), GQ_OK);
+    assert_true(g.n_segs > 2);
+    struct gq_seg s;
+    gq_segs_at(&g, 0, &s);
+    assert_int_equal(s.l.n_groups % 32, 0);
+    assert_int_equal(s.l.meta_off % 32, 0);
+    assert_int_equal(s.l.code_off % 32, 0);
+    assert_int_equal(g.stride % 32, 0);
 }
 
 static void a_unit_bigger_than_the_size_is_a_segment_of_one_unit(void **state)
 {
     (void)state;
     struct gq_segs g;
+    /* A unit is 32 groups (whole 128-byte lines of metadata). */
     assert_int_equal(gq_segs_init(&g, &f16_4, 64 * 100, 16, 0), GQ_OK);
-    assert_int_equal(g.seg_elems, 64);
-    assert_int_equal(g.n_segs, 100);
+    assert_int_equal(g.seg_elems, 64 * 32);
+    assert_int_equal(g.n_segs, 4);
     assert_true(g.max_bytes > 16); /* the caller sees it does not fit */
 }
 
@@ -127,7 +149,7 @@ static void any_slice_decodes_as_the_codec_does(void **state)
 static void escapes_are_per_segment_and_overflow_is_reported(void **state)
 {
     (void)state;
-    uint64_t n = 64 * 64;
+    uint64_t n = 64 * 32 * 4;
     uint16_t *x = fill_f16(n, 3);
     struct gq_segs g;
     assert_int_equal(gq_segs_init(&g, &f16_4, n, 2048, 1), GQ_OK);
@@ -205,6 +227,7 @@ int main(void)
         cmocka_unit_test(a_tensor_that_fits_is_one_segment_in_the_formats_own_layout),
         cmocka_unit_test(segments_cover_the_tensor_in_whole_groups_within_the_size),
         cmocka_unit_test(dim0_segments_are_whole_row_blocks),
+        cmocka_unit_test(segments_keep_metadata_and_codes_sector_aligned),
         cmocka_unit_test(a_unit_bigger_than_the_size_is_a_segment_of_one_unit),
         cmocka_unit_test(bad_parameters_are_refused),
         cmocka_unit_test(any_slice_decodes_as_the_codec_does),
