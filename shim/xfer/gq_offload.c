@@ -172,7 +172,9 @@ static struct gq_verdict offload(void *dst, const void *src, size_t count, CUstr
         GQ_STAT_ADD(escape_retries, 1);
         *reused = 0;
         uint32_t again = 0;
-        v = compress(d, dst, src, count, s, flags, owned, &reg, &g, reused, &again);
+        /* This copy has waited already: it may wait for the store too. */
+        v = compress(d, dst, src, count, s, flags | GQ_COPY_SYNC, owned, &reg, &g, reused,
+                     &again);
     }
     return v;
 }
