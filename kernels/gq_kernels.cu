@@ -208,6 +208,18 @@ GQ_KERNEL_LINKAGE __global__ void gq_spill(struct gq_spill_params k)
     }
 }
 
+/* One partial sum into *out: four atomics (nothing when it counted none). */
+static __device__ __forceinline__ void gq_verify_add(struct gq_verify_result *out, double sse, double ss,
+                                                    unsigned long long cnt, uint32_t max_bits)
+{
+    if (cnt == 0)
+        return;
+    atomicAdd(&out->sum_sq_err, sse);
+    atomicAdd(&out->sum_sq, ss);
+    atomicAdd((unsigned long long *)&out->n_counted, cnt);
+    atomicMax(&out->max_abs_bits, max_bits);
+}
+
 /* Adds a thread's partial error into *out: a block sums its threads'
  * partials (shuffles within each warp, then shared memory), and one thread
  * adds the block's with four atomics. Every thread of the block calls it. A
@@ -221,12 +233,7 @@ static __device__ __forceinline__ void gq_verify_fold(struct gq_verify_result *o
     uint32_t max_bits = gq_f32_bits(a->mx), w;
     unsigned o;
     if (nthreads % 32u != 0) {
-        if (cnt == 0)
-            return;
-        atomicAdd(&out->sum_sq_err, sse);
-        atomicAdd(&out->sum_sq, ss);
-        atomicAdd((unsigned long long *)&out->n_counted, cnt);
-        atomicMax(&out->max_abs_bits, max_bits);
+        gq_verify_add(out, sse, ss, cnt, max_bits);
         return;
     }
     for (o = 16; o > 0; o >>= 1) {
@@ -253,12 +260,7 @@ static __device__ __forceinline__ void gq_verify_fold(struct gq_verify_result *o
         cnt += gq_load64(parts + 4u * w + 2u);
         max_bits = m > max_bits ? m : max_bits;
     }
-    if (cnt == 0)
-        return;
-    atomicAdd(&out->sum_sq_err, sse);
-    atomicAdd(&out->sum_sq, ss);
-    atomicAdd((unsigned long long *)&out->n_counted, cnt);
-    atomicMax(&out->max_abs_bits, max_bits);
+    gq_verify_add(out, sse, ss, cnt, max_bits);
 }
 
 /* Decodes the buffer as gq_dequantize would (its tiles, the whole tensor)

@@ -141,17 +141,6 @@ int gq_pool_decode_range(const void *buf, size_t buf_size, uint64_t e0, uint64_t
     return gq_decode_range_run(buf, buf_size, e0, e1, dst, parts, gq_pool_run);
 }
 
-int gq_pool_decode(const void *buf, size_t buf_size, void *dst, size_t dst_size)
-{
-    struct gq_info info;
-    int rc = gq_info_read(buf, buf_size, &info);
-    if (rc != GQ_OK)
-        return rc;
-    if (dst_size < info.layout.n_elems * info.layout.esize)
-        return GQ_ERR_SIZE;
-    return gq_pool_decode_range(buf, buf_size, 0, info.layout.n_elems, dst);
-}
-
 int gq_pool_encode(const struct gq_params *p, const void *src, uint64_t n_elems,
                    uint32_t escape_capacity, void *dst, size_t dst_size)
 {

@@ -35,10 +35,9 @@ unsigned gq_pool_threads(void);
  * costs some microseconds, about what decoding this much takes. */
 #define GQ_POOL_MIN_BYTES ((size_t)512 << 10)
 
-/* gq_decode_range / gq_decode / gq_encode of kernels/gq_codec.h, cut into
+/* gq_decode_range / gq_encode of kernels/gq_codec.h, cut into
  * parts for the pool when large enough; the same bytes and statuses. */
 int gq_pool_decode_range(const void *buf, size_t buf_size, uint64_t e0, uint64_t e1, void *dst);
-int gq_pool_decode(const void *buf, size_t buf_size, void *dst, size_t dst_size);
 int gq_pool_encode(const struct gq_params *p, const void *src, uint64_t n_elems,
                    uint32_t escape_capacity, void *dst, size_t dst_size);
 

@@ -135,13 +135,13 @@ static void test_pool_codec_gives_the_single_thread_bytes(void **state)
     assert_int_equal(gq_pool_encode(&p, src, n, cap, c2, size), GQ_OK);
     assert_memory_equal(c1, c2, size);
     assert_int_equal(gq_decode(c1, size, one, n * 2), GQ_OK);
-    assert_int_equal(gq_pool_decode(c1, size, many, n * 2), GQ_OK);
+    assert_int_equal(gq_pool_decode_range(c1, size, 0, n, many), GQ_OK);
     assert_memory_equal(one, many, n * 2);
     /* A range starting and ending inside groups. */
     memset(many, 0, n * 2);
     assert_int_equal(gq_pool_decode_range(c1, size, 77, n - 33, many), GQ_OK);
     assert_memory_equal(one + 77, many, (n - 33 - 77) * 2);
-    assert_int_equal(gq_pool_decode(c1, size, many, n * 2 - 2), GQ_ERR_SIZE);
+    assert_int_equal(gq_pool_decode_range(c1, size, 0, n + 1, many), GQ_ERR_RANGE);
     free(src), free(one), free(many), free(c1), free(c2);
 }
 
