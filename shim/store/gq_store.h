@@ -14,7 +14,9 @@
  * cuMemHostAlloc may synchronize the device, so it never runs on a copy's
  * path: slabs are added at allocation events (gq_store_reserve: the
  * program is allocating anyway) and, when a copy finds no room, by the
- * store's own thread while that copy goes uncompressed (GQ_STORE_GROWING).
+ * store's own thread while that copy goes uncompressed (GQ_STORE_GROWING),
+ * or, for a copy that waits for its own completion anyway, after it has
+ * waited for that thread (gq_store_await_growth).
  *
  * A block may still be read or written by queued GPU work when its owner lets
  * go of it, so blocks are released against events (gq_store_release): the
