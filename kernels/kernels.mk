@@ -41,6 +41,7 @@ $(GQ_FATBIN): kernels/gq_kernels.cu $(KERNEL_HDRS) | $(BUILD)/.deps-ok
 # .incbin keeps the image's bytes as they are; the symbols are hidden so the
 # shim links them without exporting them.
 $(GQ_KERNEL_IMAGE_OBJ): kernels/gq_kernel_image.S $(GQ_FATBIN)
+	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  AS      $@")
 	$(Q)$(CC) -c -DGQ_FATBIN_PATH='"$(GQ_FATBIN)"' $< -o $@
 
