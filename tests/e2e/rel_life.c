@@ -146,6 +146,13 @@ static int do_fork(void)
     long at = e2e_diff(t.h, t.want, TENSOR / 2);
     if (at >= 0)
         FAIL("fork: parent host byte %ld differs", at);
+    /* The child's buffer comes from the parent: glibc's malloc is fork-safe,
+     * but ThreadSanitizer's allocator (gcc 12-14) takes a lock in malloc that
+     * its fork handlers do not hold, so a child can hang there for reasons
+     * that are not the shim's. */
+    unsigned char *buf = malloc(TENSOR);
+    if (!buf)
+        FAIL("malloc");
     pthread_t th;
     pthread_create(&th, NULL, churn, NULL);
     for (int i = 0; i < 20; i++) {
@@ -158,7 +165,6 @@ static int do_fork(void)
                 _exit(3);
             /* CUDA is unusable in a child: each call fails, none crashes or hangs. */
             void *d = NULL, *hp = NULL;
-            unsigned char *buf = malloc(TENSOR);
             int errors = (cudaMalloc(&d, 4096) != cudaSuccess) +
                          (cudaMemcpy(buf, t.d_a, TENSOR, D2H) != cudaSuccess) +
                          (cudaMemcpy(t.d_b, t.h, TENSOR, H2D) != cudaSuccess) +
@@ -177,6 +183,7 @@ static int do_fork(void)
     }
     __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
     pthread_join(th, NULL);
+    free(buf);
     /* The parent goes on as if nothing happened. */
     roundtrip(&t, s, "parent after the forks");
     CK(cudaStreamDestroy(s));
