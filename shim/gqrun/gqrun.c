@@ -455,6 +455,19 @@ static int run_check(void)
     printf("  %-44s %s\n", "userfaultfd(2), UFFD_USER_MODE_ONLY", step(p.err_uffd_user));
     printf("  %-44s %s\n", "asynchronous write protection", step(p.err_wp_async));
     printf("  %-44s %s\n", "PAGEMAP_SCAN", step(p.err_pagemap_scan));
+    if (p.uffd >= 0) {
+        char thp[128] = "unknown";
+        FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
+        if (f) {
+            if (!fgets(thp, sizeof thp, f))
+                snprintf(thp, sizeof thp, "unknown");
+            thp[strcspn(thp, "\n")] = 0;
+            fclose(f);
+        }
+        /* Both speed up fault-in by huge pages (host/gq_hostmem.c); neither is needed. */
+        printf("  %-44s %s\n", "UFFDIO_MOVE (Linux 6.8+)", p.move ? "works" : "no");
+        printf("  %-44s %s\n", "transparent huge pages", thp);
+    }
     printf("host mode: %s\n", gq_mode_name(p.mode));
     printf("  %s\n", gq_probe_effect(p.mode));
     if (p.mode != GQ_MODE_FULL)

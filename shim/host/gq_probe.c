@@ -23,6 +23,9 @@
 #ifndef UFFD_FEATURE_WP_ASYNC
 #define UFFD_FEATURE_WP_ASYNC (1ULL << 15)
 #endif
+#ifndef UFFD_FEATURE_MOVE
+#define UFFD_FEATURE_MOVE (1ULL << 16)
+#endif
 
 struct gq_probe_scan_arg {
     uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
@@ -135,8 +138,18 @@ void gq_probe_run(struct gq_probe *p, enum gq_host_mode ceiling, const char *den
         uffd_refused(p, p->err_uffd_user == EINVAL ? p->err_uffd : p->err_uffd_user);
         return;
     }
+    /* UFFDIO_MOVE (Linux 6.8+) only speeds up fault-in: asked for when a
+     * descriptor of its own says the kernel has it (a descriptor takes one
+     * UFFDIO_API, and an unknown feature fails the whole call). */
+    uint64_t move = 0;
+    int scratch = make_uffd(!kernel_faults, deny);
+    struct uffdio_api ask = {.api = UFFD_API};
+    if (scratch >= 0 && ioctl(scratch, UFFDIO_API, &ask) == 0 && !denied(deny, "move"))
+        move = ask.features & UFFD_FEATURE_MOVE;
+    if (scratch >= 0)
+        close(scratch);
     struct uffdio_api api = {.api = UFFD_API,
-                             .features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED};
+                             .features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED | move};
     if (denied(deny, "wp_async"))
         p->err_wp_async = EINVAL;
     else
@@ -171,6 +184,7 @@ void gq_probe_run(struct gq_probe *p, enum gq_host_mode ceiling, const char *den
     }
     p->uffd = fd;
     p->pagemap = pm;
+    p->move = move != 0;
     p->mode = kernel_faults ? GQ_MODE_FULL : GQ_MODE_TRACKED;
     if (p->mode == GQ_MODE_TRACKED)
         snprintf(p->reason, sizeof p->reason,

@@ -29,6 +29,7 @@ struct gq_probe {
     int err_uffd_user;    /* userfaultfd(2) with UFFD_USER_MODE_ONLY */
     int err_wp_async;     /* UFFDIO_API with UFFD_FEATURE_WP_ASYNC */
     int err_pagemap_scan; /* PAGEMAP_SCAN */
+    int move;             /* uffd has UFFDIO_MOVE (Linux 6.8+): faster fault-in */
     int seccomp;          /* /proc/self/status "Seccomp:" (2 = a filter), -1 unknown */
     int sysctl;           /* vm.unprivileged_userfaultfd, -1 unknown */
     char reason[320];     /* why not full; "" at full */
@@ -41,7 +42,7 @@ struct gq_probe {
  * environments tests cannot build — "kernel_faults" (EPERM, as for an
  * unprivileged user), "userfaultfd" (EPERM for both calls, as under a
  * seccomp filter), "wp_async" (EINVAL, as before Linux 6.7), "pagemap_scan"
- * (ENOTTY, as before Linux 6.7). */
+ * (ENOTTY, as before Linux 6.7), "move" (no UFFDIO_MOVE, as before Linux 6.8). */
 void gq_probe_run(struct gq_probe *p, enum gq_host_mode ceiling, const char *deny);
 
 /* What the mode gives the program, in a few words. */

@@ -37,6 +37,7 @@ struct gq_pm_scan_arg {
 #define GQ_PAGE_IS_PRESENT (1ULL << 3)
 #define GQ_PAGE_IS_SWAPPED (1ULL << 4)
 #define GQ_PAGE_IS_PFNZERO (1ULL << 5)
+#define GQ_PAGE_IS_HUGE (1ULL << 6)
 #define GQ_PAGEMAP_SCAN _IOWR('f', 16, struct gq_pm_scan_arg)
 
 static int uffd = -1;
@@ -211,6 +212,29 @@ int gq_wtrack_clean_owned(const void *addr, size_t len)
 int gq_wtrack_fd(void)
 {
     return gq_wtrack_can_own() ? uffd : -1;
+}
+
+int gq_wtrack_can_move(void)
+{
+    return gq_wtrack_can_own() && found.move;
+}
+
+int gq_wtrack_huge(const void *addr, size_t len)
+{
+    if (pagemap_fd < 0 || len == 0)
+        return 0;
+    struct gq_page_region r;
+    struct gq_pm_scan_arg a = {
+        .size = sizeof a,
+        .start = (uintptr_t)addr,
+        .end = (uintptr_t)addr + len,
+        .vec = (uintptr_t)&r,
+        .vec_len = 1,
+        .return_mask = GQ_PAGE_IS_PRESENT | GQ_PAGE_IS_HUGE,
+    };
+    long n = ioctl(pagemap_fd, GQ_PAGEMAP_SCAN, &a);
+    return n == 1 && r.start == a.start && r.end == a.end &&
+           r.categories == (GQ_PAGE_IS_PRESENT | GQ_PAGE_IS_HUGE);
 }
 
 int gq_wtrack_register_owned(void *addr, size_t len)

@@ -76,6 +76,13 @@ void gq_wtrack_disarm(const void *addr, size_t len, const void *owner);
 int gq_wtrack_register_owned(void *addr, size_t len);
 int gq_wtrack_fd(void);
 
+/* 1 when gq_wtrack_fd() takes UFFDIO_MOVE (Linux 6.8+). */
+int gq_wtrack_can_move(void);
+
+/* 1 when every page of [addr, addr+len) (page-aligned) is present and part
+ * of a huge page; 0 otherwise, or when the pagemap cannot say. */
+int gq_wtrack_huge(const void *addr, size_t len);
+
 /* Like gq_wtrack_clean, for an owned range: a page that is not present has
  * never been materialised, so it is clean too (its data live compressed). */
 int gq_wtrack_clean_owned(const void *addr, size_t len);

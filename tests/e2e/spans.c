@@ -11,6 +11,9 @@
  *     wtrack    after a full read, writes to span-filled pages reach a restore
  *     clean     after a full read, a restore of unwritten pages (compressed)
  *     threads   a full read; prints the number of the shim's pool threads
+ *     race      a full read, then restores deliver what the buffer holds
+ *               (under GQTEST_HUGE=race the shim writes moved spans between
+ *               their move and protection, as a program thread could)
  *
  * The buffer (BUF) holds tensor A at offset 0 (its end mid-page), a gap of
  * about 1 MiB never offloaded, tensor B starting mid-page, and a tail never
@@ -23,6 +26,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define BUF ((size_t)12 << 20)
@@ -79,7 +83,7 @@ static void expect_restore(void *dev, size_t off, size_t len, const char *what)
 int main(int argc, char **argv)
 {
     if (argc != 3)
-        FAIL("usage: spans edges|present|syscall|wtrack|clean|threads quant|exact");
+        FAIL("usage: spans edges|present|syscall|wtrack|clean|threads|race quant|exact");
     const char *c = argv[1];
     int quant = strcmp(argv[2], "quant") == 0;
     struct gq_params p = {4, 64, GQ_F16, GQ_DIM_LAST, 0};
@@ -152,6 +156,28 @@ int main(int argc, char **argv)
         }
         expect_restore(d_a, A_OFF, A_LEN, "tensor A");
         expect_restore(d_b, B_OFF, B_LEN, "tensor B");
+    } else if (strcmp(c, "race") == 0) {
+        /* Two faults make a sequential reader, then a wait while the fault
+         * thread fills ahead (spans growing to 2 MiB; aligned ones are moved)
+         * as far as the page after 2 MiB, without touching it. */
+        const size_t grow[] = {0, 64u << 10};
+        volatile unsigned sum = 0;
+        for (size_t i = 0; i < sizeof grow / sizeof grow[0]; i++)
+            sum += h[grow[i]];
+        unsigned char in = 0;
+        for (int i = 0; i < 400 && !(in & 1); i++) {
+            if (mincore(h + ((size_t)2 << 20) + 4096, 4096, &in) != 0)
+                FAIL("mincore");
+            usleep(5000);
+        }
+        for (size_t i = 0; i < BUF; i += 64)
+            sum += h[i];
+        memcpy(want, h, BUF); /* whatever it holds now, a copy-back must deliver */
+        expect_restore(d_a, A_OFF, A_LEN, "tensor A");
+        expect_restore(d_b, B_OFF, B_LEN, "tensor B");
+        long at = e2e_diff(h, want, BUF);
+        if (at >= 0)
+            FAIL("the buffer changed under the restores at byte %ld", at);
     } else if (strcmp(c, "threads") == 0) {
         expect_range(0, BUF, "sequential read");
         printf("pool_threads=%d\n", pool_threads());

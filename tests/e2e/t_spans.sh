@@ -19,6 +19,40 @@ done
 check "clean restore after a full read" with_shim "on=host" $P clean quant
 expect_stat "clean restore after a full read" restores -eq 2
 
+# Spans moved whole as huge pages (UFFDIO_MOVE, Linux 6.8+, and THP):
+# GQTEST_HUGE=always keeps the fault thread moving even where huge pages come
+# slowly; the same cases hold. Under GQTEST_HUGE=race the shim itself writes
+# each moved span between its move and its write protection: those pages
+# must count as written, so that copy-backs deliver the buffer's bytes.
+if $BUILD/gqrun --check 2>/dev/null | grep -q "UFFDIO_MOVE.*works" &&
+    ! grep -q "\[never\]" /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
+    export GQTEST_HUGE=always
+    for c in edges present syscall wtrack clean; do
+        check "$c, spans moved as huge pages" with_shim "on=host" $P $c quant
+    done
+    export GQTEST_HUGE=race GQSHIM_LOG=info GQSHIM_LOG_FILE="$TMP/race.log"
+    check "race, moved spans written before their protection" with_shim "on=host" $P race quant
+    unset GQTEST_HUGE GQSHIM_LOG GQSHIM_LOG_FILE
+    n=$(grep -c "test write at" "$TMP/race.log" 2>/dev/null)
+    [ "${n:-0}" -ge 1 ] && ok "race: $n span(s) written between move and protection" ||
+        bad "race: no span was moved (no test write in the log)"
+else
+    echo "skip: no UFFDIO_MOVE or no transparent huge pages here (build/gqrun --check)"
+fi
+# Without UFFDIO_MOVE (the GQTEST_DENY knob, as before Linux 6.8): --check
+# says so, the host mode stays what it is, and every span is installed by copy.
+mode=$($BUILD/gqrun --check | sed -n 's/^host mode: //p')
+GQTEST_DENY=move $BUILD/gqrun --check >"$TMP/check" 2>&1
+{ [ "$mode" != full ] || grep -q "UFFDIO_MOVE.* no$" "$TMP/check"; } &&
+    grep -q "^host mode: $mode\$" "$TMP/check" &&
+    ok "gqrun --check without UFFDIO_MOVE: says no, mode still $mode" ||
+    { bad "gqrun --check without UFFDIO_MOVE"; sed 's/^/     | /' "$TMP/check"; }
+export GQTEST_DENY=move
+for c in edges wtrack; do
+    check "$c, without UFFDIO_MOVE (knob)" with_shim "on=host" $P $c quant
+done
+unset GQTEST_DENY
+
 # As an unprivileged user (host mode tracked where vm.unprivileged_userfaultfd
 # is 0): the buffers stay the program's, decoded by the pool after each offload.
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
