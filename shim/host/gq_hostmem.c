@@ -72,8 +72,9 @@ static gq_span_extent extent;  /* atomic; set before filler */
  * own writes never fall in between.
  *
  * Where no huge page comes (THP off, memory fragmented), or one comes too
- * slowly, the span is installed by copying; after HUGE_MISSES such spans in
- * a row the fault thread stops asking (an info line says so).
+ * slowly, the span is installed by copying; once such spans are at least
+ * HUGE_MISSES and outnumber the quick ones, the fault thread stops asking
+ * (an info line says so).
  */
 #define HUGE ((uintptr_t)2 << 20)
 #define HUGE_PAGES (HUGE / 4096)
@@ -160,7 +161,7 @@ struct fault_state {
     unsigned char *buf;   /* SPAN_MAX bytes, page-aligned */
     int test;             /* GQTEST_HUGE: 1 "always" (never too slow), 2 "race" (see fill_huge) */
     unsigned char *huge;  /* HUGE bytes, HUGE-aligned, for huge pages to move; NULL: none */
-    unsigned misses;      /* spans in a row for which no huge page came */
+    unsigned misses, hits; /* spans for which a huge page did not come (or slowly), did */
     uint64_t sums[HUGE_PAGES]; /* checksums of a moved span's pages, as decoded */
     uintptr_t last_lo;    /* the last fault's span, and what was filled ahead of it */
     uintptr_t last_hi;
@@ -291,9 +292,9 @@ static int fill_huge(int fd, struct fault_state *st, uintptr_t lo)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     long ns = (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec);
     if (!got || (ns > HUGE_SLOW_NS && !st->test)) {
-        if (++st->misses == HUGE_MISSES) {
-            gq_info("fault-in: huge pages %s for %u spans in a row; installing by copy "
-                    "from now on", got ? "came slowly" : "did not come", HUGE_MISSES);
+        if (++st->misses >= HUGE_MISSES && st->misses > st->hits) {
+            gq_info("fault-in: huge pages came slowly or not at all for %u of %u spans; "
+                    "installing by copy from now on", st->misses, st->misses + st->hits);
             munmap(st->huge, HUGE);
             st->huge = NULL;
             return -1;
@@ -303,7 +304,7 @@ static int fill_huge(int fd, struct fault_state *st, uintptr_t lo)
             return -1;
         }
     } else {
-        st->misses = 0;
+        st->hits++;
     }
     struct fill_job j = {fd, parts_for(lo, hi), lo, hi, lo, 0, st->huge, st->sums};
     gq_pool_run(j.parts, fill_part, &j);
