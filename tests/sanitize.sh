@@ -43,7 +43,7 @@ t=$tsan_build
 make -s -j"$jobs" BUILD="$asan_build" SANFLAGS="$asan_flags" GQ_FATBIN="$fatbin" sanitize-progs || exit 1
 make -s -j"$jobs" BUILD="$t" SANFLAGS="$tsan_flags" GQ_FATBIN="$fatbin" "$t/libgqshim.so" "$t/cudasim/libcuda.so.1" \
     "$t/cudasim/libcudart.so.13" "$t/cudasim/libcuda.so" "$t/cudasim/libcudart.so" \
-    "$t/e2e/rel_stress" "$t/e2e/threads" "$t/e2e/rel_life" "$t/e2e/roundtrip" "$t/e2e/spans" \
+    "$t/e2e/rel_stress" "$t/e2e/threads" "$t/e2e/rel_life" "$t/e2e/roundtrip" "$t/e2e/spans" "$t/gqrun" \
     "$t/tests/unit/test_pool" || exit 1
 echo "built in $(( $(date +%s) - start )) s"
 

@@ -33,12 +33,17 @@ if $BUILD/gqrun --check 2>/dev/null | grep -q "UFFDIO_MOVE.*works" &&
     for c in $cases; do
         check "$c, spans moved as huge pages" with_shim "on=host" $P $c quant
     done
-    export GQTEST_HUGE=race GQSHIM_LOG=info GQSHIM_LOG_FILE="$TMP/race.log"
-    check "race, moved spans written before their protection" with_shim "on=host" $P race quant
-    unset GQTEST_HUGE GQSHIM_LOG GQSHIM_LOG_FILE
-    n=$(grep -c "test write at" "$TMP/race.log" 2>/dev/null)
-    [ "${n:-0}" -ge 1 ] && ok "race: $n span(s) written between move and protection" ||
-        bad "race: no span was moved (no test write in the log)"
+    # (Not under a sanitizer: the shim's test write races with the program's
+    # reads by design, which ThreadSanitizer rightly reports.)
+    if [ "${REL_SCALE:-}" != small ]; then
+        export GQTEST_HUGE=race GQSHIM_LOG=info GQSHIM_LOG_FILE="$TMP/race.log"
+        check "race, moved spans written before their protection" with_shim "on=host" $P race quant
+        unset GQSHIM_LOG GQSHIM_LOG_FILE
+        n=$(grep -c "test write at" "$TMP/race.log" 2>/dev/null)
+        [ "${n:-0}" -ge 1 ] && ok "race: $n span(s) written between move and protection" ||
+            bad "race: no span was moved (no test write in the log)"
+    fi
+    unset GQTEST_HUGE
 else
     echo "skip: no UFFDIO_MOVE or no transparent huge pages here (build/gqrun --check)"
 fi
