@@ -19,6 +19,17 @@ done
 check "clean restore after a full read" with_shim "on=host" $P clean quant
 expect_stat "clean restore after a full read" restores -eq 2
 
+# run_cases WHAT CASE...: each case under the shim (REL_SCALE=small, under a
+# sanitizer: the first only), named "CASE, WHAT".
+run_cases() {
+    what=$1
+    shift
+    [ "${REL_SCALE:-}" = small ] && set -- "$1"
+    for c in "$@"; do
+        check "$c, $what" with_shim "on=host" $P $c quant
+    done
+}
+
 # Spans moved whole as huge pages (UFFDIO_MOVE, Linux 6.8+, and THP):
 # GQTEST_HUGE=always keeps the fault thread moving even where huge pages come
 # slowly; the same cases hold. Under GQTEST_HUGE=race the shim itself writes
@@ -27,12 +38,12 @@ expect_stat "clean restore after a full read" restores -eq 2
 if $BUILD/gqrun --check 2>/dev/null | grep -q "UFFDIO_MOVE.*works" &&
     ! grep -q "\[never\]" /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
     export GQTEST_HUGE=always
-    # (Under a sanitizer, REL_SCALE=small: the case with writes and restores only.)
-    cases="edges present syscall wtrack clean"
-    [ "${REL_SCALE:-}" = small ] && cases=wtrack
-    for c in $cases; do
-        check "$c, spans moved as huge pages" with_shim "on=host" $P $c quant
-    done
+    run_cases "spans moved as huge pages" clean
+    # Moved pages were write-protected after the move: both copy-backs of
+    # the unwritten buffer went compressed (unprotected, they would go raw
+    # and still be exact).
+    expect_stat "clean, spans moved as huge pages" restores -eq 2
+    run_cases "spans moved as huge pages" wtrack edges present syscall
     # (Not under a sanitizer: the shim's test write races with the program's
     # reads by design, which ThreadSanitizer rightly reports.)
     if [ "${REL_SCALE:-}" != small ]; then
@@ -56,11 +67,7 @@ GQTEST_DENY=move $BUILD/gqrun --check >"$TMP/check" 2>&1
     ok "gqrun --check without UFFDIO_MOVE: says no, mode still $mode" ||
     { bad "gqrun --check without UFFDIO_MOVE"; sed 's/^/     | /' "$TMP/check"; }
 export GQTEST_DENY=move
-cases="edges wtrack"
-[ "${REL_SCALE:-}" = small ] && cases=edges
-for c in $cases; do
-    check "$c, without UFFDIO_MOVE (knob)" with_shim "on=host" $P $c quant
-done
+run_cases "without UFFDIO_MOVE (knob)" edges wtrack
 unset GQTEST_DENY
 
 # As an unprivileged user (host mode tracked where vm.unprivileged_userfaultfd
