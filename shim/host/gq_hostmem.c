@@ -230,7 +230,12 @@ static int span_for(uintptr_t at, uintptr_t want, int align, int need_entry, uin
 
 /* A span cut into parts for the pool (base/gq_pool.h): each part decodes
  * its pages into its slice of the buffer and installs them, so decode and
- * install both run on every thread GQSHIM_THREADS allows. */
+ * install both run on every thread GQSHIM_THREADS allows. A part is at
+ * least PART_MIN: the install costs about 1 us a page, so a quarter of a
+ * MiB is some 70 us of work against a few us to hand it to a worker, and a
+ * SPAN_MAX span feeds 8 threads (the pool's most; with GQ_POOL_MIN_BYTES,
+ * the codec's unit, it would feed 4). */
+#define PART_MIN ((uintptr_t)256 << 10)
 struct fill_job {
     int fd;
     unsigned parts;
@@ -242,7 +247,7 @@ struct fill_job {
 
 static unsigned parts_for(uintptr_t lo, uintptr_t hi)
 {
-    uintptr_t parts = (hi - lo) / GQ_POOL_MIN_BYTES, threads = gq_pool_threads();
+    uintptr_t parts = (hi - lo) / PART_MIN, threads = gq_pool_threads();
     return parts <= 1 ? 1u : parts < threads ? (unsigned)parts : (unsigned)threads;
 }
 

@@ -14,6 +14,12 @@ for c in edges present syscall wtrack clean threads; do
         expect_stat "$c, shim-owned buffer, GQSHIM_THREADS=$t" offloads -eq 2
     done
 done
+# The pool's most threads: a 2 MiB span in 8 parts of 256 KiB.
+export GQSHIM_THREADS=8
+for c in edges wtrack; do
+    check "$c, shim-owned buffer, GQSHIM_THREADS=8" with_shim "on=host" $P $c quant
+done
+unset GQSHIM_THREADS
 # Unwritten pages restore from the blocks after a full read (it leaves write
 # tracking clean): both copy-backs compressed.
 check "clean restore after a full read" with_shim "on=host" $P clean quant
