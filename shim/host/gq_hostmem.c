@@ -120,22 +120,35 @@ void gq_hostmem_set_filler(gq_span_filler fill, gq_span_extent ext)
     __atomic_store_n(&filler, fill, __ATOMIC_RELEASE);
 }
 
+static void wake(int fd, uintptr_t lo, uintptr_t len)
+{
+    struct uffdio_range r = {lo, len};
+    ioctl(fd, UFFDIO_WAKE, &r);
+}
+
 /* UFFDIO_COPY of [dst, dst+len) from src; a page already present (the
- * program wrote it, or another install came first) is left as it is. 0, or
- * -1 when the rest could not be installed. */
+ * program wrote it, or another install came first) is left as it is. One
+ * copy must lie in one kernel mapping: where the program split the buffer's
+ * (mprotect, mlock or madvise on part of it, as RDMA registration does),
+ * it fails whole (ENOENT) and the rest goes page by page. A page that still
+ * cannot be installed (out of memory, unmapped meanwhile) is woken
+ * uninstalled, so no thread waits on it forever: one touching it faults
+ * again, and the next try may succeed. 0, or -1 when a page was left. */
 static int copy_span(int fd, uintptr_t dst, const unsigned char *src, uintptr_t len, int wp)
 {
-    uintptr_t ps = gq_page_size(), done = 0;
-    int again = 0;
+    uintptr_t ps = gq_page_size(), done = 0, step = len;
+    int again = 0, left = 0;
     while (done < len) {
         struct uffdio_copy c = {
             .dst = dst + done,
             .src = (uintptr_t)src + done,
-            .len = len - done,
+            .len = step < len - done ? step : len - done,
             .mode = wp ? UFFDIO_COPY_MODE_WP : 0,
         };
-        if (ioctl(fd, UFFDIO_COPY, &c) == 0)
-            return 0;
+        if (ioctl(fd, UFFDIO_COPY, &c) == 0) {
+            done += c.len;
+            continue;
+        }
         int err = errno;
         if (c.copy > 0) { /* stopped after some pages: at a present one, or interrupted */
             done += (uintptr_t)c.copy;
@@ -147,11 +160,17 @@ static int copy_span(int fd, uintptr_t dst, const unsigned char *src, uintptr_t 
         }
         if (err == EAGAIN && ++again < 8) /* the address space is changing: retry */
             continue;
-        gq_warn_capped("cannot install %#lx+%lu: %s", (unsigned long)(dst + done),
-                       (unsigned long)(len - done), strerror(err));
-        return -1;
+        if (c.len > ps) { /* across mappings, or short of memory for all of it */
+            step = ps;
+            continue;
+        }
+        gq_warn_capped("cannot install %#lx: %s; a thread touching it faults again",
+                       (unsigned long)(dst + done), strerror(err));
+        wake(fd, dst + done, ps);
+        done += ps;
+        left = 1;
     }
-    return 0;
+    return left ? -1 : 0;
 }
 
 void gq_hostmem_install(uintptr_t page, const void *contents, int for_write)
@@ -348,8 +367,7 @@ static int fill_huge(int fd, struct fault_state *st, uintptr_t lo)
         j.parts = parts_for(lo, j.hi);
         gq_pool_run(j.parts, check_part, &j);
     }
-    struct uffdio_range r = {lo, HUGE};
-    ioctl(fd, UFFDIO_WAKE, &r);
+    wake(fd, lo, HUGE);
     if (moved < HUGE)
         madvise(st->huge, HUGE, MADV_DONTNEED);
     huge_verdict(st, moved == HUGE && (ns <= HUGE_SLOW_NS || st->test));
@@ -402,8 +420,7 @@ static void serve_fault(int fd, struct fault_state *st, uintptr_t at, int for_wr
     if (!found) {
         /* Present already (a span installed it since the fault): make sure
          * the faulting thread runs on. */
-        struct uffdio_range r = {at, ps};
-        ioctl(fd, UFFDIO_WAKE, &r);
+        wake(fd, at, ps);
         return;
     }
     fill_and_install(fd, st, lo, hi, at, for_write);
@@ -465,28 +482,33 @@ static unsigned char *huge_buffer(void)
 }
 
 /* Serves the missing-page faults of every owned range, for the program's
- * threads and for system calls alike. */
+ * threads and for system calls alike. It never returns while the
+ * descriptor is open: a thread of the program may be waiting on it. */
 static void *fault_thread(void *arg)
 {
-    (void)arg;
+    struct fault_state *st = arg;
     pthread_setname_np(pthread_self(), "gqshim-fault");
     int fd = gq_wtrack_fd();
-    struct fault_state st = {.span = SPAN_MIN};
-    st.buf = aligned_alloc(gq_page_size(), SPAN_MAX);
-    if (!st.buf)
-        return NULL;
-    st.huge = huge_buffer();
-    const char *t = getenv("GQTEST_HUGE"); /* tests only, as GQTEST_DENY */
-    st.test = !t ? 0 : !strcmp(t, "always") ? 1 : !strcmp(t, "race") ? 2 : 0;
     for (;;) {
         /* Work ahead only while no fault waits. */
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        int ready = poll(&pfd, 1, st.ahead < st.ahead_end ? 0 : -1);
-        if (ready < 0 && errno != EINTR)
+        int ready = poll(&pfd, 1, st->ahead < st->ahead_end ? 0 : -1);
+        if (ready < 0) {
+            if (errno != EINTR) /* ENOMEM: short of memory for a moment */
+                nanosleep(&(struct timespec){0, 1000000}, NULL);
+            continue;
+        }
+        if (ready > 0 && (pfd.revents & POLLNVAL)) {
+            /* The program closed it (daemons close every descriptor): the
+             * kernel has dropped every registration with it. */
+            __atomic_store_n(&thread_ok, 0, __ATOMIC_RELEASE);
+            gq_warn("the program closed the shim's userfaultfd; new host buffers are real "
+                    "pinned memory, and pages of offloaded ones not yet read back are lost");
             break;
+        }
         if (ready == 0) {
-            if (!fill_ahead(fd, &st))
-                st.ahead = st.ahead_end;
+            if (!fill_ahead(fd, st))
+                st->ahead = st->ahead_end;
             continue;
         }
         struct uffd_msg msg;
@@ -494,16 +516,25 @@ static void *fault_thread(void *arg)
         if (n != (ssize_t)sizeof msg || msg.event != UFFD_EVENT_PAGEFAULT)
             continue;
         uintptr_t at = (uintptr_t)msg.arg.pagefault.address & ~(gq_page_size() - 1);
-        serve_fault(fd, &st, at, (msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE) != 0);
+        serve_fault(fd, st, at, (msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE) != 0);
     }
-    free(st.buf);
-    if (st.huge)
-        munmap(st.huge, HUGE);
     return NULL;
 }
 
+/* The fault thread and what it needs, made before it starts: a thread that
+ * could not get its buffer would leave faults unanswered. */
 static void start_thread(void)
 {
+    static struct fault_state st = {.span = SPAN_MIN};
+    st.buf = aligned_alloc(gq_page_size(), SPAN_MAX);
+    if (!st.buf) {
+        gq_warn("cannot start the page-fault thread (out of memory); host buffers stay real "
+                "pinned memory");
+        return;
+    }
+    st.huge = huge_buffer();
+    const char *test = getenv("GQTEST_HUGE"); /* tests only, as GQTEST_DENY */
+    st.test = !test ? 0 : !strcmp(test, "always") ? 1 : !strcmp(test, "race") ? 2 : 0;
     pthread_t t;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -512,11 +543,17 @@ static void start_thread(void)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    thread_ok = pthread_create(&t, &attr, fault_thread, NULL) == 0;
+    int ok = pthread_create(&t, &attr, fault_thread, &st) == 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
-    if (!thread_ok)
+    __atomic_store_n(&thread_ok, ok, __ATOMIC_RELEASE);
+    if (!ok) {
+        free(st.buf);
+        if (st.huge)
+            munmap(st.huge, HUGE);
+        st.buf = st.huge = NULL;
         gq_warn("cannot start the page-fault thread; host buffers stay real pinned memory");
+    }
 }
 
 void *gq_hostmem_alloc(size_t size)
@@ -525,7 +562,7 @@ void *gq_hostmem_alloc(size_t size)
     if (size == 0 || gq_wtrack_fd() < 0 || !__atomic_load_n(&filler, __ATOMIC_ACQUIRE))
         return NULL;
     pthread_once(&thread_once, start_thread);
-    if (!thread_ok)
+    if (!__atomic_load_n(&thread_ok, __ATOMIC_ACQUIRE))
         return NULL;
     size_t len = (size + gq_page_size() - 1) & ~(gq_page_size() - 1);
     /* From a HUGE boundary when that large: its spans can be moved whole. */

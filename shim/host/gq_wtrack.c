@@ -206,7 +206,10 @@ void gq_wtrack_disarm(const void *addr, size_t len, const void *owner)
 
 int gq_wtrack_clean_owned(const void *addr, size_t len)
 {
-    return none_in(addr, len, GQ_PAGE_IS_WRITTEN | GQ_PAGE_IS_PRESENT, 0, 0);
+    /* A written page swapped out (or being migrated) is not present: it is
+     * a swap entry, which keeps its write-protect bit, so it reads as
+     * written only when it was. */
+    return none_in(addr, len, GQ_PAGE_IS_WRITTEN, GQ_PAGE_IS_PRESENT | GQ_PAGE_IS_SWAPPED, 0);
 }
 
 int gq_wtrack_fd(void)

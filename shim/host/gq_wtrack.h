@@ -83,8 +83,9 @@ int gq_wtrack_can_move(void);
  * of a huge page; 0 otherwise, or when the pagemap cannot say. */
 int gq_wtrack_huge(const void *addr, size_t len);
 
-/* Like gq_wtrack_clean, for an owned range: a page that is not present has
- * never been materialised, so it is clean too (its data live compressed). */
+/* Like gq_wtrack_clean, for an owned range: a page neither present nor
+ * swapped out has not been materialised since the offload, so it is clean
+ * too (its data live compressed); a written page is not, wherever it is. */
 int gq_wtrack_clean_owned(const void *addr, size_t len);
 
 /* In a fork's child: drop the userfaultfd and pagemap descriptors, which

@@ -11,6 +11,12 @@
  *     wtrack    after a full read, writes to span-filled pages reach a restore
  *     clean     after a full read, a restore of unwritten pages (compressed)
  *     threads   a full read; prints the number of the shim's pool threads
+ *     split     reads across a buffer the program split into several kernel
+ *               mappings (madvise on single pages, as RDMA registration does)
+ *     swap      after a full read, a write to tensor A, then every page
+ *               swapped out (MADV_PAGEOUT): A's restore delivers the write;
+ *               prints paged_out=1 when the written page's entry is a swap
+ *               entry (it stays a page where there is no swap)
  *     race      a full read, then restores deliver what the buffer holds
  *               (under GQTEST_HUGE=race the shim writes moved spans between
  *               their move and protection, as a program thread could)
@@ -83,7 +89,7 @@ static void expect_restore(void *dev, size_t off, size_t len, const char *what)
 int main(int argc, char **argv)
 {
     if (argc != 3)
-        FAIL("usage: spans edges|present|syscall|wtrack|clean|threads|race quant|exact");
+        FAIL("usage: spans edges|present|syscall|wtrack|clean|threads|race|split|swap quant|exact");
     const char *c = argv[1];
     int quant = strcmp(argv[2], "quant") == 0;
     struct gq_params p = {4, 64, GQ_F16, GQ_DIM_LAST, 0};
@@ -178,6 +184,34 @@ int main(int argc, char **argv)
         long at = e2e_diff(h, want, BUF);
         if (at >= 0)
             FAIL("the buffer changed under the restores at byte %ld", at);
+    } else if (strcmp(c, "split") == 0) {
+        /* A span may not cross a mapping's edge in one install. */
+        const size_t at[] = {(size_t)32 << 10, ((size_t)2 << 20) - 4096, B_OFF + ((size_t)1 << 20)};
+        for (size_t i = 0; i < sizeof at / sizeof at[0]; i++)
+            if (madvise(h + (at[i] & ~(size_t)4095), 4096, MADV_DONTFORK) != 0)
+                FAIL("madvise(MADV_DONTFORK) of one page");
+        if (h[0] != want[0] || h[1] != want[1])
+            FAIL("first element after the split: got %02x%02x", h[1], h[0]);
+        expect_range(0, BUF, "sequential read across mapping edges");
+        expect_restore(d_a, A_OFF, A_LEN, "tensor A");
+        expect_restore(d_b, B_OFF, B_LEN, "tensor B");
+    } else if (strcmp(c, "swap") == 0) {
+        expect_range(0, BUF, "sequential read");
+        size_t wa = A_OFF + ((size_t)3 << 20) + 4096 * 7 + 6;
+        h[wa] ^= 0x55;
+        want[wa] ^= 0x55;
+        if (madvise(h, BUF, MADV_PAGEOUT) != 0)
+            FAIL("madvise(MADV_PAGEOUT)");
+        /* Out of the page table, a swap entry there (mincore would still
+         * count it while its copy sits in the swap cache). */
+        uint64_t e = 0;
+        int pm = open("/proc/self/pagemap", O_RDONLY);
+        if (pm < 0 || pread(pm, &e, sizeof e, (off_t)((uintptr_t)(h + wa) / 4096 * 8)) != 8)
+            FAIL("/proc/self/pagemap");
+        close(pm);
+        printf("paged_out=%d\n", (int)(e >> 62 & 1));
+        expect_restore(d_a, A_OFF, A_LEN, "tensor A (written, then swapped out)");
+        expect_restore(d_b, B_OFF, B_LEN, "tensor B (swapped out unwritten)");
     } else if (strcmp(c, "threads") == 0) {
         expect_range(0, BUF, "sequential read");
         printf("pool_threads=%d\n", pool_threads());

@@ -25,6 +25,29 @@ unset GQSHIM_THREADS
 check "clean restore after a full read" with_shim "on=host" $P clean quant
 expect_stat "clean restore after a full read" restores -eq 2
 
+# A buffer split into several kernel mappings (one install may not cross
+# their edges): every page still comes in, no thread waits forever.
+check "split into mappings" timeout 60 env LD_PRELOAD=$SHIM GQSHIM_RULES=on=host $P split quant
+
+# A written page swapped out still counts as written (write tracking reads
+# swap entries too): the copy-back of the written tensor delivers the write,
+# the unwritten one's goes compressed. Needs swap: as root, where there is
+# none, a small swap file of the test's own, on for this case only.
+swap_file=
+if [ -z "$(swapon --noheadings 2>/dev/null)" ] && [ "$(id -u)" = 0 ] && command -v mkswap >/dev/null; then
+    swap_file=$TMP/swap
+    trap 'swapoff "$swap_file" 2>/dev/null; rm -rf "$TMP"' EXIT
+    { dd if=/dev/zero of="$swap_file" bs=1M count=64 && chmod 600 "$swap_file" &&
+        mkswap "$swap_file" && swapon "$swap_file"; } >/dev/null 2>&1 || swap_file=
+fi
+check "swap: written page swapped out" with_shim "on=host" $P swap quant
+if grep -q "^paged_out=1" "$TMP/out"; then
+    expect_stat "swap: only the unwritten tensor compressed" restores -eq 1
+else
+    echo "skip: the written page stayed in memory (no swap, and none could be made here)"
+fi
+[ -n "$swap_file" ] && swapoff "$swap_file" 2>/dev/null
+
 # run_cases WHAT CASE...: each case under the shim (REL_SCALE=small, under a
 # sanitizer: the first only), named "CASE, WHAT".
 run_cases() {
