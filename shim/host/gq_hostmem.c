@@ -13,6 +13,7 @@
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,37 @@ static gq_span_extent extent;  /* atomic; set before filler */
  * copying its 2 MiB would: seen in virtual machines whose host takes back
  * free memory, where each new huge page faults on the host first. */
 #define HUGE_SLOW_NS 800000L
+
+/* The window between a move and its write protection, for readers of
+ * write tracking (gq_hostmem_clean_owned): its range, and a count the fault
+ * thread (the only writer) makes odd while the window is open. */
+static uintptr_t window_lo, window_hi;
+static unsigned window_seq;
+
+static void window_open(uintptr_t lo, uintptr_t hi)
+{
+    __atomic_store_n(&window_lo, lo, __ATOMIC_RELAXED);
+    __atomic_store_n(&window_hi, hi, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&window_seq, 1, __ATOMIC_SEQ_CST);
+}
+
+static void window_close(void) { __atomic_fetch_add(&window_seq, 1, __ATOMIC_SEQ_CST); }
+
+int gq_hostmem_clean_owned(const void *addr, size_t len)
+{
+    uintptr_t a = (uintptr_t)addr, b = a + len;
+    for (;;) {
+        unsigned seq = __atomic_load_n(&window_seq, __ATOMIC_SEQ_CST);
+        if ((seq & 1) && a < __atomic_load_n(&window_hi, __ATOMIC_RELAXED) &&
+            __atomic_load_n(&window_lo, __ATOMIC_RELAXED) < b) {
+            sched_yield(); /* microseconds: the span's checksums */
+            continue;
+        }
+        int clean = gq_wtrack_clean_owned(addr, len);
+        if (__atomic_load_n(&window_seq, __ATOMIC_SEQ_CST) == seq)
+            return clean;
+    }
+}
 
 /* Newer than Debian 12's kernel headers; values from the kernel's uapi. */
 struct gq_uffdio_move {
@@ -348,6 +380,7 @@ static int fill_huge(int fd, struct fault_state *st, uintptr_t lo)
     gq_pool_run(j.parts, fill_part, &j);
     struct gq_uffdio_move m = {.dst = lo, .src = (uintptr_t)st->huge, .len = HUGE,
                                .mode = GQ_UFFDIO_MOVE_MODE_DONTWAKE};
+    window_open(lo, hi);
     uintptr_t moved = 0;
     if (ioctl(fd, GQ_UFFDIO_MOVE, &m) == 0)
         moved = HUGE;
@@ -367,6 +400,7 @@ static int fill_huge(int fd, struct fault_state *st, uintptr_t lo)
         j.parts = parts_for(lo, j.hi);
         gq_pool_run(j.parts, check_part, &j);
     }
+    window_close();
     wake(fd, lo, HUGE);
     if (moved < HUGE)
         madvise(st->huge, HUGE, MADV_DONTNEED);
@@ -683,4 +717,6 @@ void gq_hostmem_atfork(enum gq_fork_phase ph)
     gq_imap_atfork(&kept, (int)ph);
     if (ph == GQ_FORK_CHILD && __atomic_load_n(&filler, __ATOMIC_ACQUIRE))
         fill_lock_init(); /* the fault thread may have held it; it is not in the child */
+    if (ph == GQ_FORK_CHILD) /* nor its window: none is open in the child */
+        window_seq &= ~1u;
 }

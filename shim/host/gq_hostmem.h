@@ -67,6 +67,12 @@ int gq_hostmem_owned(const void *p, size_t len);
  * before the pages are dropped, never after. */
 void gq_hostmem_release_pages(void *p, size_t len);
 
+/* gq_wtrack_clean_owned for owned pages, which a move of a huge page
+ * (gq_hostmem.c) leaves writable for a moment before protecting them: a
+ * check overlapping that window waits for it to close, so that pages the
+ * program did not write never read as written. */
+int gq_hostmem_clean_owned(const void *addr, size_t len);
+
 /* Install `page` (page-aligned, owned) with the given contents unless it is
  * already present; write-protected (tracked) unless `for_write`. */
 void gq_hostmem_install(uintptr_t page, const void *contents, int for_write);

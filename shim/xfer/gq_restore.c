@@ -6,6 +6,7 @@
 #include "gpu/gq_driver.h"
 #include "gpu/gq_modules.h"
 #include "gpu/gq_ptr.h"
+#include "host/gq_hostmem.h"
 #include "host/gq_wtrack.h"
 #include "store/gq_entries.h"
 #include "xfer/gq_plan.h"
@@ -40,7 +41,7 @@ static int restorable(const struct gq_entry *e, int state, uintptr_t a, uintptr_
     *why = GQ_PASS_SMALL;
     if (*hi <= *lo)
         return 0;
-    int clean = state == GQ_ENTRY_OWNED ? gq_wtrack_clean_owned((void *)*lo, *hi - *lo)
+    int clean = state == GQ_ENTRY_OWNED ? gq_hostmem_clean_owned((void *)*lo, *hi - *lo)
                                         : gq_wtrack_clean((void *)*lo, *hi - *lo);
     *why = GQ_PASS_WRITTEN;
     return clean;
