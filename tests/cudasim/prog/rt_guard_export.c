@@ -27,7 +27,9 @@ __attribute__((noinline, visibility("default"))) int cudaMemcpyAsyncGuardProbe(i
 
 static void *dev, *pageable, *pinned; /* 4096 bytes each, taken outside any copy */
 
-static int act(int what)
+/* Inlined into the probes: their frames must be on the stack of its calls
+ * (a call of its own could become a tail call, and the probe frame vanish). */
+static inline __attribute__((always_inline)) int act(int what)
 {
     void *p = NULL;
     if (what == 0) {
