@@ -16,14 +16,17 @@
 #include "store/gq_entries.h"
 #include "store/gq_store.h"
 #include "xfer/gq_plan.h"
+#include "xfer/gq_verify.h"
 
 void gq_on_dev_alloc(void *p, size_t size)
 {
     const struct gq_rule *rule = gq_regions_on_alloc(GQ_ON_DEV, p, size);
     if (rule)
         gq_plan_reserve(rule, size);
-    else if (gq_active())
-        gq_staging_reserve(); /* a context appears: copies may come to it */
+    else if (gq_active()) { /* a context appears: copies may come to it */
+        gq_staging_reserve();
+        gq_verify_reserve();
+    }
     if (GQ_TRACING())
         gq_trace_alloc(GQ_ON_DEV, p, size, rule);
 }
@@ -144,6 +147,7 @@ void gq_on_device_reset(void)
     gq_store_drop_idle();
     gq_drv_forget_context();
     gq_staging_forget_context();
+    gq_verify_forget_context();
 }
 
 int gq_pointer_attributes(struct cudaPointerAttributes *a, const void *p)

@@ -40,6 +40,7 @@
 #include "host/gq_wtrack.h"
 #include "store/gq_entries.h"
 #include "store/gq_store.h"
+#include "xfer/gq_verify.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -51,6 +52,7 @@ static void each(enum gq_fork_phase ph)
     gq_store_atfork(ph);
     gq_modules_atfork(ph);
     gq_staging_atfork(ph);
+    gq_verify_atfork(ph);
     gq_ktime_atfork(ph);
     gq_api_atfork(ph);
     gq_regions_atfork(ph);

@@ -7,6 +7,7 @@
 #include "gpu/gq_staging.h"
 #include "store/gq_entries.h"
 #include "xfer/gq_stage.h"
+#include "xfer/gq_verify.h"
 
 void gq_plan_warn_refused(const char *what, size_t count, CUresult r)
 {
@@ -32,6 +33,7 @@ void gq_plan_reserve(const struct gq_rule *rule, size_t bytes)
     if (!gq_ctx_bind())
         return;
     gq_staging_reserve();
+    gq_verify_reserve();
     struct gq_params p;
     struct gq_segs g;
     gq_plan_params(rule, &p);

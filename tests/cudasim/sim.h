@@ -187,8 +187,10 @@ CUresult cudasim_fault(enum sim_fault_point which);
 /* CUDASIM_SYNC_GUARD (sim_guard.c): entry points that may synchronize
  * implicitly (SIM_GUARD_IMPLICIT) or that wait on the host (SIM_GUARD_WAIT)
  * call this first; it aborts when a copy is on the caller's stack and the
- * guard forbids the call there. */
-enum sim_guard_kind { SIM_GUARD_IMPLICIT, SIM_GUARD_WAIT };
+ * guard forbids the call there. An asynchronous copy that is about to wait
+ * because a host side is pageable calls it with SIM_GUARD_COPY_WAIT: the
+ * copy itself is then not the enclosing copy. */
+enum sim_guard_kind { SIM_GUARD_IMPLICIT, SIM_GUARD_WAIT, SIM_GUARD_COPY_WAIT };
 void cudasim_guard(const char *entry, enum sim_guard_kind kind);
 
 /* ---- error text (sim_errors.c) ---- */

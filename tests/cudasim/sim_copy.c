@@ -150,6 +150,10 @@ CUresult cudasim_copy2d(uintptr_t dst, size_t dpitch, uintptr_t src, size_t spit
         goto out;
     int host_dst = d.q.kind != SIM_PTR_DEVICE, host_src = sr.q.kind != SIM_PTR_DEVICE;
     int wait = sync || d.q.kind == SIM_PTR_HOST || (host_dst && host_src);
+    if (wait && !sync) /* asynchronous, yet waits: pageable memory */
+        cudasim_guard(host_src ? "a host-to-host asynchronous copy"
+                                     : "an asynchronous copy into pageable memory",
+                      SIM_GUARD_COPY_WAIT);
     struct sim_op *op = sim_op_new(run_copy, sizeof(struct copy_op));
     if (!op) {
         r = CUDA_ERROR_OUT_OF_MEMORY;

@@ -7,7 +7,12 @@
  *         driver twins, cudaDeviceSynchronize / cuCtxSynchronize) called
  *         while a copy is on the calling thread's stack kills the process
  *   wait  the same, and any host wait (stream or event synchronize) while
- *         an asynchronous copy is on the stack
+ *         an asynchronous copy is on the stack, including an asynchronous
+ *         copy that waits because a host side of it is pageable (a
+ *         library's cuMemcpyDtoHAsync into malloc'd memory inside the
+ *         program's cudaMemcpyAsync); the waiting copy itself, and hooks
+ *         that forwarded it under its own name, do not count as enclosing
+ *         it (a program's own pageable copy waits in CUDA too)
  *
  * "A copy on the stack": a frame of a function named cudaMemcpy* or
  * cuMemcpy* — the program's call into the runtime, or into a library that
@@ -43,6 +48,11 @@ static void read_mode(void)
         mode = 2;
     else
         sim_fatal("CUDASIM_SYNC_GUARD=%s is invalid: expected 0, 1 or wait", v);
+    /* backtrace() loads its unwinder on first use: here, not later under
+     * sim_lock (a pageable copy checks with it held). */
+    void *pc;
+    if (mode)
+        backtrace(&pc, 1);
 }
 
 /* The name of the exported function that address `pc` lies in, or NULL. */
@@ -68,18 +78,27 @@ static int is_copy(const char *name, int async_only)
 void cudasim_guard(const char *entry, enum sim_guard_kind kind)
 {
     pthread_once(&mode_once, read_mode);
-    if (mode == 0 || (kind == SIM_GUARD_WAIT && mode < 2))
+    if (mode == 0 || (kind != SIM_GUARD_IMPLICIT && mode < 2))
         return;
     void *pcs[64];
     int n = backtrace(pcs, 64);
+    const char *self = NULL; /* SIM_GUARD_COPY_WAIT: the waiting copy's name */
     /* Frame 0 is this function, frame 1 the entry point itself. */
     for (int i = 2; i < n; i++) {
         /* A return address points past its call: step back into it. */
         const char *f = function_at((char *)pcs[i] - 1);
-        if (f && is_copy(f, kind == SIM_GUARD_WAIT)) {
+        if (!f || !is_copy(f, 0))
+            continue;
+        if (kind == SIM_GUARD_COPY_WAIT && (!self || !strcmp(f, self))) {
+            self = f; /* the waiting copy, or a hook that forwarded it */
+            continue;
+        }
+        if (kind == SIM_GUARD_COPY_WAIT)
+            self = ""; /* from here out, any enclosing copy counts */
+        if (is_copy(f, kind != SIM_GUARD_IMPLICIT)) {
             fprintf(stderr, "cudasim: %s called on a copy's path (inside %s): %s\n", entry, f,
-                    kind == SIM_GUARD_WAIT ? "an asynchronous copy waited on the host"
-                                           : "it may synchronize the device implicitly");
+                    kind == SIM_GUARD_IMPLICIT ? "it may synchronize the device implicitly"
+                                               : "an asynchronous copy waited on the host");
             abort();
         }
     }

@@ -11,6 +11,11 @@
  *     sync-in-copy     cudaStreamSynchronize inside a synchronous copy: allowed
  *     malloc-outside   cudaMalloc and cudaDeviceSynchronize outside any copy:
  *                      allowed
+ *     pageable-in-async  cudaMemcpyAsync device to pageable memory (it waits)
+ *                      inside an asynchronous copy: aborts under wait only
+ *     pinned-in-async  the same into pinned memory (it just queues): allowed
+ *     pageable-async   that copy to pageable memory alone, in no other copy:
+ *                      allowed (CUDA's own copy waits there too)
  *   Exit 0 when the program got to the end (nothing aborted it).
  */
 #include <cuda_runtime_api.h>
@@ -20,7 +25,11 @@
 __attribute__((noinline, visibility("default"))) int cudaMemcpyGuardProbe(int what);
 __attribute__((noinline, visibility("default"))) int cudaMemcpyAsyncGuardProbe(int what);
 
-static int act(int what)
+static void *dev, *pageable, *pinned; /* 4096 bytes each, taken outside any copy */
+
+/* Inlined into the probes: their frames must be on the stack of its calls
+ * (a call of its own could become a tail call, and the probe frame vanish). */
+static inline __attribute__((always_inline)) int act(int what)
 {
     void *p = NULL;
     if (what == 0) {
@@ -28,6 +37,9 @@ static int act(int what)
             return 1;
         return cudaFree(p) != cudaSuccess;
     }
+    if (what == 2 || what == 3) /* no wait of its own: only the copy's */
+        return cudaMemcpyAsync(what == 2 ? pageable : pinned, dev, 4096, cudaMemcpyDeviceToHost, 0) !=
+               cudaSuccess;
     return cudaStreamSynchronize(0) != cudaSuccess;
 }
 
@@ -38,7 +50,14 @@ int cudaMemcpyAsyncGuardProbe(int what) { return act(what) + 0; }
 int main(int argc, char **argv)
 {
     const char *w = argc > 1 ? argv[1] : "";
+    static char host[4096];
     int rc;
+    pageable = host;
+    if (!strncmp(w, "pinned", 6) || !strncmp(w, "pageable", 8)) {
+        if (cudaMalloc(&dev, 4096) != cudaSuccess || cudaMallocHost(&pinned, 4096) != cudaSuccess ||
+            cudaMemset(dev, 7, 4096) != cudaSuccess)
+            return 1;
+    }
     if (!strcmp(w, "malloc-in-copy"))
         rc = cudaMemcpyGuardProbe(0);
     else if (!strcmp(w, "sync-in-async"))
@@ -47,9 +66,15 @@ int main(int argc, char **argv)
         rc = cudaMemcpyGuardProbe(1);
     else if (!strcmp(w, "malloc-outside"))
         rc = act(0) + (cudaDeviceSynchronize() != cudaSuccess);
+    else if (!strcmp(w, "pageable-in-async"))
+        rc = cudaMemcpyAsyncGuardProbe(2);
+    else if (!strcmp(w, "pinned-in-async"))
+        rc = cudaMemcpyAsyncGuardProbe(3);
+    else if (!strcmp(w, "pageable-async"))
+        rc = act(2) + (((unsigned char *)pageable)[4095] != 7); /* it waited */
     else {
         fprintf(stderr, "usage: rt_guard_export malloc-in-copy|sync-in-async|sync-in-copy|"
-                        "malloc-outside\n");
+                        "malloc-outside|pageable-in-async|pinned-in-async|pageable-async\n");
         return 2;
     }
     if (rc)
