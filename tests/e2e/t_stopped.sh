@@ -48,6 +48,9 @@ run_until_ready TERM handler
     bad "SIGTERM with the program's handler: exit $rc, want 3"
 
 # SIGTERM with the table: the table is on stderr, and says how it ended.
+# (The last run's "ready" goes first: read before the new program truncated
+# it, it had the signal sent before the program started, exit 143, no table.)
+rm -f "$TMP/ready"
 LD_PRELOAD=$SHIM GQSHIM_RULES=$RULES GQSHIM_STATS=1 $P wait >"$TMP/ready" 2>"$TMP/table" &
 pid=$!
 i=0
