@@ -28,11 +28,17 @@ for t in $units; do i=$((i + 1)); echo "$i unit $t"; done >"$work/list"
 for s in $scripts; do i=$((i + 1)); echo "$i script $s"; done >>"$work/list"
 total=$i
 
-# Start order: longest first by the last run's wall times, unknown tests first
-# (they may be long), then the rest in list order.
-awk 'NR == FNR { t[$1] = $2; next } { print (($3 in t) ? t[$3] : 1e9), $1 }' \
-    "$logs/times" "$work/list" 2>/dev/null | sort -s -k1,1gr | cut -d' ' -f2 >"$work/order" ||
-    cut -d' ' -f1 "$work/list" >"$work/order"
+# Start order: longest first by the last run's wall times, else by
+# tests/times.seed (a fresh build has no times: without it the longest tests
+# of the list's end started last), unknown tests first (they may be long),
+# then the rest in list order. The seed names unit tests by file name.
+touch "$logs/times"
+awk 'FILENAME == ARGV[1] { if ($1 !~ /^#/) s[$1] = $2; next }
+     FILENAME == ARGV[2] { t[$1] = $2; next }
+     { u = $3; sub(/.*\/tests\/unit\//, "", u)
+       print (($3 in t) ? t[$3] : ($3 in s) ? s[$3] : (u in s) ? s[u] : 1e9), $1 }' \
+    "$(dirname "$0")/times.seed" "$logs/times" "$work/list" 2>/dev/null | sort -s -k1,1gr |
+    cut -d' ' -f2 >"$work/order" || cut -d' ' -f1 "$work/list" >"$work/order"
 [ -s "$work/order" ] || cut -d' ' -f1 "$work/list" >"$work/order"
 
 # cpu_ms FILE: the CPU time (user+sys, ms) of a shell's waited-for children,

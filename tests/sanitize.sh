@@ -18,6 +18,11 @@
 #   tests/t_readme.sh  documentation
 # Leak detection is off: cudasim and the test programs keep their CUDA
 # objects until exit, as CUDA programs do.
+# ThreadSanitizer's exit wait (atexit_sleep_ms, default 1000: the main thread
+# sleeps at exit while other threads still run, for reports of races at exit)
+# is 100 ms: every sanitized program is started a few hundred times, and a
+# thread still running at exit gets 100 ms to race and report; 1 s each was
+# about 200 s of the TSan suites' wall time, with the CPU idle.
 set -u
 jobs=${JOBS:-$(nproc)}
 cc=${CC:-gcc}
@@ -37,8 +42,10 @@ fatbin=${BUILD:-build}/kernels/gq_kernels.fatbin
 start=$(date +%s)
 fail=0
 
-# Both builds first; then the TSan suites run, one at a time, alongside the
-# ASan ones (JOBS at a time), and their results are printed after them.
+# Both builds first; then the TSan suites run alongside the ASan ones, each
+# JOBS at a time, and their results are printed after them. (TSan one at a
+# time left a CPU idle for its last minute or two: the ASan suites, with two
+# thirds of the CPUs, ended well before it.)
 t=$tsan_build
 make -s -j"$jobs" BUILD="$asan_build" SANFLAGS="$asan_flags" GQ_FATBIN="$fatbin" sanitize-progs || exit 1
 make -s -j"$jobs" BUILD="$t" SANFLAGS="$tsan_flags" GQ_FATBIN="$fatbin" "$t/libgqshim.so" "$t/cudasim/libcuda.so.1" \
@@ -51,8 +58,8 @@ mkdir -p "$t/test-logs"
 tsan_out=$t/test-logs/run.txt
 rm -f "$tsan_out.rc"
 (
-    GQ_PRELOAD_PREFIX="$libtsan:" REL_SCALE=small TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
-        JOBS=1 sh tests/run.sh "$t" "$t/tests/unit/test_pool" \
+    GQ_PRELOAD_PREFIX="$libtsan:" REL_SCALE=small TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:atexit_sleep_ms=100" \
+        JOBS=$jobs sh tests/run.sh "$t" "$t/tests/unit/test_pool" \
         "tests/e2e/t_threads.sh tests/e2e/t_rel_concurrency.sh tests/e2e/t_rel_life.sh tests/e2e/t_rel_faults.sh tests/e2e/t_spans.sh" \
         >"$tsan_out" 2>&1
     echo $? >"$tsan_out.rc"

@@ -3,7 +3,9 @@
 # allocation and copy is a line, and the summary suggests a rule; that rule,
 # pasted into GQSHIM_RULES, compresses exactly the offloaded tensors.
 . tests/e2e/lib.sh
-KV=$BUILD/examples/offload_kv
+# offload_kv at 128 tokens: its 16 KV buffers of 1 MiB, the same copies as at
+# its default of 512 tokens, a quarter of the data.
+KV="$BUILD/examples/offload_kv 128"
 RT=$BUILD/e2e/roundtrip
 MiB=1048576
 
@@ -30,14 +32,14 @@ grep -q 'max abs error 0, NMSE 0$' "$TMP/kv.out" && ok "trace, no rules: the pro
 # 16 cudaMallocHost + 2 cudaMalloc; 16 x (H2D + D2H) + 3 x 16 H2D + 16 x (D2D + D2H)
 expect "allocation lines" 18 "$(grep -c 'trace: alloc ' "$TMP/kv.trace")"
 expect "pinned allocation lines" 16 \
-    "$(grep -c 'trace: alloc cudaMallocHost 4194304 bytes host .*rule -, caller offload_kv$' "$TMP/kv.trace")"
+    "$(grep -c 'trace: alloc cudaMallocHost 1048576 bytes host .*rule -, caller offload_kv$' "$TMP/kv.trace")"
 expect "copy lines" 112 "$(grep -c 'trace: copy ' "$TMP/kv.trace")"
 expect "offload lines name both allocations, the stream, the reason, the caller" 16 \
-    "$(grep -c 'trace: copy D2H 4194304 bytes stream 0x[0-9a-f]*: dev 0x[0-9a-f]* (alloc#17) -> host 0x[0-9a-f]* (alloc#[0-9]*): passed (no GQSHIM_RULES), rule -, caller offload_kv via cudaMemcpyAsync$' "$TMP/kv.trace")"
+    "$(grep -c 'trace: copy D2H 1048576 bytes stream 0x[0-9a-f]*: dev 0x[0-9a-f]* (alloc#17) -> host 0x[0-9a-f]* (alloc#[0-9]*): passed (no GQSHIM_RULES), rule -, caller offload_kv via cudaMemcpyAsync$' "$TMP/kv.trace")"
 expect "candidates line" 1 "$(grep -c 'trace: candidates on=host: 16 allocation(s), 16 D2H into them, 48 H2D from them' "$TMP/kv.trace")"
 expect "no device candidates" 1 "$(grep -c 'trace: candidates on=dev: none' "$TMP/kv.trace")"
 rule=$(suggested "$TMP/kv.trace")
-expect "suggested rule" "on=host,size=4M,name=host_offload" "$rule"
+expect "suggested rule" "on=host,size=1M,name=host_offload" "$rule"
 
 # The suggestion, pasted: exactly the 16 KV buffers, nothing else registered.
 check "offload_kv under the suggested rule" with_shim "$rule" $KV

@@ -86,13 +86,14 @@ done
 # before it can be measured: every offload goes raw (the program sees exact
 # data), counted as FOREIGN, said once on one line naming the rule, and
 # verify's report lists the offloads as refused instead of an error figure.
+# (offload_kv at 128 tokens: the same 16 tensors, of 1 MiB.)
 for dt in bf16 f32; do
     rm -f "$TMP/stats.json"
-    LD_PRELOAD=$SHIM GQSHIM_RULES="on=host,size=4M,name=kv,dtype=$dt" GQSHIM_VERIFY=1 \
-        GQSHIM_STATS="json:$TMP/stats.json" $KV >"$TMP/kv.out" 2>"$TMP/err" || bad "dtype=$dt: the program failed"
+    LD_PRELOAD=$SHIM GQSHIM_RULES="on=host,size=1M,name=kv,dtype=$dt" GQSHIM_VERIFY=1 \
+        GQSHIM_STATS="json:$TMP/stats.json" $KV 128 >"$TMP/kv.out" 2>"$TMP/err" || bad "dtype=$dt: the program failed"
     grep -q "max abs error 0, NMSE 0" "$TMP/kv.out" && ok "dtype=$dt on f16 data: the program sees exact data" \
         || bad "dtype=$dt on f16 data: $(cat "$TMP/kv.out")"
-    [ "$(grep -c "rule kv (dtype=$dt): a copy of 4194304 bytes does not hold $dt data" "$TMP/err")" = 1 ] \
+    [ "$(grep -c "rule kv (dtype=$dt): a copy of 1048576 bytes does not hold $dt data" "$TMP/err")" = 1 ] \
         && ok "dtype=$dt: one line names the rule" || { bad "dtype=$dt: no single warning"; sed 's/^/     | /' "$TMP/err"; }
     [ "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); r=j["rules"][0]; print(j["passed_by_reason"]["FOREIGN"], r["offloads"], r.get("foreign_refused"), "verify" in r)' "$TMP/stats.json")" = "16 0 16 False" ] \
         && ok "dtype=$dt: 16 copies refused as FOREIGN, none compressed, none measured" \

@@ -60,8 +60,9 @@ JOBS=16
 if [ "$SIM" = 1 ]; then
     say "GPU_KIT_ON_CUDASIM=1: every program runs on cudasim, small; this proves nothing about a GPU"
     RTLIB=$B/cudasim:$RTLIB
-    CODEC_ARGS=(--quick --bw-mib 16)
-    BENCH_ARGS=(--mib "4,16" --reps 2)
+    # The sizes tests/gpu/t_gpu_kit_builds.sh runs the programs at on cudasim.
+    CODEC_ARGS=(--quick --bw-mib 4)
+    BENCH_ARGS=(--mib "2,4" --reps 1)
     JOBS=$(nproc)
 fi
 SUMMARY=()
