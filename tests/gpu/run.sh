@@ -202,6 +202,8 @@ E2E_RUN=$(grep -l '^# gpu-kit: yes' tests/e2e/t_*.sh)
 E2E_BINS=$(cat $E2E_RUN | grep -o '\$BUILD/e2e/[a-z_]*' | sort -u | sed "s|\\\$BUILD|$B|")
 targets="$SHIM $B/gqrun gpu-kit $B/examples/offload_kv $B/examples/weights_stream $E2E_BINS"
 [ "$SIM" = 1 ] && targets="$targets $B/cudasim/libcuda.so.1 $B/cudasim/libcudart.so.13 $B/cudasim/libcuda.so $B/cudasim/libcudart.so"
+# make knows its targets by paths relative to the top (build/...), not $ROOT/build/...
+targets=$(for t in $targets; do printf '%s ' "${t#"$ROOT"/}"; done)
 step build 150 env NVCCFLAGS="-O3 $extra" make -j"$JOBS" -k $targets
 rc=$?
 missing=""
