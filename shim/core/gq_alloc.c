@@ -23,10 +23,8 @@ void gq_on_dev_alloc(void *p, size_t size)
     const struct gq_rule *rule = gq_regions_on_alloc(GQ_ON_DEV, p, size);
     if (rule)
         gq_plan_reserve(rule, size);
-    else if (gq_active()) { /* a context appears: copies may come to it */
-        gq_staging_reserve();
-        gq_verify_reserve();
-    }
+    else if (gq_active())
+        gq_plan_reserve_context(); /* a context appears: copies may come to it */
     if (GQ_TRACING())
         gq_trace_alloc(GQ_ON_DEV, p, size, rule);
 }

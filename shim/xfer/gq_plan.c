@@ -28,12 +28,17 @@ void gq_plan_params(const struct gq_rule *r, struct gq_params *p)
     p->cols = r->dim == GQ_RULE_DIM_0 ? r->cols : 0;
 }
 
+void gq_plan_reserve_context(void)
+{
+    gq_staging_reserve();
+    gq_verify_reserve();
+}
+
 void gq_plan_reserve(const struct gq_rule *rule, size_t bytes)
 {
     if (!gq_ctx_bind())
         return;
-    gq_staging_reserve();
-    gq_verify_reserve();
+    gq_plan_reserve_context();
     struct gq_params p;
     struct gq_segs g;
     gq_plan_params(rule, &p);

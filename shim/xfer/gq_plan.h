@@ -37,6 +37,11 @@ int gq_plan(const struct gq_rule *rule, const void *src, const void *dst, size_t
  * no copy's path ever does either (gpu/gq_staging.h, store/gq_store.h). */
 void gq_plan_reserve(const struct gq_rule *rule, size_t bytes);
 
+/* What any context the shim may copy in needs before its first copy (the
+ * staging pool, GQSHIM_VERIFY's result slots): at an allocation event, for
+ * the current context. */
+void gq_plan_reserve_context(void);
+
 /* A store block for work queued next on stream s (NULL: the CPU writes it
  * now); when the budget is spent, first let go of the blocks whose buffers
  * are gone, then try once more. `may_wait`: the copy waits for its own

@@ -12,13 +12,12 @@
 #include <unistd.h>
 
 /* Run `self --child arg` with env[] applied ("NAME=VALUE" sets, "NAME"
- * unsets; NULL-terminated) and keep what it prints in out[size]. 0, or -1
- * when it fails. */
-static inline int bench_child_text(const char *self, const char *arg, const char *const env[],
-                                   char *out, size_t size)
+ * unsets; NULL-terminated) and return the number it prints, or -1 when it
+ * fails. */
+static inline double bench_child(const char *self, const char *arg, const char *const env[])
 {
     int fd[2];
-    if (size == 0 || pipe(fd) != 0)
+    if (pipe(fd) != 0)
         return -1;
     pid_t pid = fork();
     if (pid == 0) {
@@ -38,22 +37,14 @@ static inline int bench_child_text(const char *self, const char *arg, const char
         _exit(127);
     }
     close(fd[1]);
-    size_t got = 0;
-    ssize_t n;
-    while (got < size - 1 && (n = read(fd[0], out + got, size - 1 - got)) > 0)
-        got += (size_t)n;
-    out[got] = 0;
+    char buf[64] = {0};
+    ssize_t got = read(fd[0], buf, sizeof buf - 1);
     close(fd[0]);
     int st;
     waitpid(pid, &st, 0);
-    return got > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
-
-/* The same, for a child that prints one number: that number, or -1. */
-static inline double bench_child(const char *self, const char *arg, const char *const env[])
-{
-    char buf[64];
-    return bench_child_text(self, arg, env, buf, sizeof buf) == 0 ? atof(buf) : -1;
+    if (got <= 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        return -1;
+    return atof(buf);
 }
 
 #endif

@@ -213,7 +213,8 @@ static int child_access(const char *what, size_t mib)
 
 /* The kernel's part of a fault-in alone: `mib` MiB installed by
  * UFFDIO_COPY, in 1 MiB copies from a buffer in cache, split between
- * `threads` threads. "GB/s", or 1 where userfaultfd is not allowed. */
+ * `threads` threads. Prints GB/s; exits 1 where userfaultfd is not
+ * allowed. */
 struct install_arg {
     int fd;
     unsigned char *dst;
@@ -298,18 +299,13 @@ static unsigned pool_threads(void)
     return n < 1 ? 1 : n > 8 ? 8 : n;
 }
 
-static const char *const *env_for(const char *shim)
-{
-    static char pre[4200];
-    static const char *with[] = {pre, "GQSHIM_RULES=on=host,min=1M", NULL};
-    static const char *const without[] = {"LD_PRELOAD", NULL};
-    snprintf(pre, sizeof pre, "LD_PRELOAD=%s", shim ? shim : "");
-    return shim ? with : without;
-}
-
 static double run(const char *self, const char *shim, const char *arg)
 {
-    return bench_child(self, arg, env_for(shim));
+    char pre[4200];
+    snprintf(pre, sizeof pre, "LD_PRELOAD=%s", shim ? shim : "");
+    const char *with[] = {pre, "GQSHIM_RULES=on=host,min=1M", NULL};
+    const char *without[] = {"LD_PRELOAD", NULL};
+    return bench_child(self, arg, shim ? with : without);
 }
 
 int main(int argc, char **argv)
