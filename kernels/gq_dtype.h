@@ -166,6 +166,87 @@ GQ_HD void gq_dtype_scan_word32(struct gq_dtype_scan *s, uint32_t u)
     s->b += gq_dtype_inc(e == 0, GQ_DTYPE_DENORM);
 }
 
+/* A word whose halves each hold a count (at most 7) from bit `bit` of the
+ * half: the two counts added. */
+GQ_HD uint32_t gq_dtype_pair_count(uint32_t word, uint32_t bit)
+{
+    return ((word >> bit) & 7u) + ((word >> (bit + 16u)) & 7u);
+}
+
+/* gq_dtype_scan_word16 on the 8 words of a 16-byte chunk whose first word
+ * has an even flat index (word 2i in the low half of v's i-th 32-bit word,
+ * parity 0; word 2i + 1 in the high half, parity 1), the same counts, but
+ * worked out two words at a time in 32-bit registers: the range tests are
+ * additions whose carry lands on a bit of each half (no carry crosses into
+ * the other half), counted for the whole chunk at the end. Only the integer
+ * tests, the exponent mask and the top-3 patterns stay word by word. For
+ * the GPU's fast quantize (kernels/gq_fast.h), where the word-by-word scan
+ * was most of the instructions; tests/unit/test_dtype.c compares the two
+ * on every 16-bit word beside a range of neighbours. */
+GQ_HD void gq_dtype_scan_chunk16(struct gq_dtype_scan *s, const struct gq_u32x4 *v, uint32_t dtype)
+{
+    uint32_t i, j, nz = 0, full = 0, big = 0, tiny = 0, band = 0, c_lo = 0, c_hi = 0, huge = 0;
+    uint32_t own = 0, alt = 0, emask = 0, top = 0; /* top: eight 4-bit counters (at most 8 each) */
+    uint64_t top64 = 0;
+    for (i = 0; i < 4u; i++) {
+        const uint32_t w = i == 0 ? v->x : i == 1 ? v->y : i == 2 ? v->z : v->w;
+        const uint32_t A = w & 0x7fff7fffu;                          /* |v| of each half */
+        const uint32_t nzb = ((A + 0x7fff7fffu) >> 15) & 0x00010001u; /* bits 0, 16: non-zero */
+        /* not empty: low 13 bits not all zero, >= 0x20, < 0xffe0 (bits 11, 27) */
+        const uint32_t low13 = ((w & 0x1fff1fffu) + 0x1fff1fffu) & 0x20002000u;
+        const uint32_t hi11 = (w >> 5) & 0x07ff07ffu;
+        const uint32_t ge20 = (hi11 + 0x07ff07ffu) & 0x08000800u;
+        const uint32_t ltE0 = ((hi11 ^ 0x07ff07ffu) + 0x07ff07ffu) & 0x08000800u;
+        nz += nzb;
+        full += (low13 >> 2) & ge20 & ltE0;
+        if (dtype == GQ_F16) {
+            const uint32_t E = (A >> 10) & 0x001f001fu; /* exponents (bits 0-4, 16-20) */
+            big += (E + 0x00080008u) & 0x00200020u;                     /* e >= 24 */
+            tiny += ~(E + 0x00180018u) & 0x00200020u & (nzb << 5);     /* e <= 7 */
+            band += (E + 0x00120012u) & ~(E + 0x000f000fu) & 0x00200020u; /* 14..16 */
+        } else {
+            const uint32_t E = (A >> 7) & 0x00ff00ffu; /* exponents (bits 0-7, 16-23) */
+            const uint32_t sign = (w >> 7) & 0x01000100u;
+            const uint32_t wee = ~(E + 0x00980098u) & 0x01000100u & (nzb << 8); /* e <= 103 */
+            big += (E + 0x00600060u) & 0x01000100u;                  /* e >= 160 */
+            tiny += ~(E + 0x009f009fu) & 0x01000100u & (nzb << 8);  /* e <= 96 */
+            c_lo += wee & ~sign;
+            c_hi += wee & sign;
+            huge += (E + 0x00710071u) & 0x01000100u; /* e >= 143 */
+        }
+        for (j = 0; j < 2u; j++) {
+            const uint32_t a = (A >> (16u * j)) & 0x7fffu, nzj = a != 0;
+            const uint32_t f16i = (uint32_t)gq_dtype_f16_int(a), bf16i = (uint32_t)gq_dtype_bf16_int(a);
+            own += dtype == GQ_F16 ? f16i : bf16i;
+            alt += dtype == GQ_F16 ? bf16i : f16i;
+            if (dtype == GQ_F16) {
+                emask |= nzj << (a >> 10);
+                top += nzj << (((a >> 7) & 7u) * 4u);
+            }
+        }
+    }
+    s->a += ((uint64_t)gq_dtype_pair_count(nz, 0) << GQ_DTYPE_NZ) | ((uint64_t)4u << GQ_DTYPE_N0) |
+            ((uint64_t)4u << GQ_DTYPE_N1);
+    s->b += ((uint64_t)(4u - ((full >> 11) & 7u)) << GQ_DTYPE_EMPTY0) |
+            ((uint64_t)(4u - ((full >> 27) & 7u)) << GQ_DTYPE_EMPTY1) | ((uint64_t)own << GQ_DTYPE_INTS_OWN) |
+            ((uint64_t)alt << GQ_DTYPE_INTS_ALT);
+    if (dtype == GQ_F16) {
+        s->a += ((uint64_t)gq_dtype_pair_count(big, 5) << GQ_DTYPE_BIG) |
+                ((uint64_t)gq_dtype_pair_count(tiny, 5) << GQ_DTYPE_TINY);
+        s->b += (uint64_t)gq_dtype_pair_count(band, 5) << GQ_DTYPE_BAND;
+        for (j = 0; j < 8u; j++)
+            top64 |= (uint64_t)((top >> (4u * j)) & 15u) << (8u * j);
+        s->top3 += top64;
+        s->emask |= emask;
+    } else {
+        s->a += ((uint64_t)gq_dtype_pair_count(big, 8) << GQ_DTYPE_BIG) |
+                ((uint64_t)gq_dtype_pair_count(tiny, 8) << GQ_DTYPE_TINY);
+        s->c += ((uint64_t)gq_dtype_pair_count(c_lo, 8) << GQ_DTYPE_WEE0) |
+                ((uint64_t)gq_dtype_pair_count(c_hi, 8) << GQ_DTYPE_WEE1) |
+                ((uint64_t)gq_dtype_pair_count(huge, 8) << GQ_DTYPE_OWN_HUGE);
+    }
+}
+
 /* Adds scan t (of other elements of the same group) into s. */
 GQ_HD void gq_dtype_scan_add(struct gq_dtype_scan *s, const struct gq_dtype_scan *t)
 {

@@ -159,8 +159,7 @@ static __device__ __forceinline__ uint64_t gq_n_warps(void)
  * group up to 512 elements and every f32 group up to 256. A lane with more
  * chunks loads the others again (from cache on the GPU). A fixed count,
  * each index a constant after unrolling: the array stays in registers.
- * (4 would cover every group, at 5 more registers a thread: gq_quantize
- * would no longer fit 3 blocks of GQ_BLOCK threads on an SM.) */
+ * (4 would cover every group, at a few more registers a thread.) */
 #define GQ_TILE_HOLD 2
 
 /* nvcc unrolls the loop that follows completely (its trip count is a
@@ -303,7 +302,8 @@ GQ_HD void gq_chunk_encode(const struct gq_enc_ctx *c, const struct gq_tshape *s
  * the first pass (min, max, finiteness, the dtype scan of gq_dtype.h) keeps
  * the chunks in registers for the second (codes, escapes). Returns the
  * lane's count of foreign groups (for gq_dtype_fold). */
-static __device__ __noinline__ uint32_t gq_quantize_tiled(const struct gq_enc_ctx *c, const struct gq_tshape *s)
+static __device__ __noinline__ uint32_t gq_quantize_tiled(const struct gq_enc_ctx *c, const struct gq_tshape *s,
+                                                         uint64_t tile0)
 {
     const uint32_t G = c->group, dtype = c->dtype, es = c->l.esize, mw = es == 4 ? 2u : 1u;
     GQ_SHARED(struct gq_sh16, scan_sh16, GQ_SCAN_SH16);
@@ -317,7 +317,7 @@ static __device__ __noinline__ uint32_t gq_quantize_tiled(const struct gq_enc_ct
     const uint32_t gpw = R * gpr;
     const uint64_t n_groups = c->l.n_groups, ntiles = (n_groups + gpw - 1) / gpw;
     uint64_t tile;
-    for (tile = gq_warp_id(); tile < ntiles; tile += gq_n_warps()) {
+    for (tile = tile0 + gq_warp_id(); tile < ntiles; tile += gq_n_warps()) {
         uint64_t g0 = tile * gpw;
         uint32_t mine = 0, r;
         for (r = 0; r < R; r++) {
@@ -439,7 +439,7 @@ GQ_HD void gq_vacc_add(struct gq_vacc *a, uint32_t raw, uint32_t dec, uint32_t d
  * each lane its group's words by shuffle; when a tile spans too many groups for that (a chunk of one or two
  * per group), each lane loads its group's words itself, which then cover
  * whole sectors anyway. */
-static __device__ void gq_dequantize_tiled(const struct gq_dequant_params *k,
+static __device__ __noinline__ void gq_dequantize_tiled(const struct gq_dequant_params *k,
                                            const struct gq_dec_ctx *c, const struct gq_tshape *s,
                                            const void *src, struct gq_vacc *acc)
 {

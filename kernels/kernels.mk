@@ -24,7 +24,7 @@ $(GQ_CODEC_LIB): $(CODEC_OBJS)
 # ---- CUDA: nvcc -> fatbin -> object ------------------------------------------
 KERNEL_HDRS := kernels/gq_hd.h kernels/gq_half.h kernels/gq_format.h kernels/gq_group.h \
                kernels/gq_kernels.h kernels/gq_cuda_compat.h kernels/gq_emu.h kernels/gq_dev.h \
-               kernels/gq_tile.h kernels/gq_tile0.h kernels/gq_dtype.h
+               kernels/gq_tile.h kernels/gq_fast.h kernels/gq_tile0.h kernels/gq_dtype.h
 NVCCFLAGS ?= -O3
 # override: `make NVCCFLAGS=...` on the command line must not drop -fmad=false.
 override NVCCFLAGS += -fmad=false -prec-div=true -prec-sqrt=true -ftz=false -Ikernels \

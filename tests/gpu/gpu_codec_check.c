@@ -24,6 +24,9 @@
  *   quant_over_d2d_bw = quantize bandwidth / copy bandwidth (target >= 0.85).
  *
  *   gpu_codec_check [--quick] [--bw-mib N]      (N = 0: no bandwidth part)
+ *   gpu_codec_check --bw-only [--bw-mib N]      (the bandwidth part alone: its
+ *       launches are warm-up quantize, dequantize, then 8 timed rounds of
+ *       each; tests/gpu/run.sh profiles the first timed pair with ncu)
  * Exit 0: all agree; 1: a mismatch (FAIL lines); 2: setup failed. Runs on
  * cudasim too (LD_LIBRARY_PATH=build/cudasim --quick --bw-mib 4): a
  * self-test of this program where there is no GPU.
@@ -468,7 +471,7 @@ int main(int argc, char **argv)
     static const uint32_t groups[] = {8, 10, 64, 128, 1024};
     static const struct { uint32_t group; uint64_t cols, rows; } dim0[] = {
         {64, 33, 64 * 20 + 7}, {16, 256, 16 * 30 + 5}, {10, 7, 10 * 50 + 3}};
-    int quick = 0, major = 0, minor = 0, version = 0;
+    int quick = 0, bw_only = 0, major = 0, minor = 0, version = 0;
     uint64_t bw_mib = 1024;
     char name[128] = "?";
     CUdevice dev;
@@ -478,10 +481,12 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             quick = 1;
+        } else if (strcmp(argv[i], "--bw-only") == 0) {
+            bw_only = 1;
         } else if (strcmp(argv[i], "--bw-mib") == 0 && i + 1 < argc) {
             bw_mib = strtoull(argv[++i], NULL, 10);
         } else {
-            fprintf(stderr, "usage: gpu_codec_check [--quick] [--bw-mib N]\n");
+            fprintf(stderr, "usage: gpu_codec_check [--quick] [--bw-only] [--bw-mib N]\n");
             return 2;
         }
     }
@@ -510,7 +515,7 @@ int main(int argc, char **argv)
         fn_spill = NULL, printf("gq_spill is not in the image: its checks are skipped\n");
     DRV(cuStreamCreate(&st, CU_STREAM_DEFAULT));
 
-    for (uint32_t dt = GQ_F16; dt <= GQ_F32; dt++)
+    for (uint32_t dt = GQ_F16; dt <= (bw_only ? 0u : GQ_F32); dt++)
         for (uint32_t bits = 2; bits <= 8; bits *= 2)
             for (int ds = GK_GAUSS; ds <= GK_EDGE; ds++) {
                 for (unsigned i = 0; i < sizeof groups / sizeof groups[0]; i++) {
@@ -525,8 +530,10 @@ int main(int argc, char **argv)
                     run_case(&p, dim0[i].rows * dim0[i].cols, ds); /* a partial row-block */
                 }
             }
-    run_overflow_case();
-    printf("codec_cases=%d codec_failures=%d\n", n_cases, n_failed);
+    if (!bw_only) {
+        run_overflow_case();
+        printf("codec_cases=%d codec_failures=%d\n", n_cases, n_failed);
+    }
     if (bw_mib)
         bandwidth(bw_mib);
     printf("codec_check: %s\n", n_failed ? "MISMATCH between GPU and CPU" : "GPU and CPU agree");

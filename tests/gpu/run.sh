@@ -14,7 +14,8 @@
 # statically linked runtime, 6 the example and the e2e scripts that mean
 # something on real CUDA (marked `# gpu-kit: yes`; never those that rely on
 # cudasim's knobs or answers), 7 the host mode (gqrun --check) and how the
-# driver maps pinned memory. Each step runs under `timeout`, cut to what is
+# driver maps pinned memory, 8 fault-in of shim-owned buffers on this host's
+# CPUs (bench_hostmem's children), 9 the codec kernels under ncu. Each step runs under `timeout`, cut to what is
 # left of GPU_KIT_BUDGET_S (default 300 s including the build: the kit ends
 # within 5 minutes, room for a rerun in a 15-minute lease). Without a GPU it
 # says so and exits 0 at once. Exit 1 when a step failed.
@@ -471,6 +472,29 @@ for n in read-plain read-shim write-plain write-shim install; do
     show "$LOGS/hm-$n.log" 'gqshim|rror|cut off|not run'
 done
 result hostmem "$(verdict $HM_RCS)" "faultin_over_read=$(ratio "$rs" "$rp") on $(nproc) CPUs (target >= 0.20)"
+
+# ---- 9. the codec kernels under ncu ----------------------------------------------------
+say ""
+say "== 9. the codec kernels at 1 GiB of fp16 under ncu (throughput, issue, stalls)"
+NCU=$(command -v ncu || true)
+for c in "$CUDA_HOME/bin/ncu" /opt/nvidia/nsight-compute/*/ncu; do
+    [ -z "$NCU" ] && [ -x "$c" ] && NCU=$c
+done
+if [ "$SIM" = 1 ] || [ -z "$NCU" ]; then
+    say "  not run: $([ "$SIM" = 1 ] && echo "cudasim has no counters" || echo "ncu not found")"
+    result ncu skipped "$([ "$SIM" = 1 ] && echo "not on cudasim" || echo "ncu not found")"
+else
+    # gpu_codec_check --bw-only launches a warm-up quantize and dequantize,
+    # then timed rounds: skip the warm-up pair, profile the next.
+    step ncu 90 env LD_LIBRARY_PATH="$RTLIB" "$NCU" --clock-control none -k 'regex:gq_(de)?quantize' \
+        --launch-skip 2 --launch-count 2 --section SpeedOfLight --section LaunchStats --section Occupancy \
+        --section ComputeWorkloadAnalysis --section WarpStateStats \
+        "$B/gpu/gpu_codec_check" --bw-only --bw-mib 1024
+    rc=$?
+    show "$LOGS/ncu.log" '^  gq_|Duration|DRAM Throughput|Memory Throughput|Compute \(SM\)|Registers Per|Achieved Occupancy|Theoretical Occupancy|Issue Slots Busy|Executed Ipc A|Warp Cycles Per Issued|Stall|cut off|rror'
+    cp "$LOGS/ncu.log" "$out_dir/ncu.txt" 2>/dev/null
+    result ncu "$(verdict "$rc")" "profile in ncu.txt beside this report"
+fi
 
 # ---- summary ---------------------------------------------------------------------------
 say ""

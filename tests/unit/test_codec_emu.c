@@ -139,6 +139,22 @@ static void test_emulated_kernels_match_cpu_codec_long_groups(void **state)
     }
 }
 
+/* The shape kernels/gq_fast.h takes (f16 and bf16, 4 bits, groups of 64,
+ * dim=last): whole tiles of 32 groups, then a partial tile and a partial
+ * last group for gq_tile.h's code; a one-warp grid that loops over every
+ * tile, the shim's grid, a NaN inside a whole tile (an escaped group there);
+ * and check_config's ranged decodes, whose ends are partial tiles. */
+static void test_emulated_kernels_match_cpu_codec_fast_shape(void **state)
+{
+    (void)state;
+    for (uint32_t dt = GQ_F16; dt <= GQ_BF16; dt++) {
+        struct gq_params p = {4, 64, dt, GQ_DIM_LAST, 0};
+        check_config(&p, 64 * 32 * 7 + 64 * 5 + 17, 0, 0, GQ_BLOCK);
+        check_config(&p, 64 * 32 * 7 + 64 * 5 + 17, 1, 1, 32);
+        check_config(&p, 64 * 32 * 4, 1, 0, 64);
+    }
+}
+
 static void test_emulated_kernels_reject_a_wrong_magic(void **state)
 {
     const struct gq_emu_kernel *kd = gq_emu_kernel_find("gq_dequantize");
@@ -232,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_emulated_kernels_match_cpu_codec_dim0),
         cmocka_unit_test(test_emulated_kernels_match_cpu_codec_dim0_vector_tiles),
         cmocka_unit_test(test_emulated_kernels_match_cpu_codec_long_groups),
+        cmocka_unit_test(test_emulated_kernels_match_cpu_codec_fast_shape),
         cmocka_unit_test(test_emulated_kernels_reject_a_wrong_magic),
         cmocka_unit_test(test_emulated_kernels_many_escapes_and_overflow),
     };

@@ -162,6 +162,60 @@ static void the_limit_is_a_32nd_of_the_groups(void **state)
     assert_int_equal(gq_dtype_foreign_limit(64), 2);
 }
 
+static int scans_equal(const struct gq_dtype_scan *x, const struct gq_dtype_scan *y)
+{
+    return x->a == y->a && x->b == y->b && x->c == y->c && x->top3 == y->top3 && x->emask == y->emask;
+}
+
+/* The chunk scan of the GPU's fast path (two 16-bit words at a time) counts
+ * what eight word scans count: every 16-bit word, in each of the 8 places
+ * of a chunk (both parities, each half of a 32-bit word), beside
+ * neighbours that sit on the edges of every range test (and random ones),
+ * for both 16-bit dtypes. A carry that crossed into the other half, or a
+ * range test off by one, shows here. */
+static void the_chunk_scan_counts_as_the_word_scan_does(void **state)
+{
+    static const uint16_t edge[] = {0x0000, 0x0001, 0x001f, 0x0020, 0x1fff, 0x2000, 0x3c00, 0x3bff,
+                                    0x3800, 0x4400, 0x43ff, 0x5fff, 0x6000, 0x7bff, 0x7c00, 0x7fff,
+                                    0x8000, 0x8001, 0x801f, 0x8020, 0xbc00, 0xc000, 0xffdf, 0xffe0,
+                                    0xffff, 0x0080, 0x0d00, 0x3380, 0x3f80, 0x4780, 0x4f80, 0x5000};
+    const int n_edge = (int)(sizeof edge / sizeof edge[0]);
+    uint64_t rng = 0x9e3779b97f4a7c15ull, checked = 0;
+    int failed = 0;
+    (void)state;
+    for (int d = 0; d < 2; d++) {
+        uint32_t dt = d == 0 ? GQ_F16 : GQ_BF16;
+        for (uint32_t w = 0; w < 0x10000u; w++) {
+            for (int k = 0; k < n_edge + 8; k++) {
+                uint16_t words[8], other;
+                struct gq_dtype_scan one = {0, 0, 0, 0, 0}, chunk = {0, 0, 0, 0, 0};
+                struct gq_u32x4 v;
+                if (k < n_edge) {
+                    other = edge[k];
+                } else {
+                    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+                    other = (uint16_t)rng;
+                }
+                for (int j = 0; j < 8; j++) /* w in place k % 8, the rest its neighbours */
+                    words[j] = j == k % 8 ? (uint16_t)w : (uint16_t)(other + (uint16_t)(j * (k >= n_edge)));
+                for (int j = 0; j < 8; j++)
+                    gq_dtype_scan_word16(&one, words[j], (uint32_t)j & 1u, dt);
+                v.x = words[0] | (uint32_t)words[1] << 16;
+                v.y = words[2] | (uint32_t)words[3] << 16;
+                v.z = words[4] | (uint32_t)words[5] << 16;
+                v.w = words[6] | (uint32_t)words[7] << 16;
+                gq_dtype_scan_chunk16(&chunk, &v, dt);
+                if (!scans_equal(&one, &chunk) && failed++ < 5)
+                    printf("chunk scan differs: dtype %u, word 0x%04x in place %d beside 0x%04x\n", dt, w, k % 8,
+                           other);
+                checked++;
+            }
+        }
+    }
+    printf("dtype_chunk_scan_checked=%llu\n", (unsigned long long)checked);
+    assert_int_equal(failed, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +224,7 @@ int main(void)
         cmocka_unit_test(every_foreign_kind_makes_the_tensor_foreign),
         cmocka_unit_test(a_small_foreign_tensor_is_foreign),
         cmocka_unit_test(the_limit_is_a_32nd_of_the_groups),
+        cmocka_unit_test(the_chunk_scan_counts_as_the_word_scan_does),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
