@@ -100,22 +100,29 @@ GQ_HD uint64_t gq_dtype_inc(int cond, uint32_t shift)
     return (uint64_t)(cond != 0) << shift;
 }
 
-/* 1 when a 16-bit f16 word is a non-zero integer value. */
+/* x << n, and 0 where n >= 32 (what the GPU's shift does; C leaves it
+ * undefined). */
+GQ_HD uint32_t gq_shl_or_zero(uint32_t x, uint32_t n)
+{
+    return n < 32u ? x << n : 0u;
+}
+
+/* 1 when a 16-bit f16 word (sign cleared) is a non-zero integer value:
+ * finite, at least 1 (exponent 15..30), and no bit set below the binary
+ * point (the low 25 - e bits; none left from e = 25). Branch-free: the
+ * GPU's fast quantize runs it on every element. tests/unit/test_dtype.c
+ * checks it against the value itself on every word. */
 GQ_HD int gq_dtype_f16_int(uint32_t a)
 {
     uint32_t e = a >> 10;
-    if (a == 0 || e < 15 || e == 31)
-        return 0;
-    return e >= 25 || (a & ((1u << (25u - e)) - 1u)) == 0;
+    return e - 15u <= 15u && gq_shl_or_zero(a, e + 7u) == 0;
 }
 
-/* 1 when a 16-bit bf16 word is a non-zero integer value. */
+/* The same for a bf16 word: exponent 127..254, the low 134 - e bits. */
 GQ_HD int gq_dtype_bf16_int(uint32_t a)
 {
     uint32_t e = a >> 7;
-    if (a == 0 || e < 127 || e == 255)
-        return 0;
-    return e >= 134 || (a & ((1u << (134u - e)) - 1u)) == 0;
+    return e - 127u <= 127u && gq_shl_or_zero(a, e - 102u) == 0;
 }
 
 /* One 16-bit word w whose flat index has parity `parity` (0 or 1). */

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #include "dtype_data.h"
 #include "gq_dtype.h"
+#include "gq_half.h"
 
 #define N_BYTES ((size_t)2 << 20) /* 2 MiB per data set: 16384 groups of 64 f16 */
 #define GROUP 64u
@@ -162,6 +164,24 @@ static void the_limit_is_a_32nd_of_the_groups(void **state)
     assert_int_equal(gq_dtype_foreign_limit(64), 2);
 }
 
+/* The integer tests, against the value each word stands for: every
+ * 15-bit magnitude, read as f16 and as bf16. */
+static void the_integer_tests_know_integers(void **state)
+{
+    int failed = 0;
+    (void)state;
+    for (uint32_t a = 0; a < 0x8000u; a++) {
+        float h = gq_f16_to_f32((uint16_t)a), b = gq_bf16_to_f32((uint16_t)a);
+        int h_int = isfinite(h) && h != 0.0f && h == truncf(h);
+        int b_int = isfinite(b) && b != 0.0f && b == truncf(b);
+        if (gq_dtype_f16_int(a) != h_int && failed++ < 5)
+            printf("f16 word 0x%04x (%g): integer test says %d\n", a, (double)h, gq_dtype_f16_int(a));
+        if (gq_dtype_bf16_int(a) != b_int && failed++ < 5)
+            printf("bf16 word 0x%04x (%g): integer test says %d\n", a, (double)b, gq_dtype_bf16_int(a));
+    }
+    assert_int_equal(failed, 0);
+}
+
 static int scans_equal(const struct gq_dtype_scan *x, const struct gq_dtype_scan *y)
 {
     return x->a == y->a && x->b == y->b && x->c == y->c && x->top3 == y->top3 && x->emask == y->emask;
@@ -224,6 +244,7 @@ int main(void)
         cmocka_unit_test(every_foreign_kind_makes_the_tensor_foreign),
         cmocka_unit_test(a_small_foreign_tensor_is_foreign),
         cmocka_unit_test(the_limit_is_a_32nd_of_the_groups),
+        cmocka_unit_test(the_integer_tests_know_integers),
         cmocka_unit_test(the_chunk_scan_counts_as_the_word_scan_does),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
