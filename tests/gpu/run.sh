@@ -15,10 +15,11 @@
 # something on real CUDA (marked `# gpu-kit: yes`; never those that rely on
 # cudasim's knobs or answers; a case that needs two devices is skipped where
 # the runtime shows one), 7 the host mode (gqrun --check) and how the driver
-# maps pinned memory. Each step runs under `timeout`, cut to what is left of
-# GPU_KIT_BUDGET_S (default 300 s including the build: the kit ends within 5
-# minutes, room for a rerun in a 15-minute lease). Without a GPU it says so
-# and exits 0 at once. Exit 1 when a step failed.
+# maps pinned memory, 8 reading an offloaded shim-owned buffer on the host's
+# CPUs (bench_hostmem's children). Each step runs under `timeout`, cut to
+# what is left of GPU_KIT_BUDGET_S (default 300 s including the build: the
+# kit ends within 5 minutes, room for a rerun in a 15-minute lease). Without
+# a GPU it says so and exits 0 at once. Exit 1 when a step failed.
 #
 # GPU_KIT_ON_CUDASIM=1 runs the same steps on cudasim, small, where there is
 # no GPU: a check of this script's plumbing that proves nothing about a GPU.
@@ -315,8 +316,13 @@ if [ -n "$CS" ]; then
     rc=$?
     say "  compute-sanitizer memcheck, e2e roundtrip under the shim (exit $rc):"
     show "$LOGS/sanitizer.log" 'ERROR SUMMARY|Invalid|roundtrip|rror|cut off'
+    # memcheck counts a CUDA call that returned an error ("Program hit
+    # CUDA_ERROR_... on CUDA API call to F") with the invalid accesses: say
+    # how many of the errors are such calls, and which.
+    api=$(sed -n 's/.*Program hit \(CUDA_ERROR_[A-Z_]*\).* on CUDA API call to \([A-Za-z0-9_]*\).*/\2 \1/p' \
+        "$LOGS/sanitizer.log" | sort | uniq -c | awk '{ printf "%s%s %s x%d", (NR > 1 ? ", " : ""), $2, $3, $1 }')
     result sanitizer "$(verdict "$rc")" \
-        "$(grep -m1 'ERROR SUMMARY' "$LOGS/sanitizer.log" | sed 's/^=* *//')"
+        "$(grep -m1 'ERROR SUMMARY' "$LOGS/sanitizer.log" | sed 's/^=* *//')${api:+, of them failed API calls: $api}"
 else
     say "  compute-sanitizer: not installed here"
     result sanitizer skipped "compute-sanitizer not found"
@@ -480,6 +486,8 @@ wp=$(hm write-plain 0 "write $HM_MIB")
 ws=$(hm write-shim 1 "write $HM_MIB")
 inst=$(hm install 0 "install $HM_MIB $HM_T")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.3f", a / b; else print "none" }'; }
+say "  (one reading thread each: plain reads its resident pinned buffer; the shim's reader reads pages"
+say "  its threads have just decoded and installed, likely still in cache)"
 say "  faultin_size_mib=$HM_MIB"
 say "  plain_read_GBps=$rp faultin_read_GBps=$rs plain_write_GBps=$wp faultin_write_GBps=$ws"
 say "  faultin_over_read=$(ratio "$rs" "$rp") (target >= 0.20, goal 0.5)"
