@@ -14,7 +14,8 @@
  *     indep     two restores of one buffer on independent streams: the
  *               second must not wait for the first's held stream
  *     xdev      copies of device 0 memory while device 1 is current: exact,
- *               never run by the shim in the wrong context
+ *               never run by the shim in the wrong context (skipped, exit
+ *               E2E_SKIP, where the runtime shows one device)
  *   EXPECT: exact | quant
  */
 #include "e2e.h"
@@ -135,6 +136,7 @@ int main(int argc, char **argv)
         expect_host(back, "restore on s1");
     } else if (strcmp(c, "xdev") == 0) {
         /* d_a lives on device 0; device 1 becomes current. */
+        e2e_need_devices(2);
         unsigned char *back = malloc(N);
         CK(cudaMallocHost((void **)&h, N));
         CK(cudaSetDevice(1));

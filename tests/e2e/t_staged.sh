@@ -75,11 +75,13 @@ check "threads, delayed streams" env CUDASIM_DELAY_US=200 \
 # 8 threads x 3 streams x 2 devices share 4 lanes per direction and device.
 # Each tensor comes back whole as the codec's values or, where its offload
 # found the store still adding pinned memory (its thread races 48 copies
-# under load), exact; no other reason to pass.
+# under load), exact; no other reason to pass. (Skipped, with the checks of
+# its stats, on the real stack where the runtime shows one device.)
 for rules in on=host,size=256K on=dev,size=256K; do
+    rm -f "$TMP/stats.json"
     check "stress $rules, delayed" env CUDASIM_DELAY_US=100 GQSHIM_STAGING_MAX=3M \
         CUDASIM_SYNC_GUARD=1 LD_PRELOAD="$SHIM" GQSHIM_RULES="$rules" \
-        GQSHIM_STATS="json:$TMP/stats.json" $ST either 8 2
+        GQSHIM_STATS="json:$TMP/stats.json" $ST either 8 2 || continue
     expect_stat "stress $rules, delayed" staged_copies -ge 48
     # A raw offload's restore finds nothing held (NOT_HELD): one per GROWING.
     other=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["passed_by_reason"]; print(sum(v for k, v in r.items() if k not in ("NO_RULE", "GROWING", "NOT_HELD")) + max(0, r["NOT_HELD"] - r["GROWING"]))' "$TMP/stats.json")
