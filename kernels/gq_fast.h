@@ -153,21 +153,19 @@ static __device__ __forceinline__ uint32_t gq_quant_fast_tile(const struct gq_en
  * that each is compiled for a constant dtype with registers of its own. */
 static __device__ __noinline__ uint32_t gq_quantize_fast_f16(const struct gq_enc_ctx *c, uint64_t t1)
 {
-    const struct gq_enc_ctx cc = *c; /* in registers, not reloaded after every store */
     uint32_t foreign = 0;
     uint64_t t;
     for (t = gq_warp_id(); t < t1; t += gq_n_warps())
-        foreign += gq_quant_fast_tile(&cc, t, GQ_F16);
+        foreign += gq_quant_fast_tile(c, t, GQ_F16);
     return foreign;
 }
 
 static __device__ __noinline__ uint32_t gq_quantize_fast_bf16(const struct gq_enc_ctx *c, uint64_t t1)
 {
-    const struct gq_enc_ctx cc = *c;
     uint32_t foreign = 0;
     uint64_t t;
     for (t = gq_warp_id(); t < t1; t += gq_n_warps())
-        foreign += gq_quant_fast_tile(&cc, t, GQ_BF16);
+        foreign += gq_quant_fast_tile(c, t, GQ_BF16);
     return foreign;
 }
 

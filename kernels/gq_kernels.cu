@@ -41,12 +41,12 @@ static __device__ __forceinline__ int gq_tiles_fit(void)
 
 /* The paths are separate functions (__noinline__): inlined into one body,
  * nvcc allocates registers for all of them at once (140 a thread, one
- * block an SM); apart, and bounded to 2 blocks of GQ_BLOCK threads an SM
- * (16 warps), up to 128 registers, no spills (ptxas -v, sm_90): the fast
- * path (gq_fast.h) holds a tile's 8 chunks a lane in registers, 4 KiB of
- * loads in flight a warp, which keeps memory busier than 3 blocks of warps
- * with 512 bytes each did. */
-GQ_KERNEL_LINKAGE __global__ void __launch_bounds__(GQ_BLOCK, 2) gq_quantize(struct gq_quant_params k)
+ * block an SM); apart, and bounded to 3 blocks of GQ_BLOCK threads an SM,
+ * 80 registers, a few bytes of spills (ptxas -v, sm_90); the fast path
+ * (gq_fast.h) fits without spills. Bounded to 2 blocks instead (121
+ * registers), dim=0 offloads lost a third of their speed on an H200
+ * (tests/gpu/RESULTS.md, second run). */
+GQ_KERNEL_LINKAGE __global__ void __launch_bounds__(GQ_BLOCK, 3) gq_quantize(struct gq_quant_params k)
 {
     struct gq_params p;
     struct gq_enc_ctx c;
