@@ -117,6 +117,15 @@ jget() {
         echo none
 }
 
+# kern FILE: the shim's kernel launches and GPU time per kind (GQSHIM_STATS
+# times them with events), with the mean per launch: a segment's kernel.
+kern() {
+    python3 -c 'import json,sys
+k = json.load(open(sys.argv[1])).get("kernels", {})
+print("; ".join("%s %d launches %.2f ms (%.1f us each)" % (n, v["launches"], v["ms"], 1e3 * v["ms"] / v["timed"])
+                for n, v in k.items() if v.get("timed")) or "no timed kernels")' "$1" 2>/dev/null || echo "no kernel times"
+}
+
 # stats FILE: the shim's figures for a run, one line.
 stats() {
     [ -f "$1" ] || { echo "no stats file (did the shim load?)"; return; }
@@ -296,6 +305,7 @@ awk '
 for r in plain staged zerocopy staged-dim0 zerocopy-dim0; do
     say "  $r: $([ "$r" = plain ] && echo "no shim" || stats "$LOGS/bench-$r.json")" \
         "$([ -f "$LOGS/bench-$r.json" ] && echo "staged=$(jget "$LOGS/bench-$r.json" staged_copies) zero-copy=$(jget "$LOGS/bench-$r.json" zero_copy_copies)")"
+    [ -f "$LOGS/bench-$r.json" ] && say "    kernels: $(kern "$LOGS/bench-$r.json")"
     show "$LOGS/bench-$r.log" '^check|rror|cut off|not run'
 done
 speed=$(sed 's/^speedup_1GiB: *//' "$LOGS/speedup")
