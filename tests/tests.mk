@@ -6,7 +6,7 @@ UNIT_TESTS += $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 
 # Tests of modules that reach the driver (gpu/gq_driver.c) load cudasim's
 # libcuda.so.1 by path at run time (tests/unit/test_sim_util.h).
-UNIT_SIM_TESTS := $(patsubst %,$(BUILD)/tests/unit/%,test_entries test_store test_plan)
+UNIT_SIM_TESTS := $(patsubst %,$(BUILD)/tests/unit/%,test_entries test_store test_plan test_ptr)
 $(UNIT_SIM_TESTS): | $(CUDASIM_LIBCUDA)
 
 # The kernels' image comes along: the shim's driver code refers to it.

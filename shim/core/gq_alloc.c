@@ -130,7 +130,12 @@ size_t gq_host_extent(const void *p)
     struct gq_region r;
     if (gq_regions_lookup(GQ_ON_HOST, p, 1, &r) && r.start == (uintptr_t)p)
         return r.size;
-    /* Pinned memory no rule took: ask the driver how far it reaches. */
+    /* Pinned memory no rule took: ask the driver how far it reaches. Not
+     * while the shim is off (GQSHIM_ENABLE=0, no rules, a fork's child):
+     * then no entry can lie there, and the shim makes no calls of its own
+     * (in a fork's child every driver call fails). */
+    if (!gq_active())
+        return 1;
     size_t size = gq_ptr_pinned_extent(p);
     return size ? size : 1;
 }

@@ -37,7 +37,7 @@
     X(cuMemHostUnregister, (void *p))                                                      \
     X(cuCtxSynchronize, (void))                                                            \
     X(cuMemHostGetDevicePointer_v2, (CUdeviceptr * d, void *p, unsigned flags))            \
-    X(cuPointerGetAttribute, (void *data, CUpointer_attribute a, CUdeviceptr p))           \
+    X(cuPointerGetAttributes, (unsigned n, CUpointer_attribute *a, void **data, CUdeviceptr p)) \
     X(cuStreamIsCapturing, (CUstream s, CUstreamCaptureStatus * st))                       \
     X(cuStreamSynchronize, (CUstream s))                                                   \
     X(cuStreamWaitEvent, (CUstream s, CUevent e, unsigned flags))                          \

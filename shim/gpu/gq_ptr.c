@@ -5,55 +5,77 @@
 #include "gpu/gq_driver.h"
 #include "gpu/gq_real.h"
 
-static CUresult attr(const struct gq_drv *d, void *out, CUpointer_attribute a, const void *p)
+/* What the driver knows of an address: one cuPointerGetAttributes call.
+ * Unlike cuPointerGetAttribute, it succeeds on memory the driver does not
+ * know (malloc'd memory, the shim's own host buffers), with the memory type
+ * 0, no context and no device pointer (cuda.h: "the attributes are assigned
+ * default NULL values and CUDA_SUCCESS is returned"); the range's start and
+ * size are then left as they were (seen on an H200, driver 580), so they
+ * start at 0 here. A failing call would show in the program's API trace as
+ * its own error (compute-sanitizer reports each one), whereas the program
+ * did nothing wrong. */
+struct attrs {
+    unsigned type; /* CUmemorytype, 0 where the driver knows nothing */
+    int ordinal;
+    CUdeviceptr base;
+    size_t size;
+};
+
+static int ask(const void *p, CUpointer_attribute *which, void **data, unsigned n)
 {
-    return d->cuPointerGetAttribute(out, a, (CUdeviceptr)(uintptr_t)p);
+    const struct gq_drv *d = gq_drv();
+    return d && d->cuPointerGetAttributes(n, which, data, (CUdeviceptr)(uintptr_t)p) ==
+                    CUDA_SUCCESS;
+}
+
+/* 1 and *a filled when the driver knows p (device or pinned host memory). */
+static int known(const void *p, struct attrs *a)
+{
+    CUpointer_attribute which[] = {CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
+                                   CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL,
+                                   CU_POINTER_ATTRIBUTE_RANGE_START_ADDR,
+                                   CU_POINTER_ATTRIBUTE_RANGE_SIZE};
+    void *data[] = {&a->type, &a->ordinal, &a->base, &a->size};
+    *a = (struct attrs){0, -1, 0, 0};
+    return p && ask(p, which, data, 4) && a->type != 0;
 }
 
 int gq_ptr_query(const void *p, struct gq_ptr_info *out)
 {
-    const struct gq_drv *d = gq_drv();
-    unsigned type = 0;
-    CUdeviceptr base = 0;
-    size_t size = 0;
-    if (!d || !p || attr(d, &type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, p) != CUDA_SUCCESS ||
-        attr(d, &base, CU_POINTER_ATTRIBUTE_RANGE_START_ADDR, p) != CUDA_SUCCESS ||
-        attr(d, &size, CU_POINTER_ATTRIBUTE_RANGE_SIZE, p) != CUDA_SUCCESS)
+    struct attrs a;
+    if (!known(p, &a))
         return -1;
-    out->type = (CUmemorytype)type;
-    out->base = (uintptr_t)base;
-    out->size = size;
+    out->type = (CUmemorytype)a.type;
+    out->base = (uintptr_t)a.base;
+    out->size = a.size;
     return 0;
 }
 
 int gq_ptr_is_device(const void *p)
 {
-    const struct gq_drv *d = gq_drv();
-    unsigned type = 0;
-    return d && attr(d, &type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, p) == CUDA_SUCCESS &&
-           type == CU_MEMORYTYPE_DEVICE;
+    struct attrs a;
+    return known(p, &a) && a.type == CU_MEMORYTYPE_DEVICE;
 }
 
 int gq_ptr_device_range(const void *p, size_t count)
 {
     const struct gq_drv *d = gq_drv();
-    struct gq_ptr_info info;
-    int ordinal = -1;
+    struct attrs a;
     CUdevice current = -1;
-    uintptr_t a = (uintptr_t)p;
-    return d && gq_ptr_query(p, &info) == 0 && info.type == CU_MEMORYTYPE_DEVICE &&
-           attr(d, &ordinal, CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL, p) == CUDA_SUCCESS &&
-           d->cuCtxGetDevice(&current) == CUDA_SUCCESS && ordinal == (int)current &&
-           a >= info.base && a - info.base <= info.size && count <= info.size - (a - info.base);
+    uintptr_t at = (uintptr_t)p;
+    return d && known(p, &a) && a.type == CU_MEMORYTYPE_DEVICE &&
+           d->cuCtxGetDevice(&current) == CUDA_SUCCESS && a.ordinal == (int)current &&
+           at >= a.base && at - a.base <= a.size && count <= a.size - (at - a.base);
 }
 
 CUdeviceptr gq_ptr_device_view(const void *host)
 {
-    const struct gq_drv *d = gq_drv();
+    /* 0 where kernels of the current context cannot reach it: unknown to the
+     * driver, or no mapping in this context. */
+    CUpointer_attribute which[] = {CU_POINTER_ATTRIBUTE_DEVICE_POINTER};
     CUdeviceptr dp = 0;
-    if (!d || attr(d, &dp, CU_POINTER_ATTRIBUTE_DEVICE_POINTER, host) != CUDA_SUCCESS)
-        return 0;
-    return dp;
+    void *data[] = {&dp};
+    return ask(host, which, data, 1) ? dp : 0;
 }
 
 size_t gq_ptr_pinned_extent(const void *p)

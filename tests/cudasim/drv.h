@@ -29,6 +29,18 @@ static inline CUresult drv_ctx_check(int *dev)
     return cudasim_sticky(*dev);
 }
 
+/* DRV_ENTRY(name, (params), (args)) { body }: the exported entry point
+ * `name`. The body is a function of its own, and its status leaves through
+ * cudasim_api_status (CUDASIM_API_ERRORS), named as the caller called it. */
+#define DRV_ENTRY(name, params, args)                                               \
+    static CUresult name##_body params;                                             \
+    CUresult name params                                                            \
+    {                                                                               \
+        return (CUresult)cudasim_api_status(#name, name##_body args, 0,            \
+                                            __builtin_return_address(0));          \
+    }                                                                               \
+    static CUresult name##_body params
+
 #define DRV_CTX_OR_RETURN(dev)           \
     int dev;                             \
     do {                                 \

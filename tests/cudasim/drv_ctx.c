@@ -6,14 +6,14 @@
 #include <stdio.h>
 #include <string.h>
 
-CUresult cuInit(unsigned int flags)
+DRV_ENTRY(cuInit, (unsigned int flags), (flags))
 {
     if (flags)
         return CUDA_ERROR_INVALID_VALUE;
     return cudasim_fault(SIM_FAULT_cuInit) ?: cudasim_init();
 }
 
-CUresult cuDriverGetVersion(int *version)
+DRV_ENTRY(cuDriverGetVersion, (int *version), (version))
 {
     if (!version)
         return CUDA_ERROR_INVALID_VALUE;
@@ -21,7 +21,7 @@ CUresult cuDriverGetVersion(int *version)
     return CUDA_SUCCESS;
 }
 
-CUresult cuDeviceGetCount(int *count)
+DRV_ENTRY(cuDeviceGetCount, (int *count), (count))
 {
     CUresult r = drv_init_check();
     if (r)
@@ -32,7 +32,7 @@ CUresult cuDeviceGetCount(int *count)
     return CUDA_SUCCESS;
 }
 
-CUresult cuDeviceGet(CUdevice *dev, int ordinal)
+DRV_ENTRY(cuDeviceGet, (CUdevice *dev, int ordinal), (dev, ordinal))
 {
     CUresult r = drv_init_check();
     if (r)
@@ -45,7 +45,8 @@ CUresult cuDeviceGet(CUdevice *dev, int ordinal)
     return CUDA_SUCCESS;
 }
 
-CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attr, CUdevice dev)
+DRV_ENTRY(cuDeviceGetAttribute, (int *value, CUdevice_attribute attr, CUdevice dev),
+          (value, attr, dev))
 {
     CUresult r = drv_init_check();
     if (r)
@@ -82,7 +83,7 @@ CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attr, CUdevice dev)
     return CUDA_SUCCESS;
 }
 
-CUresult cuDeviceGetName(char *name, int len, CUdevice dev)
+DRV_ENTRY(cuDeviceGetName, (char *name, int len, CUdevice dev), (name, len, dev))
 {
     CUresult r = drv_init_check();
     if (r)
@@ -95,7 +96,7 @@ CUresult cuDeviceGetName(char *name, int len, CUdevice dev)
     return CUDA_SUCCESS;
 }
 
-CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
+DRV_ENTRY(cuDeviceTotalMem_v2, (size_t *bytes, CUdevice dev), (bytes, dev))
 {
     CUresult r = drv_init_check();
     if (r)
@@ -108,7 +109,7 @@ CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
     return CUDA_SUCCESS;
 }
 
-CUresult cuDevicePrimaryCtxRetain(CUcontext *ctx, CUdevice dev)
+DRV_ENTRY(cuDevicePrimaryCtxRetain, (CUcontext *ctx, CUdevice dev), (ctx, dev))
 {
     CUresult r = drv_init_check();
     if (r)
@@ -124,7 +125,7 @@ CUresult cuDevicePrimaryCtxRetain(CUcontext *ctx, CUdevice dev)
 
 /* Destroys everything the primary context holds (memory, streams, modules),
  * as cudaDeviceReset does; the context itself stays usable. */
-CUresult cuDevicePrimaryCtxReset_v2(CUdevice dev)
+DRV_ENTRY(cuDevicePrimaryCtxReset_v2, (CUdevice dev), (dev))
 {
     CUresult r = drv_init_check();
     if (r)
@@ -136,7 +137,7 @@ CUresult cuDevicePrimaryCtxReset_v2(CUdevice dev)
 
 /* The last reference destroys the context (the runtime keeps one from its
  * first call on the device on). */
-CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev)
+DRV_ENTRY(cuDevicePrimaryCtxRelease_v2, (CUdevice dev), (dev))
 {
     CUresult r = drv_init_check();
     if (r)
@@ -145,7 +146,7 @@ CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev)
                                                     : CUDA_ERROR_INVALID_DEVICE;
 }
 
-CUresult cuCtxGetCurrent(CUcontext *ctx)
+DRV_ENTRY(cuCtxGetCurrent, (CUcontext *ctx), (ctx))
 {
     CUresult r = drv_init_check();
     if (r)
@@ -157,7 +158,7 @@ CUresult cuCtxGetCurrent(CUcontext *ctx)
     return CUDA_SUCCESS;
 }
 
-CUresult cuCtxSetCurrent(CUcontext ctx)
+DRV_ENTRY(cuCtxSetCurrent, (CUcontext ctx), (ctx))
 {
     CUresult r = drv_init_check();
     if (r)
@@ -168,7 +169,7 @@ CUresult cuCtxSetCurrent(CUcontext ctx)
     return dev < 0 ? CUDA_ERROR_INVALID_CONTEXT : cudasim_set_current_device(dev);
 }
 
-CUresult cuCtxGetDevice(CUdevice *device)
+DRV_ENTRY(cuCtxGetDevice, (CUdevice *device), (device))
 {
     if (!device)
         return CUDA_ERROR_INVALID_VALUE;
@@ -177,37 +178,38 @@ CUresult cuCtxGetDevice(CUdevice *device)
     return CUDA_SUCCESS;
 }
 
-CUresult cuProfilerStart(void)
+DRV_ENTRY(cuProfilerStart, (void), ())
 {
     return cudasim_profiler_range(1);
 }
 
-CUresult cuProfilerStop(void)
+DRV_ENTRY(cuProfilerStop, (void), ())
 {
     return cudasim_profiler_range(0);
 }
 
-CUresult cuCtxSynchronize(void)
+DRV_ENTRY(cuCtxSynchronize, (void), ())
 {
     cudasim_guard("cuCtxSynchronize", SIM_GUARD_IMPLICIT);
     DRV_CTX_OR_RETURN(dev);
     return cudasim_device_sync(dev);
 }
 
-CUresult cuModuleLoadData(CUmodule *module, const void *image)
+DRV_ENTRY(cuModuleLoadData, (CUmodule *module, const void *image), (module, image))
 {
     DRV_CTX_OR_RETURN(dev);
     (void)dev;
     return cudasim_fault(SIM_FAULT_cuModuleLoadData) ?: cudasim_module_load(image, module);
 }
 
-CUresult cuModuleUnload(CUmodule module)
+DRV_ENTRY(cuModuleUnload, (CUmodule module), (module))
 {
     CUresult r = drv_init_check();
     return r ? r : cudasim_module_unload(module);
 }
 
-CUresult cuModuleGetFunction(CUfunction *f, CUmodule module, const char *name)
+DRV_ENTRY(cuModuleGetFunction, (CUfunction *f, CUmodule module, const char *name),
+          (f, module, name))
 {
     CUresult r = drv_init_check();
     return r ? r
@@ -227,16 +229,17 @@ static CUresult launch(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsi
     return cudasim_launch(f, grid, block, shared, s, ptds, params, extra);
 }
 
-CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
-                        unsigned by, unsigned bz, unsigned shared, CUstream s, void **params,
-                        void **extra)
+DRV_ENTRY(cuLaunchKernel, (CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                           unsigned by, unsigned bz, unsigned shared, CUstream s, void **params,
+                           void **extra), (f, gx, gy, gz, bx, by, bz, shared, s, params, extra))
 {
     return launch(f, gx, gy, gz, bx, by, bz, shared, s, params, extra, 0);
 }
 
-CUresult cuLaunchKernel_ptsz(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
-                             unsigned by, unsigned bz, unsigned shared, CUstream s, void **params,
-                             void **extra)
+DRV_ENTRY(cuLaunchKernel_ptsz, (CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                                unsigned by, unsigned bz, unsigned shared, CUstream s,
+                                void **params, void **extra),
+          (f, gx, gy, gz, bx, by, bz, shared, s, params, extra))
 {
     return launch(f, gx, gy, gz, bx, by, bz, shared, s, params, extra, 1);
 }

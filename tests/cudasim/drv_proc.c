@@ -24,6 +24,7 @@ static const struct entry table[] = {
     P(cuLaunchKernel, cuLaunchKernel_ptsz) E(cuMemAlloc) E(cuMemFree) E(cuMemGetInfo)
     E(cuMemAllocHost) E(cuMemHostAlloc) E(cuMemFreeHost) E(cuMemHostRegister)
     E(cuMemHostUnregister) E(cuMemHostGetDevicePointer) E(cuPointerGetAttribute)
+    E(cuPointerGetAttributes)
     P(cuMemcpy, cuMemcpy_ptds) P(cuMemcpyAsync, cuMemcpyAsync_ptsz)
     P(cuMemcpyHtoD, cuMemcpyHtoD_v2_ptds) P(cuMemcpyDtoH, cuMemcpyDtoH_v2_ptds)
     P(cuMemcpyDtoD, cuMemcpyDtoD_v2_ptds) P(cuMemcpyHtoDAsync, cuMemcpyHtoDAsync_v2_ptsz)
@@ -45,8 +46,9 @@ static const struct entry table[] = {
 #undef E
 #undef P
 
-CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int cuda_version, cuuint64_t flags,
-                             CUdriverProcAddressQueryResult *status)
+DRV_ENTRY(cuGetProcAddress_v2, (const char *symbol, void **pfn, int cuda_version, cuuint64_t flags,
+                                CUdriverProcAddressQueryResult *status),
+          (symbol, pfn, cuda_version, flags, status))
 {
     if (!symbol || !pfn || flags > CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM)
         return CUDA_ERROR_INVALID_VALUE;
@@ -65,7 +67,7 @@ CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int cuda_version, c
     return CUDA_ERROR_NOT_FOUND;
 }
 
-CUresult cuGetErrorString(CUresult error, const char **str)
+DRV_ENTRY(cuGetErrorString, (CUresult error, const char **str), (error, str))
 {
     if (!str)
         return CUDA_ERROR_INVALID_VALUE;
@@ -73,7 +75,7 @@ CUresult cuGetErrorString(CUresult error, const char **str)
     return *str ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
-CUresult cuGetErrorName(CUresult error, const char **str)
+DRV_ENTRY(cuGetErrorName, (CUresult error, const char **str), (error, str))
 {
     if (!str)
         return CUDA_ERROR_INVALID_VALUE;

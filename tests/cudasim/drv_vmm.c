@@ -17,8 +17,9 @@ static CUresult prop_device(const CUmemAllocationProp *prop, int *dev)
     return CUDA_SUCCESS;
 }
 
-CUresult cuMemGetAllocationGranularity(size_t *granularity, const CUmemAllocationProp *prop,
-                                       CUmemAllocationGranularity_flags option)
+DRV_ENTRY(cuMemGetAllocationGranularity, (size_t *granularity, const CUmemAllocationProp *prop,
+                                          CUmemAllocationGranularity_flags option),
+          (granularity, prop, option))
 {
     DRV_CTX_OR_RETURN(cur);
     (void)cur;
@@ -33,8 +34,8 @@ CUresult cuMemGetAllocationGranularity(size_t *granularity, const CUmemAllocatio
     return CUDA_SUCCESS;
 }
 
-CUresult cuMemAddressReserve(CUdeviceptr *ptr, size_t size, size_t alignment, CUdeviceptr addr,
-                             unsigned long long flags)
+DRV_ENTRY(cuMemAddressReserve, (CUdeviceptr *ptr, size_t size, size_t alignment, CUdeviceptr addr,
+                                unsigned long long flags), (ptr, size, alignment, addr, flags))
 {
     DRV_CTX_OR_RETURN(dev);
     uintptr_t va;
@@ -47,15 +48,16 @@ CUresult cuMemAddressReserve(CUdeviceptr *ptr, size_t size, size_t alignment, CU
     return r;
 }
 
-CUresult cuMemAddressFree(CUdeviceptr ptr, size_t size)
+DRV_ENTRY(cuMemAddressFree, (CUdeviceptr ptr, size_t size), (ptr, size))
 {
     DRV_CTX_OR_RETURN(dev);
     (void)dev;
     return cudasim_vmm_address_free((uintptr_t)ptr, size);
 }
 
-CUresult cuMemCreate(CUmemGenericAllocationHandle *handle, size_t size,
-                     const CUmemAllocationProp *prop, unsigned long long flags)
+DRV_ENTRY(cuMemCreate, (CUmemGenericAllocationHandle *handle, size_t size,
+                        const CUmemAllocationProp *prop, unsigned long long flags),
+          (handle, size, prop, flags))
 {
     DRV_CTX_OR_RETURN(cur);
     (void)cur;
@@ -72,15 +74,16 @@ CUresult cuMemCreate(CUmemGenericAllocationHandle *handle, size_t size,
     return r;
 }
 
-CUresult cuMemRelease(CUmemGenericAllocationHandle handle)
+DRV_ENTRY(cuMemRelease, (CUmemGenericAllocationHandle handle), (handle))
 {
     DRV_CTX_OR_RETURN(dev);
     (void)dev;
     return cudasim_vmm_release((uint64_t)handle);
 }
 
-CUresult cuMemMap(CUdeviceptr ptr, size_t size, size_t offset, CUmemGenericAllocationHandle handle,
-                  unsigned long long flags)
+DRV_ENTRY(cuMemMap, (CUdeviceptr ptr, size_t size, size_t offset,
+                     CUmemGenericAllocationHandle handle, unsigned long long flags),
+          (ptr, size, offset, handle, flags))
 {
     DRV_CTX_OR_RETURN(dev);
     (void)dev;
@@ -91,14 +94,15 @@ CUresult cuMemMap(CUdeviceptr ptr, size_t size, size_t offset, CUmemGenericAlloc
 
 /* The device finishes what it was doing first: work still queued on the
  * range would otherwise touch pages that are gone. */
-CUresult cuMemUnmap(CUdeviceptr ptr, size_t size)
+DRV_ENTRY(cuMemUnmap, (CUdeviceptr ptr, size_t size), (ptr, size))
 {
     DRV_CTX_OR_RETURN(dev);
     CUresult r = cudasim_device_sync(dev);
     return r ? r : cudasim_vmm_unmap((uintptr_t)ptr, size);
 }
 
-CUresult cuMemSetAccess(CUdeviceptr ptr, size_t size, const CUmemAccessDesc *desc, size_t count)
+DRV_ENTRY(cuMemSetAccess, (CUdeviceptr ptr, size_t size, const CUmemAccessDesc *desc,
+                           size_t count), (ptr, size, desc, count))
 {
     DRV_CTX_OR_RETURN(cur);
     (void)cur;

@@ -20,6 +20,18 @@ cudaError_t rt_enter(int *dev);
 cudaError_t rt_result(CUresult r);
 cudaError_t rt_error(cudaError_t e);
 
+/* RT_ENTRY(name, (params), (args)) { body }: the exported entry point
+ * `name`, as DRV_ENTRY (drv.h) for the driver: its status leaves through
+ * cudasim_api_status (CUDASIM_API_ERRORS). */
+#define RT_ENTRY(name, params, args)                                                \
+    static cudaError_t name##_body params;                                          \
+    cudaError_t name params                                                         \
+    {                                                                               \
+        return (cudaError_t)cudasim_api_status(#name, name##_body args, 1,         \
+                                               __builtin_return_address(0));       \
+    }                                                                               \
+    static cudaError_t name##_body params
+
 #define RT_ENTER(dev)                       \
     int dev;                                \
     do {                                    \

@@ -29,41 +29,42 @@ static cudaError_t copy2d(void *d, size_t dp, const void *s, size_t sp, size_t w
                                     (CUstream)st, ptds, sync));
 }
 
-cudaError_t cudaMemcpy(void *d, const void *s, size_t n, enum cudaMemcpyKind k)
+RT_ENTRY(cudaMemcpy, (void *d, const void *s, size_t n, enum cudaMemcpyKind k), (d, s, n, k))
 {
     return copy2d(d, n, s, n, n, 1, k, NULL, 0, 1);
 }
-cudaError_t cudaMemcpy_ptds(void *d, const void *s, size_t n, enum cudaMemcpyKind k)
+RT_ENTRY(cudaMemcpy_ptds, (void *d, const void *s, size_t n, enum cudaMemcpyKind k), (d, s, n, k))
 {
     return copy2d(d, n, s, n, n, 1, k, NULL, 1, 1);
 }
-cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, enum cudaMemcpyKind k,
-                            cudaStream_t st)
+RT_ENTRY(cudaMemcpyAsync, (void *d, const void *s, size_t n, enum cudaMemcpyKind k,
+                           cudaStream_t st), (d, s, n, k, st))
 {
     return copy2d(d, n, s, n, n, 1, k, st, 0, 0);
 }
-cudaError_t cudaMemcpyAsync_ptsz(void *d, const void *s, size_t n, enum cudaMemcpyKind k,
-                                 cudaStream_t st)
+RT_ENTRY(cudaMemcpyAsync_ptsz, (void *d, const void *s, size_t n, enum cudaMemcpyKind k,
+                                cudaStream_t st), (d, s, n, k, st))
 {
     return copy2d(d, n, s, n, n, 1, k, st, 1, 0);
 }
-cudaError_t cudaMemcpy2D(void *d, size_t dp, const void *s, size_t sp, size_t w, size_t h,
-                         enum cudaMemcpyKind k)
+RT_ENTRY(cudaMemcpy2D, (void *d, size_t dp, const void *s, size_t sp, size_t w, size_t h,
+                        enum cudaMemcpyKind k), (d, dp, s, sp, w, h, k))
 {
     return copy2d(d, dp, s, sp, w, h, k, NULL, 0, 1);
 }
-cudaError_t cudaMemcpy2D_ptds(void *d, size_t dp, const void *s, size_t sp, size_t w, size_t h,
-                              enum cudaMemcpyKind k)
+RT_ENTRY(cudaMemcpy2D_ptds, (void *d, size_t dp, const void *s, size_t sp, size_t w, size_t h,
+                             enum cudaMemcpyKind k), (d, dp, s, sp, w, h, k))
 {
     return copy2d(d, dp, s, sp, w, h, k, NULL, 1, 1);
 }
-cudaError_t cudaMemcpy2DAsync(void *d, size_t dp, const void *s, size_t sp, size_t w, size_t h,
-                              enum cudaMemcpyKind k, cudaStream_t st)
+RT_ENTRY(cudaMemcpy2DAsync, (void *d, size_t dp, const void *s, size_t sp, size_t w, size_t h,
+                             enum cudaMemcpyKind k, cudaStream_t st), (d, dp, s, sp, w, h, k, st))
 {
     return copy2d(d, dp, s, sp, w, h, k, st, 0, 0);
 }
-cudaError_t cudaMemcpy2DAsync_ptsz(void *d, size_t dp, const void *s, size_t sp, size_t w,
-                                   size_t h, enum cudaMemcpyKind k, cudaStream_t st)
+RT_ENTRY(cudaMemcpy2DAsync_ptsz, (void *d, size_t dp, const void *s, size_t sp, size_t w, size_t h,
+                                  enum cudaMemcpyKind k, cudaStream_t st),
+         (d, dp, s, sp, w, h, k, st))
 {
     return copy2d(d, dp, s, sp, w, h, k, st, 1, 0);
 }
@@ -75,19 +76,19 @@ static cudaError_t set(void *d, int v, size_t n, cudaStream_t st, int ptds, int 
     return rt_result(cudasim_memset(U(d), (unsigned char)v, n, (CUstream)st, ptds, sync));
 }
 
-cudaError_t cudaMemset(void *d, int v, size_t n)
+RT_ENTRY(cudaMemset, (void *d, int v, size_t n), (d, v, n))
 {
     return set(d, v, n, NULL, 0, 1);
 }
-cudaError_t cudaMemset_ptds(void *d, int v, size_t n)
+RT_ENTRY(cudaMemset_ptds, (void *d, int v, size_t n), (d, v, n))
 {
     return set(d, v, n, NULL, 1, 1);
 }
-cudaError_t cudaMemsetAsync(void *d, int v, size_t n, cudaStream_t st)
+RT_ENTRY(cudaMemsetAsync, (void *d, int v, size_t n, cudaStream_t st), (d, v, n, st))
 {
     return set(d, v, n, st, 0, 0);
 }
-cudaError_t cudaMemsetAsync_ptsz(void *d, int v, size_t n, cudaStream_t st)
+RT_ENTRY(cudaMemsetAsync_ptsz, (void *d, int v, size_t n, cudaStream_t st), (d, v, n, st))
 {
     return set(d, v, n, st, 1, 0);
 }

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-cudaError_t cudaGetDeviceCount(int *count)
+RT_ENTRY(cudaGetDeviceCount, (int *count), (count))
 {
     if (cudasim_init())
         return rt_error(cudaErrorInitializationError);
@@ -16,7 +16,7 @@ cudaError_t cudaGetDeviceCount(int *count)
     return cudaSuccess;
 }
 
-cudaError_t cudaSetDevice(int device)
+RT_ENTRY(cudaSetDevice, (int device), (device))
 {
     if (cudasim_init())
         return rt_error(cudaErrorInitializationError);
@@ -25,7 +25,7 @@ cudaError_t cudaSetDevice(int device)
     return rt_result(cudasim_set_current_device(device));
 }
 
-cudaError_t cudaGetDevice(int *device)
+RT_ENTRY(cudaGetDevice, (int *device), (device))
 {
     RT_ENTER(dev);
     if (!device)
@@ -34,7 +34,7 @@ cudaError_t cudaGetDevice(int *device)
     return cudaSuccess;
 }
 
-cudaError_t cudaDeviceSynchronize(void)
+RT_ENTRY(cudaDeviceSynchronize, (void), ())
 {
     cudasim_guard("cudaDeviceSynchronize", SIM_GUARD_IMPLICIT);
     RT_ENTER(dev);
@@ -42,17 +42,17 @@ cudaError_t cudaDeviceSynchronize(void)
 }
 
 /* Profiler ranges: CUDASIM_PROFILE sums the work of each (sim_profile.c). */
-cudaError_t cudaProfilerStart(void)
+RT_ENTRY(cudaProfilerStart, (void), ())
 {
     return rt_result(cudasim_profiler_range(1));
 }
 
-cudaError_t cudaProfilerStop(void)
+RT_ENTRY(cudaProfilerStop, (void), ())
 {
     return rt_result(cudasim_profiler_range(0));
 }
 
-cudaError_t cudaDeviceReset(void)
+RT_ENTRY(cudaDeviceReset, (void), ())
 {
     if (cudasim_init())
         return rt_error(cudaErrorInitializationError);
@@ -60,7 +60,8 @@ cudaError_t cudaDeviceReset(void)
     return rt_result(cudasim_device_reset(dev < 0 ? 0 : dev));
 }
 
-cudaError_t cudaDeviceGetAttribute(int *value, enum cudaDeviceAttr attr, int device)
+RT_ENTRY(cudaDeviceGetAttribute, (int *value, enum cudaDeviceAttr attr, int device),
+         (value, attr, device))
 {
     RT_ENTER(dev);
     (void)dev;
@@ -70,7 +71,7 @@ cudaError_t cudaDeviceGetAttribute(int *value, enum cudaDeviceAttr attr, int dev
     return rt_result(cuDeviceGetAttribute(value, (CUdevice_attribute)attr, device));
 }
 
-cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp *p, int device)
+RT_ENTRY(cudaGetDeviceProperties, (struct cudaDeviceProp *p, int device), (p, device))
 {
     if (cudasim_init())
         return rt_error(cudaErrorInitializationError);
@@ -113,7 +114,7 @@ cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp *p, int device)
     return cudaSuccess;
 }
 
-cudaError_t cudaRuntimeGetVersion(int *version)
+RT_ENTRY(cudaRuntimeGetVersion, (int *version), (version))
 {
     if (!version)
         return rt_error(cudaErrorInvalidValue);
@@ -121,7 +122,7 @@ cudaError_t cudaRuntimeGetVersion(int *version)
     return cudaSuccess;
 }
 
-cudaError_t cudaDriverGetVersion(int *version)
+RT_ENTRY(cudaDriverGetVersion, (int *version), (version))
 {
     if (!version)
         return rt_error(cudaErrorInvalidValue);

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-cudaError_t cudaMalloc(void **p, size_t n)
+RT_ENTRY(cudaMalloc, (void **p, size_t n), (p, n))
 {
     cudasim_guard("cudaMalloc", SIM_GUARD_IMPLICIT);
     RT_ENTER(dev);
@@ -21,7 +21,7 @@ cudaError_t cudaMalloc(void **p, size_t n)
 }
 
 /* cudaFree(NULL) only creates the context. */
-cudaError_t cudaFree(void *p)
+RT_ENTRY(cudaFree, (void *p), (p))
 {
     if (p)
         cudasim_guard("cudaFree", SIM_GUARD_IMPLICIT);
@@ -48,12 +48,12 @@ static cudaError_t malloc_async(void **p, size_t n, cudaStream_t s, int ptds)
     return rt_result(r);
 }
 
-cudaError_t cudaMallocAsync(void **p, size_t n, cudaStream_t s)
+RT_ENTRY(cudaMallocAsync, (void **p, size_t n, cudaStream_t s), (p, n, s))
 {
     return malloc_async(p, n, s, 0);
 }
 
-cudaError_t cudaMallocAsync_ptsz(void **p, size_t n, cudaStream_t s)
+RT_ENTRY(cudaMallocAsync_ptsz, (void **p, size_t n, cudaStream_t s), (p, n, s))
 {
     return malloc_async(p, n, s, 1);
 }
@@ -70,17 +70,17 @@ static cudaError_t free_async(void *p, cudaStream_t s, int ptds)
     return rt_result(cudasim_mem_free((CUdeviceptr)(uintptr_t)p, h, ptds));
 }
 
-cudaError_t cudaFreeAsync(void *p, cudaStream_t s)
+RT_ENTRY(cudaFreeAsync, (void *p, cudaStream_t s), (p, s))
 {
     return free_async(p, s, 0);
 }
 
-cudaError_t cudaFreeAsync_ptsz(void *p, cudaStream_t s)
+RT_ENTRY(cudaFreeAsync_ptsz, (void *p, cudaStream_t s), (p, s))
 {
     return free_async(p, s, 1);
 }
 
-cudaError_t cudaMallocHost(void **p, size_t n)
+RT_ENTRY(cudaMallocHost, (void **p, size_t n), (p, n))
 {
     cudasim_guard("cudaMallocHost", SIM_GUARD_IMPLICIT);
     RT_ENTER(dev);
@@ -88,7 +88,7 @@ cudaError_t cudaMallocHost(void **p, size_t n)
     return rt_result(cudasim_capture_unsafe() ?: cudasim_host_alloc(n, 0, p));
 }
 
-cudaError_t cudaHostAlloc(void **p, size_t n, unsigned int flags)
+RT_ENTRY(cudaHostAlloc, (void **p, size_t n, unsigned int flags), (p, n, flags))
 {
     cudasim_guard("cudaHostAlloc", SIM_GUARD_IMPLICIT);
     RT_ENTER(dev);
@@ -96,7 +96,7 @@ cudaError_t cudaHostAlloc(void **p, size_t n, unsigned int flags)
     return rt_result(cudasim_capture_unsafe() ?: cudasim_host_alloc(n, flags, p));
 }
 
-cudaError_t cudaFreeHost(void *p)
+RT_ENTRY(cudaFreeHost, (void *p), (p))
 {
     cudasim_guard("cudaFreeHost", SIM_GUARD_IMPLICIT);
     RT_ENTER(dev);
@@ -104,7 +104,7 @@ cudaError_t cudaFreeHost(void *p)
     return rt_result(cudasim_capture_unsafe() ?: cudasim_host_free(p));
 }
 
-cudaError_t cudaHostRegister(void *p, size_t n, unsigned int flags)
+RT_ENTRY(cudaHostRegister, (void *p, size_t n, unsigned int flags), (p, n, flags))
 {
     cudasim_guard("cudaHostRegister", SIM_GUARD_IMPLICIT);
     RT_ENTER(dev);
@@ -112,7 +112,7 @@ cudaError_t cudaHostRegister(void *p, size_t n, unsigned int flags)
     return rt_result(cudasim_host_register(p, n, flags));
 }
 
-cudaError_t cudaHostUnregister(void *p)
+RT_ENTRY(cudaHostUnregister, (void *p), (p))
 {
     cudasim_guard("cudaHostUnregister", SIM_GUARD_IMPLICIT);
     RT_ENTER(dev);
@@ -120,7 +120,7 @@ cudaError_t cudaHostUnregister(void *p)
     return rt_result(cudasim_host_unregister(p));
 }
 
-cudaError_t cudaHostGetDevicePointer(void **dptr, void *p, unsigned int flags)
+RT_ENTRY(cudaHostGetDevicePointer, (void **dptr, void *p, unsigned int flags), (dptr, p, flags))
 {
     RT_ENTER(dev);
     (void)dev;
@@ -134,7 +134,7 @@ cudaError_t cudaHostGetDevicePointer(void **dptr, void *p, unsigned int flags)
     return cudaSuccess;
 }
 
-cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total)
+RT_ENTRY(cudaMemGetInfo, (size_t *free_bytes, size_t *total), (free_bytes, total))
 {
     RT_ENTER(dev);
     if (!free_bytes || !total)
@@ -143,7 +143,7 @@ cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total)
     return cudaSuccess;
 }
 
-cudaError_t cudaPointerGetAttributes(struct cudaPointerAttributes *a, const void *p)
+RT_ENTRY(cudaPointerGetAttributes, (struct cudaPointerAttributes *a, const void *p), (a, p))
 {
     RT_ENTER(dev);
     if (!a)

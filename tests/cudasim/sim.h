@@ -19,8 +19,9 @@
  * Environment: CUDASIM_DEVICES (default 2, at most 8), CUDASIM_MEM (bytes per
  * device, K/M/G suffixes, default 16G), CUDASIM_DELAY_US (sleep before every
  * stream operation), CUDASIM_TEST_KERNELS=1 (also answer cudasim's own test
- * kernels in cuModuleGetFunction). A bad value is reported and cudasim exits
- * with status 2: a test instrument must not run with a setting it ignored.
+ * kernels in cuModuleGetFunction), CUDASIM_API_ERRORS (sim_api.c). A bad value
+ * is reported and cudasim exits with status 2: a test instrument must not run
+ * with a setting it ignored.
  */
 #ifndef CUDASIM_SIM_H
 #define CUDASIM_SIM_H
@@ -192,6 +193,12 @@ CUresult cudasim_fault(enum sim_fault_point which);
  * copy itself is then not the enclosing copy. */
 enum sim_guard_kind { SIM_GUARD_IMPLICIT, SIM_GUARD_WAIT, SIM_GUARD_COPY_WAIT };
 void cudasim_guard(const char *entry, enum sim_guard_kind kind);
+
+/* CUDASIM_API_ERRORS (sim_api.c): every exported entry point of both
+ * libraries returns its status through this (drv.h DRV_ENTRY, rt.h
+ * RT_ENTRY): a failure is reported, named, with `caller` (the return
+ * address into whoever called the entry point). Returns `status`. */
+int cudasim_api_status(const char *entry, int status, int runtime, void *caller);
 
 /* ---- error text (sim_errors.c) ---- */
 

@@ -77,6 +77,7 @@ static void init(void)
     sim_cfg.delay_us = (unsigned)env_number("CUDASIM_DELAY_US", 0, 0, 10000000, 0);
     sim_cfg.test_kernels = (int)env_number("CUDASIM_TEST_KERNELS", 0, 0, 1, 0);
     sim_fault_init();
+    sim_api_init();
     sim_profile_init();
     sim_mem_init();
     if (pthread_atfork(NULL, NULL, in_child))

@@ -20,6 +20,7 @@ static const struct sim_error table[] = {
     E(3, "CUDA_ERROR_NOT_INITIALIZED", "cudaErrorInitializationError", "initialization error")
     E(4, "CUDA_ERROR_DEINITIALIZED", "cudaErrorCudartUnloading", "driver shutting down")
     E(12, NULL, "cudaErrorInvalidPitchValue", "invalid pitch argument")
+    E(21, NULL, "cudaErrorInvalidMemcpyDirection", "invalid copy direction for memcpy")
     E(100, "CUDA_ERROR_NO_DEVICE", "cudaErrorNoDevice", "no CUDA-capable device is detected")
     E(101, "CUDA_ERROR_INVALID_DEVICE", "cudaErrorInvalidDevice", "invalid device ordinal")
     E(200, "CUDA_ERROR_INVALID_IMAGE", "cudaErrorInvalidKernelImage",
@@ -37,6 +38,8 @@ static const struct sim_error table[] = {
     E(701, "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES", "cudaErrorLaunchOutOfResources",
       "too many resources requested for launch")
     E(716, "CUDA_ERROR_MISALIGNED_ADDRESS", "cudaErrorMisalignedAddress", "misaligned address")
+    E(709, "CUDA_ERROR_CONTEXT_IS_DESTROYED", "cudaErrorContextIsDestroyed",
+      "context is destroyed")
     E(719, "CUDA_ERROR_LAUNCH_FAILED", "cudaErrorLaunchFailure", "unspecified launch failure")
     E(712, "CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED", "cudaErrorHostMemoryAlreadyRegistered",
       "part or all of the requested memory range is already mapped")

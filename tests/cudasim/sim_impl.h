@@ -29,6 +29,10 @@ struct sim_config {
 };
 extern struct sim_config sim_cfg;
 
+/* Reads CUDASIM_API_ERRORS (sim_api.c) at initialisation: a bad value stops
+ * the program there, as every CUDASIM_* setting does. */
+void sim_api_init(void);
+
 /* Reports a problem with cudasim's own environment or host and exits 2. */
 __attribute__((noreturn, format(printf, 1, 2))) void sim_fatal(const char *fmt, ...);
 

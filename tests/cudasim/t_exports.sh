@@ -39,7 +39,8 @@ check_exports "$SIMLIB/libcuda.so.1" \
     cuMemsetD8_v2 cuMemsetD8Async cuStreamCreate cuStreamDestroy_v2 cuStreamSynchronize \
     cuStreamQuery cuStreamWaitEvent cuStreamIsCapturing cuEventCreate cuEventRecord \
     cuEventSynchronize cuEventQuery cuEventDestroy_v2 cuEventElapsedTime_v2 cuLaunchHostFunc \
-    cuPointerGetAttribute cuMemGetInfo_v2 cuGetErrorString cuGetErrorName cuGetProcAddress_v2
+    cuPointerGetAttribute cuPointerGetAttributes cuMemGetInfo_v2 cuGetErrorString cuGetErrorName \
+    cuGetProcAddress_v2
 if objdump -T "$SIMLIB/libcudart.so.13" | grep -Eq 'libcudart\.so\.13 +cudaMalloc$'; then
     echo "ok   runtime symbols carry the libcudart.so.13 version node"
 else

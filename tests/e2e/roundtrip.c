@@ -14,7 +14,8 @@
  * h -> d_b (check d_b through a plain copy into pageable memory); restore a
  * group-unaligned slice of h into the middle of d_c (check); restore into a
  * second device buffer after the host buffer was written by the CPU (check
- * that the write arrives, never stale data).
+ * that the write arrives, never stale data); the runtime's last error is
+ * still cudaSuccess at the end.
  */
 #include "e2e.h"
 #include "e2e_oracle.h"
@@ -102,6 +103,9 @@ int main(int argc, char **argv)
     copy(d_c, h, bytes, H2D, mode, s);
     check_device(d_c, want, bytes, "restore after a CPU write");
 
+    /* Every call above succeeded, so the last error is still none: whatever
+     * the shim called meanwhile must not have set it. */
+    CK(cudaPeekAtLastError());
     printf("roundtrip %s bits=%u group=%u cols=%llu bytes=%zu %s %s: ok (%s)\n", dtype, p.bits,
            p.group, (unsigned long long)p.cols, bytes, mode, host, expect);
     CK(cudaFree(d_a));

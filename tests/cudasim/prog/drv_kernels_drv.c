@@ -24,6 +24,11 @@ static void before_cuinit_calls_are_not_initialized(void)
     int n;
     EXPECT_CODE(cuMemAlloc(&d, 16), CUDA_ERROR_NOT_INITIALIZED);
     EXPECT_CODE(cuDeviceGetCount(&n), CUDA_ERROR_NOT_INITIALIZED);
+    CUpointer_attribute a = CU_POINTER_ATTRIBUTE_MEMORY_TYPE;
+    unsigned type;
+    void *data[] = {&type};
+    EXPECT_CODE(cuPointerGetAttributes(1, &a, data, (CUdeviceptr)(uintptr_t)&n),
+                CUDA_ERROR_NOT_INITIALIZED);
 }
 
 static void setup(void)
@@ -148,6 +153,86 @@ static void pointer_attributes_tell_device_from_pinned_memory(void)
     EXPECT(type == CU_MEMORYTYPE_HOST);
     EXPECT_CODE(cuPointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
                                       (CUdeviceptr)(uintptr_t)pageable),
+                CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuMemFreeHost(h), OK);
+    cuMemFree(d);
+}
+
+/* The attributes one cuPointerGetAttributes call asks in the checks below. */
+struct attrs {
+    unsigned type;
+    CUcontext ctx;
+    CUdeviceptr dev, start;
+    void *host;
+    int ordinal, managed, mapped;
+    size_t size;
+};
+
+static CUresult ask_attrs(CUdeviceptr p, struct attrs *a)
+{
+    CUpointer_attribute which[] = {
+        CU_POINTER_ATTRIBUTE_MEMORY_TYPE,      CU_POINTER_ATTRIBUTE_CONTEXT,
+        CU_POINTER_ATTRIBUTE_DEVICE_POINTER,   CU_POINTER_ATTRIBUTE_HOST_POINTER,
+        CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL,   CU_POINTER_ATTRIBUTE_RANGE_START_ADDR,
+        CU_POINTER_ATTRIBUTE_RANGE_SIZE,       CU_POINTER_ATTRIBUTE_IS_MANAGED,
+        CU_POINTER_ATTRIBUTE_MAPPED};
+    void *data[] = {&a->type,    &a->ctx,   &a->dev,     &a->host,  &a->ordinal,
+                    &a->start,   &a->size,  &a->managed, &a->mapped};
+    /* Values no answer gives: what the driver leaves unwritten stays so. */
+    *a = (struct attrs){77, (CUcontext)7, 7, 7, (void *)7, 77, 77, 77, 7};
+    return cuPointerGetAttributes(9, which, data, p);
+}
+
+/* As the driver answers (cuda.h; the values an H200's driver 580 gave):
+ * memory the driver does not know is no error but defaults, the range left
+ * unwritten; an attribute that does not apply is NULL; bad arguments and
+ * attributes outside the call's list are CUDA_ERROR_INVALID_VALUE. */
+static void pointer_attributes_in_one_call_answer_unknown_memory_with_defaults(void)
+{
+    CUdeviceptr d;
+    void *h;
+    char pageable[16];
+    struct attrs a;
+    setup();
+    EXPECT_CODE(cuMemAlloc(&d, 1000), OK);
+    EXPECT_CODE(cuMemHostAlloc(&h, 4096, 0), OK);
+    CUdeviceptr hp = (CUdeviceptr)(uintptr_t)h, pp = (CUdeviceptr)(uintptr_t)pageable;
+
+    EXPECT_CODE(ask_attrs(pp, &a), OK);
+    EXPECT(a.type == 0 && a.ctx == NULL && a.dev == 0 && a.host == (void *)pageable);
+    EXPECT(a.ordinal == -2 && a.managed == 0 && a.mapped == 0);
+    EXPECT(a.start == 7 && a.size == 7);
+    EXPECT_CODE(ask_attrs(0, &a), OK);
+    EXPECT(a.type == 0 && a.host == NULL && a.ordinal == -2);
+    EXPECT_CODE(ask_attrs(d + (1 << 20), &a), OK); /* device range, no allocation */
+    EXPECT(a.type == 0 && a.dev == 0 && a.ordinal == -2 && a.size == 7);
+
+    EXPECT_CODE(ask_attrs(d + 10, &a), OK);
+    EXPECT(a.type == CU_MEMORYTYPE_DEVICE && a.ctx != NULL && a.dev == d + 10);
+    EXPECT(a.host == NULL); /* cuPointerGetAttribute: CUDA_ERROR_INVALID_VALUE */
+    EXPECT(a.ordinal == 0 && a.start == d && a.size == 1000 && a.managed == 0 && a.mapped == 1);
+    EXPECT_CODE(ask_attrs(hp + 10, &a), OK);
+    EXPECT(a.type == CU_MEMORYTYPE_HOST && a.ctx != NULL && a.dev == hp + 10);
+    EXPECT(a.host == (char *)h + 10 && a.start == hp && a.size == 4096 && a.mapped == 1);
+
+    CUpointer_attribute type = CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
+                        p2p = CU_POINTER_ATTRIBUTE_P2P_TOKENS,
+                        ipc = CU_POINTER_ATTRIBUTE_IS_LEGACY_CUDA_IPC_CAPABLE;
+    unsigned t;
+    char big[64];
+    void *one[] = {&t}, *none[] = {NULL}, *wide[] = {big};
+    EXPECT_CODE(cuPointerGetAttributes(0, &type, one, d), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuPointerGetAttributes(1, NULL, one, d), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuPointerGetAttributes(1, &type, NULL, d), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuPointerGetAttributes(1, &type, none, d), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuPointerGetAttributes(1, &p2p, wide, d), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuPointerGetAttributes(1, &p2p, wide, pp), CUDA_ERROR_INVALID_VALUE);
+    /* In the call's list, not simulated: refused as such. */
+    EXPECT_CODE(cuPointerGetAttributes(1, &ipc, wide, d), CUDA_ERROR_NOT_SUPPORTED);
+    /* The one-attribute call keeps its errors. */
+    EXPECT_CODE(cuPointerGetAttribute(&t, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, pp),
+                CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuPointerGetAttribute(&h, CU_POINTER_ATTRIBUTE_HOST_POINTER, d),
                 CUDA_ERROR_INVALID_VALUE);
     EXPECT_CODE(cuMemFreeHost(h), OK);
     cuMemFree(d);
@@ -391,6 +476,8 @@ static void driver_error_names(void)
     EXPECT_CODE(cuGetErrorString(CUDA_ERROR_INVALID_HANDLE, &s), OK);
     EXPECT(s && strcmp(s, "invalid resource handle") == 0);
     EXPECT_CODE(cuGetErrorName((CUresult)12345, &s), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_CODE(cuGetErrorName(CUDA_ERROR_CONTEXT_IS_DESTROYED, &s), OK); /* one cudasim returns */
+    EXPECT(s && strcmp(s, "CUDA_ERROR_CONTEXT_IS_DESTROYED") == 0);
 }
 
 CHECK_MAIN(CHECK(before_cuinit_calls_are_not_initialized),
@@ -399,6 +486,7 @@ CHECK_MAIN(CHECK(before_cuinit_calls_are_not_initialized),
            CHECK(runtime_pointers_and_streams_are_the_drivers),
            CHECK(host_pointer_where_device_pointer_is_due_is_invalid_value),
            CHECK(pointer_attributes_tell_device_from_pinned_memory),
+           CHECK(pointer_attributes_in_one_call_answer_unknown_memory_with_defaults),
            CHECK(module_load_accepts_only_fatbin_images), CHECK(unknown_kernel_name_is_not_found),
            CHECK(test_kernels_are_visible_only_when_asked),
            CHECK(launch_runs_every_thread_of_the_grid),

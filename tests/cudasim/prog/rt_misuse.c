@@ -278,6 +278,11 @@ static void error_names_and_strings_match_the_runtime(void)
     EXPECT(strcmp(cudaGetErrorName(cudaErrorInvalidResourceHandle),
                   "cudaErrorInvalidResourceHandle") == 0);
     EXPECT(strcmp(cudaGetErrorString((cudaError_t)12345), "unrecognized error code") == 0);
+    /* Every code cudasim returns has its name. */
+    EXPECT(strcmp(cudaGetErrorName(cudaErrorInvalidMemcpyDirection),
+                  "cudaErrorInvalidMemcpyDirection") == 0);
+    EXPECT(strcmp(cudaGetErrorName(cudaErrorContextIsDestroyed), "cudaErrorContextIsDestroyed") ==
+           0);
 }
 
 CHECK_MAIN(CHECK(freeing_twice_is_invalid_value),

@@ -113,12 +113,23 @@ static void load(void)
         loaded = 1;
 }
 
+/* The calling thread's last error, as the runtime keeps it: every failing
+ * call sets it, successful calls leave it. */
+static __thread cudaError_t last_error;
+
+static cudaError_t failed(cudaError_t e)
+{
+    if (e != cudaSuccess)
+        last_error = e;
+    return e;
+}
+
 /* The runtime binds its primary context to each thread on first use. */
 static cudaError_t ready(void)
 {
     pthread_once(&once, load);
     if (!loaded)
-        return cudaErrorInitializationError;
+        return failed(cudaErrorInitializationError);
     CUcontext c = NULL;
     if (drv.CtxGetCurrent(&c) != CUDA_SUCCESS || !c)
         drv.CtxSetCurrent(primary);
@@ -129,9 +140,9 @@ static cudaError_t rt(CUresult r)
 {
     switch (r) {
     case CUDA_SUCCESS: return cudaSuccess;
-    case CUDA_ERROR_INVALID_VALUE: return cudaErrorInvalidValue;
-    case CUDA_ERROR_OUT_OF_MEMORY: return cudaErrorMemoryAllocation;
-    default: return cudaErrorUnknown;
+    case CUDA_ERROR_INVALID_VALUE: return failed(cudaErrorInvalidValue);
+    case CUDA_ERROR_OUT_OF_MEMORY: return failed(cudaErrorMemoryAllocation);
+    default: return failed(cudaErrorUnknown);
     }
 }
 
@@ -216,6 +227,11 @@ EXPORT cudaError_t cudaMemset(void *p, int v, size_t n)
 {
     READY();
     return rt(drv.MemsetD8(DP(p), (unsigned char)v, n));
+}
+
+EXPORT cudaError_t cudaPeekAtLastError(void)
+{
+    return last_error;
 }
 
 EXPORT const char *cudaGetErrorString(cudaError_t e)
