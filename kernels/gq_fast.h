@@ -115,16 +115,9 @@ static __device__ __forceinline__ uint32_t gq_quant_fast_tile(const struct gq_en
         gq_fast_scan_add(&sc.ds, dtype);
         foreign += (uint32_t)(lg == 0u && gq_dtype_scan_foreign(&sc.ds, dtype));
 
-        /* escape slots: one atomic per warp, as in gq_quantize_tiled */
         esc_lanes = __ballot_sync(0xffffffffu, m.escape && lg == 0u);
-        if (esc_lanes) {
-            uint32_t base = 0, leader = (uint32_t)__ffs(esc_lanes) - 1u;
-            if (lane == leader)
-                base = atomicAdd(c->esc_count, (uint32_t)__popc(esc_lanes));
-            base = __shfl_sync(0xffffffffu, base, leader);
-            slot = base + (uint32_t)__popc(esc_lanes & ((1u << lane) - 1u));
-            slot = __shfl_sync(0xffffffffu, slot, 0, 8);
-        }
+        if (esc_lanes)
+            slot = gq_escape_slots(c, esc_lanes, 8u);
         if (m.escape) {
             w0 = GQ_ESC_STEP16 | ((slot & 0xffffu) << 16);
             if (lg == 0u && slot >= c->l.escape_capacity)
@@ -149,24 +142,26 @@ static __device__ __forceinline__ uint32_t gq_quant_fast_tile(const struct gq_en
     return foreign;
 }
 
-/* Tiles [0, t1) of a 16-bit tensor, warp-strided; one function a dtype, so
- * that each is compiled for a constant dtype with registers of its own. */
-static __device__ __noinline__ uint32_t gq_quantize_fast_f16(const struct gq_enc_ctx *c, uint64_t t1)
+/* Tiles [0, t1) of a 16-bit tensor, warp-strided. */
+static __device__ __forceinline__ uint32_t gq_quantize_fast(const struct gq_enc_ctx *c, uint64_t t1, uint32_t dtype)
 {
     uint32_t foreign = 0;
     uint64_t t;
     for (t = gq_warp_id(); t < t1; t += gq_n_warps())
-        foreign += gq_quant_fast_tile(c, t, GQ_F16);
+        foreign += gq_quant_fast_tile(c, t, dtype);
     return foreign;
+}
+
+/* One function a dtype, so that each is compiled for a constant dtype, with
+ * registers of its own. */
+static __device__ __noinline__ uint32_t gq_quantize_fast_f16(const struct gq_enc_ctx *c, uint64_t t1)
+{
+    return gq_quantize_fast(c, t1, GQ_F16);
 }
 
 static __device__ __noinline__ uint32_t gq_quantize_fast_bf16(const struct gq_enc_ctx *c, uint64_t t1)
 {
-    uint32_t foreign = 0;
-    uint64_t t;
-    for (t = gq_warp_id(); t < t1; t += gq_n_warps())
-        foreign += gq_quant_fast_tile(c, t, GQ_BF16);
-    return foreign;
+    return gq_quantize_fast(c, t1, GQ_BF16);
 }
 
 /* Decodes the 32 whole groups from gs, all inside [k->e0, k->e1), into

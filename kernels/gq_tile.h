@@ -294,6 +294,21 @@ GQ_HD void gq_chunk_encode(const struct gq_enc_ctx *c, const struct gq_tshape *s
     gq_codes_store(c->codes + g * c->l.code_stride + ch * s->CB, word, s->CB);
 }
 
+/* Escape slots for a round's escaped groups, whose first lanes are the
+ * bits of esc_lanes: one atomic per warp; each group's L lanes get its
+ * slot. Every lane of the warp calls it. */
+static __device__ __forceinline__ uint32_t gq_escape_slots(const struct gq_enc_ctx *c, uint32_t esc_lanes,
+                                                           uint32_t L)
+{
+    const uint32_t lane = threadIdx.x & 31u, leader = (uint32_t)__ffs(esc_lanes) - 1u;
+    uint32_t base = 0, slot;
+    if (lane == leader)
+        base = atomicAdd(c->esc_count, (uint32_t)__popc(esc_lanes));
+    base = __shfl_sync(0xffffffffu, base, leader);
+    slot = base + (uint32_t)__popc(esc_lanes & ((1u << lane) - 1u));
+    return __shfl_sync(0xffffffffu, slot, 0, (int)L);
+}
+
 /* gq_quantize for GQ_DIM_LAST. A round gives each group L lanes (32 / L
  * groups); a tile is R rounds, enough for its metadata to fill 128 bytes
  * (one line; one PCIe write when the buffer is mapped host memory), which
@@ -357,16 +372,9 @@ static __device__ __noinline__ uint32_t gq_quantize_tiled(const struct gq_enc_ct
             foreign += (uint32_t)gq_dtype_scan_meet(scan_sh + ((r & 1u) * (GQ_BLOCK / 32u) + warp_b) * 256u,
                                                     &sc.ds, L, dtype, live && lane_g == 0);
 
-            /* escape slots: one atomic per warp, handed to each group's lanes */
             esc_lanes = __ballot_sync(0xffffffffu, live && m.escape && lane_g == 0);
-            if (esc_lanes) {
-                uint32_t base = 0, leader = (uint32_t)__ffs(esc_lanes) - 1u;
-                if (lane == leader)
-                    base = atomicAdd(c->esc_count, (uint32_t)__popc(esc_lanes));
-                base = __shfl_sync(0xffffffffu, base, leader);
-                slot = base + (uint32_t)__popc(esc_lanes & ((1u << lane) - 1u));
-                slot = __shfl_sync(0xffffffffu, slot, 0, (int)L);
-            }
+            if (esc_lanes)
+                slot = gq_escape_slots(c, esc_lanes, L);
             if (m.escape) {
                 w0 = es == 4 ? GQ_ESC_STEP32 : GQ_ESC_STEP16 | ((slot & 0xffffu) << 16);
                 w1 = slot;
