@@ -313,6 +313,28 @@ met=$(echo "$speed" | awk '{ ok = NF >= 4; for (i = 2; i <= NF; i += 2) if ($i +
 result bench "$(verdict "$rc_p" "$rc_s" "$rc_z" "$rc_s0" "$rc_z0")" \
     "staged, dim=last, 1 GiB speed-up: ${speed:-none} (target >= 3.2x, ceiling 3.56x: $met)"
 
+# Segment size A/B: the staged path cuts a copy into segments no bigger than
+# a staging slot (GQSHIM_STAGING_MAX / 24, at most 4 MiB compressed), each a
+# memset, a quantize, a spill check, a DMA and events. The same largest size
+# with smaller and larger slots: if the time grows with the number of
+# segments, the difference per segment is their fixed cost.
+say "  segment size A/B, the largest size, dim=last (segments a copy = quantize launches / offloads):"
+BIG_MIB=${BENCH_ARGS[1]##*,}
+seg_ab() { # seg_ab STAGING_MAX
+    local name=seg-$1 f
+    step "bench-$name" 60 env LD_LIBRARY_PATH="$RTLIB" LD_PRELOAD="$SHIM" GQSHIM_RULES='on=host,min=1M' \
+        GQSHIM_STAGING_MAX="$1" GQSHIM_STATS="json:$LOGS/bench-$name.json" \
+        "$B/gpu/gpu_transfer_bench" --mib "$BIG_MIB" --reps "${BENCH_ARGS[3]}"
+    f=$LOGS/bench-$name.json
+    say "    staging $1: $(awk '/^xfer / { printf "%s ", $2 " " $NF }' "$LOGS/bench-$name.log")" \
+        "segments $(python3 -c 'import json,sys; d = json.load(open(sys.argv[1]))
+print("%.0f" % (d["kernels"]["quantize"]["launches"] / max(d["offloads"], 1)))' "$f" 2>/dev/null || echo "?");" \
+        "$(kern "$f")"
+}
+seg_ab 16M
+seg_ab 64M
+seg_ab 96M
+
 CS=$(command -v compute-sanitizer)
 for c in "$CUDA_HOME/bin/compute-sanitizer" "$CUDA_HOME/compute-sanitizer/compute-sanitizer"; do
     [ -z "$CS" ] && [ -x "$c" ] && CS=$c
