@@ -10,7 +10,8 @@
 # 1 build what the GPU run needs (not the unit tests, not cudasim), 2 codec
 # agreement and kernel bandwidth, 3 the transfer A/B: plain copies, the
 # staged path, the zero-copy path (64 MiB and 1 GiB, both directions, both
-# axes) + compute-sanitizer, 4 PyTorch / transformers under LD_PRELOAD, 5 a
+# axes) + compute-sanitizer, 4 PyTorch / transformers under LD_PRELOAD and a
+# CUPTI timeline of one staged copy each way (timeline.py), 5 a
 # statically linked runtime, 6 the example and the e2e scripts that mean
 # something on real CUDA (marked `# gpu-kit: yes`; never those that rely on
 # cudasim's knobs or answers; a case that needs two devices is skipped where
@@ -373,13 +374,29 @@ if [ "$rc" -eq 0 ]; then
     show "$LOGS/torch.log" '^(torch|  )|cut off|not run'
     result torch "$(verdict "$rc")" "$(grep '^torch: verdict' "$LOGS/torch.log" |
         sed 's/^torch: verdict: //' | tr '\n' ' ')"
+    # Where a staged copy's time goes: CUPTI's record of every kernel, memset
+    # and DMA on every stream (the shim's lanes too) for one 1 GiB copy each
+    # way, without and with the shim (tests/gpu/timeline.py).
+    say "  timeline of one 1 GiB copy each way (torch.profiler / CUPTI):"
+    step timeline-plain 45 env PYTHONUNBUFFERED=1 python3 tests/gpu/timeline.py
+    rc1=$?
+    step timeline-shim 60 env PYTHONUNBUFFERED=1 LD_PRELOAD="$SHIM" GQSHIM_RULES='on=host,min=1M' \
+        python3 tests/gpu/timeline.py
+    rc2=$?
+    show "$LOGS/timeline-plain.log" '^timeline: plain (offload|restore) span|Error|cut off|not run'
+    show "$LOGS/timeline-shim.log" '^timeline|Error|cut off|not run'
+    result timeline "$(verdict "$rc1" "$rc2")" \
+        "$(grep -h 'offload span' "$LOGS/timeline-plain.log" "$LOGS/timeline-shim.log" 2>/dev/null |
+            sed 's/^timeline: //; s/ dma_busy.*dma_gaps_ms=/ gaps_ms=/; s/ dma_gap_max.*//' | tr '\n' ';')"
 else
     show "$LOGS/torch-import.log"
     if [ "$rc" -eq 125 ]; then
         result torch not-run "the kit's time budget is spent"
+        result timeline not-run "the kit's time budget is spent"
     else
         say "  skipped: python3 cannot import torch here"
         result torch skipped "python3 cannot import torch"
+        result timeline skipped "python3 cannot import torch (it traces through torch.profiler)"
     fi
 fi
 
