@@ -10,10 +10,12 @@
  * both paths to the CPU codec). What differs is what a real GPU needs to
  * run them at memory speed (tests/gpu/RESULTS.md has the H200 figures that
  * called for this):
- *   - a lane issues all its loads before it uses any: 8 chunks of source
+ *   - a lane loads its whole tile ahead of use: 8 chunks of source
  *     (quantize), or 8 code words and its metadata word (dequantize), so a
- *     warp has 4 KiB (1.1 KiB) in flight instead of 512 bytes behind each
- *     round's chain of dependent work;
+ *     warp has up to 4 KiB (1.1 KiB) in flight instead of 512 bytes behind
+ *     each round's chain of dependent work (within gq_quantize's 80
+ *     registers nvcc issues the f16 path's first chunk, starts on it, then
+ *     the other seven together; the bf16 path issues all eight first);
  *   - the shape is a constant: chunk loops unroll, elements are picked by
  *     constant indices from registers, and no division is left;
  *   - the dtype scan (kernels/gq_dtype.h) works two 16-bit words at a time
@@ -30,15 +32,15 @@
 
 #include "gq_tile.h"
 
-#define GQ_FAST_GROUP 64u /* elements of a group */
+#define GQ_FAST_GROUP GQ_FAST_G /* elements of a group */
 #define GQ_FAST_TILE 32u  /* groups of a warp's tile */
 #define GQ_FAST_ROUNDS 8u /* rounds of a tile: 4 groups each */
 
-/* The fast paths apply: 4 bits, groups of 64 16-bit elements, 16-byte
+/* The fast paths apply: gq_fast_params (kernels/gq_kernels.h), and 16-byte
  * chunks (s from gq_tshape_init: the alignment allowed them). */
 GQ_HD int gq_fast_shape(uint32_t bits, uint32_t group, uint32_t dtype, const struct gq_tshape *s)
 {
-    return bits == 4u && group == GQ_FAST_GROUP && (dtype == GQ_F16 || dtype == GQ_BF16) && s->W == 16u;
+    return gq_fast_params(GQ_DIM_LAST, bits, group, dtype) && s->W == 16u;
 }
 
 /* Whole tiles of whole groups at the start of an n-element tensor. */
@@ -89,8 +91,7 @@ static __device__ __forceinline__ uint32_t gq_quant_fast_tile(const struct gq_en
         const uint64_t g = g0 + 4u * r + gi;
         struct gq_gscan sc = {GQ_F32_MAX, -GQ_F32_MAX, 0, {0, 0, 0, 0, 0}};
         struct gq_gmeta m;
-        uint32_t k, e, slot = 0, esc_lanes, w0;
-        float mn, mx;
+        uint32_t e, slot = 0, esc_lanes, w0;
 
         GQ_UNROLL
         for (e = 0; e < 8u; e++) { /* gq_chunk_scan's min, max and finiteness */
@@ -101,17 +102,7 @@ static __device__ __forceinline__ uint32_t gq_quant_fast_tile(const struct gq_en
             sc.mx = fmaxf(sc.mx, x);
         }
         gq_dtype_scan_chunk16(&sc.ds, &v[r], dtype); /* its dtype scan, two words at a time */
-        /* min and max over the group's lanes, as gq_quantize_tiled does */
-        mn = sc.mn;
-        mx = sc.nonfinite ? gq_bits_f32(0x7f800000u) : sc.mx;
-        GQ_UNROLL
-        for (k = 4u; k > 0u; k >>= 1) {
-            unsigned long long pk = ((unsigned long long)gq_f32_bits(mx) << 32) | gq_f32_bits(mn);
-            pk = __shfl_xor_sync(0xffffffffu, pk, k, 8);
-            mn = fminf(mn, gq_bits_f32((uint32_t)pk));
-            mx = fmaxf(mx, gq_bits_f32((uint32_t)(pk >> 32)));
-        }
-        gq_meta_from_minmax(mn, mx, gq_f32_bits(mx) == 0x7f800000u, dtype, 4u, &m);
+        gq_group_meta(&sc, 8u, dtype, 4u, &m);
         gq_fast_scan_add(&sc.ds, dtype);
         foreign += (uint32_t)(lg == 0u && gq_dtype_scan_foreign(&sc.ds, dtype));
 

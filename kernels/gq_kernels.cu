@@ -42,8 +42,8 @@ static __device__ __forceinline__ int gq_tiles_fit(void)
 /* The paths are separate functions (__noinline__): inlined into one body,
  * nvcc allocates registers for all of them at once (140 a thread, one
  * block an SM); apart, and bounded to 3 blocks of GQ_BLOCK threads an SM,
- * 80 registers, a few bytes of spills (ptxas -v, sm_90); the fast path
- * (gq_fast.h) fits without spills. Bounded to 2 blocks instead (121
+ * 80 registers, a few bytes of spills (ptxas -v, sm_90; the fast path,
+ * gq_fast.h: none for f16, 8 bytes for bf16). Bounded to 2 blocks instead (121
  * registers), dim=0 offloads lost a third of their speed on an H200
  * (tests/gpu/RESULTS.md, second run). */
 GQ_KERNEL_LINKAGE __global__ void __launch_bounds__(GQ_BLOCK, 3) gq_quantize(struct gq_quant_params k)

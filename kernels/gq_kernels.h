@@ -146,6 +146,15 @@ uint64_t gq_verify_items(const struct gq_verify_params *k);
 uint64_t gq_dequant_items(const struct gq_dequant_params *k);
 unsigned gq_launch_grid(uint64_t items);
 
+/* The shape kernels/gq_fast.h takes where the alignment allows (GQ_DIM_LAST,
+ * 4 bits, groups of GQ_FAST_G 16-bit elements): nearly every tensor the
+ * shim sees. Shared by the kernels and gq_dequant_items(). */
+#define GQ_FAST_G 64u
+GQ_HD int gq_fast_params(uint32_t axis, uint32_t bits, uint32_t group, uint32_t dtype)
+{
+    return axis == GQ_DIM_LAST && bits == 4u && group == GQ_FAST_G && (dtype == GQ_F16 || dtype == GQ_BF16);
+}
+
 /* Elements one dequantize work item covers (GQ_DIM_LAST: 8 when G % 8 == 0,
  * else 2; GQ_DIM_0: 1). Shared by the kernel and gq_dequant_items(). */
 GQ_HD uint32_t gq_dequant_unit(uint32_t axis, uint32_t group)

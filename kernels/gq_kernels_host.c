@@ -104,8 +104,8 @@ uint64_t gq_dequant_items(const struct gq_dequant_params *k)
      * thread a group. A thread an 8-element item would leave 7 warps of 8
      * idle, each still copying the launch's parameters into local memory
      * (an H200's profile: L2 88% busy, DRAM 33%). */
-    if (k->axis == GQ_DIM_LAST && k->bits == 4 && k->group == 64 && (k->dtype == GQ_F16 || k->dtype == GQ_BF16))
-        return (k->e1 - 1) / 64 - k->e0 / 64 + 1;
+    if (gq_fast_params(k->axis, k->bits, k->group, k->dtype))
+        return (k->e1 - 1) / GQ_FAST_G - k->e0 / GQ_FAST_G + 1;
     if (k->axis == GQ_DIM_0 && k->cols != 0 && k->group != 0)
         return ((k->e1 - 1) / k->cols / k->group - k->e0 / k->cols / k->group + 1) * k->cols;
     return (k->e1 + K - 1) / K - k->e0 / K;

@@ -294,6 +294,25 @@ GQ_HD void gq_chunk_encode(const struct gq_enc_ctx *c, const struct gq_tshape *s
     gq_codes_store(c->codes + g * c->l.code_stride + ch * s->CB, word, s->CB);
 }
 
+/* The metadata of a group whose L lanes (a power of two, each lane's scan
+ * in sc) scanned parts of it: min and max reduced across them, one 64-bit
+ * shuffle a step carrying both; a lane that saw a NaN or an infinity
+ * offers max = +Inf, which no finite group has. Every lane of the warp
+ * calls it. */
+static __device__ __forceinline__ void gq_group_meta(const struct gq_gscan *sc, uint32_t L, uint32_t dtype,
+                                                     uint32_t bits, struct gq_gmeta *m)
+{
+    float mn = sc->mn, mx = sc->nonfinite ? gq_bits_f32(0x7f800000u) : sc->mx;
+    uint32_t k;
+    for (k = L / 2; k > 0; k /= 2) {
+        unsigned long long pk = ((unsigned long long)gq_f32_bits(mx) << 32) | gq_f32_bits(mn);
+        pk = __shfl_xor_sync(0xffffffffu, pk, k, (int)L);
+        mn = fminf(mn, gq_bits_f32((uint32_t)pk));
+        mx = fmaxf(mx, gq_bits_f32((uint32_t)(pk >> 32)));
+    }
+    gq_meta_from_minmax(mn, mx, gq_f32_bits(mx) == 0x7f800000u, dtype, bits, m);
+}
+
 /* Escape slots for a round's escaped groups, whose first lanes are the
  * bits of esc_lanes: one atomic per warp; each group's L lanes get its
  * slot. Every lane of the warp calls it. */
@@ -343,7 +362,6 @@ static __device__ __noinline__ uint32_t gq_quantize_tiled(const struct gq_enc_ct
             struct gq_gscan sc = {GQ_F32_MAX, -GQ_F32_MAX, 0, {0, 0, 0, 0, 0}};
             struct gq_u32x4 held[GQ_TILE_HOLD];
             struct gq_gmeta m;
-            float mn, mx;
 
             /* first pass: min, max, finiteness, dtype scan */
             GQ_UNROLL
@@ -358,17 +376,7 @@ static __device__ __noinline__ uint32_t gq_quantize_tiled(const struct gq_enc_ct
                 struct gq_u32x4 v = gq_chunk_get(gsrc, ch, len, s, dtype);
                 gq_chunk_scan(&sc, &v, gq_chunk_count(s, ch, len), dtype);
             }
-            /* One 64-bit shuffle per step carries (min, max); a lane that saw a
-             * NaN or an infinity offers max = +Inf, which no finite group has. */
-            mn = sc.mn;
-            mx = sc.nonfinite ? gq_bits_f32(0x7f800000u) : sc.mx;
-            for (k = L / 2; k > 0; k /= 2) {
-                unsigned long long pk = ((unsigned long long)gq_f32_bits(mx) << 32) | gq_f32_bits(mn);
-                pk = __shfl_xor_sync(0xffffffffu, pk, k, (int)L);
-                mn = fminf(mn, gq_bits_f32((uint32_t)pk));
-                mx = fmaxf(mx, gq_bits_f32((uint32_t)(pk >> 32)));
-            }
-            gq_meta_from_minmax(mn, mx, gq_f32_bits(mx) == 0x7f800000u, dtype, c->bits, &m);
+            gq_group_meta(&sc, L, dtype, c->bits, &m);
             foreign += (uint32_t)gq_dtype_scan_meet(scan_sh + ((r & 1u) * (GQ_BLOCK / 32u) + warp_b) * 256u,
                                                     &sc.ds, L, dtype, live && lane_g == 0);
 
